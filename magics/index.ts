@@ -1,0 +1,9 @@
+// Registers every magic. Import this once (the kernel and the CLI do).
+import "./registry";
+import "./verify_env/magic";
+import "./train/magic";
+import "./export/magic";
+import "./drive/magic";
+
+export { invokeMagic, listMagics, getMagic, registerMagic } from "./registry";
+export * from "./types";

@@ -1,0 +1,195 @@
+// From a magic's argument words to a validated args object.
+//
+//   --flag value | --flag=value | --bool | --no-bool | positionals
+//
+// Strings are coerced by the field's kind in the schema (numbers, booleans,
+// comma lists, JSON objects); zod then validates, and its first issue becomes
+// a one-line UsageError naming the flag.
+import type { z } from "zod";
+import { camel, fieldsOf, type FieldInfo, type FieldKind } from "./schema_info";
+import { isRef, type RefTable } from "./expand";
+import { UsageError, type MagicSpec } from "./types";
+
+export interface ParsedLine<A> {
+  args: A;
+  /** `--as NAME`: bind the result to this notebook variable. */
+  bindAs?: string;
+  help: boolean;
+}
+
+const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+function closest(word: string, options: string[]): string | undefined {
+  // Levenshtein distance, to suggest the flag the user meant.
+  const dist = (a: string, b: string) => {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+    for (let j = 1; j <= b.length; j++) d[0][j] = j;
+    for (let i = 1; i <= a.length; i++)
+      for (let j = 1; j <= b.length; j++)
+        d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    return d[a.length][b.length];
+  };
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const o of options) {
+    const dd = dist(word, o);
+    if (dd < bestD) [best, bestD] = [o, dd];
+  }
+  return bestD <= Math.max(2, word.length / 3) ? best : undefined;
+}
+
+function coerceScalar(raw: string, kinds: FieldKind[]): unknown {
+  if (kinds.includes("string") || kinds.includes("any")) {
+    // Numbers are still numbers where the schema allows both (e.g. a union).
+    if ((kinds.includes("number") || kinds.includes("integer")) && raw.trim() !== "" && !Number.isNaN(Number(raw))) return Number(raw);
+    return raw;
+  }
+  if (kinds.includes("number") || kinds.includes("integer")) {
+    const n = Number(raw);
+    return raw.trim() === "" || Number.isNaN(n) ? raw : n;
+  }
+  if (kinds.includes("boolean")) {
+    if (/^(true|yes|1)$/i.test(raw)) return true;
+    if (/^(false|no|0)$/i.test(raw)) return false;
+    return raw;
+  }
+  if (kinds.includes("object")) {
+    try {
+      return JSON.parse(raw);
+    } catch {
+      throw new UsageError(`expected a JSON object, got ${JSON.stringify(raw)}; quote it like '{"key": 1}'`);
+    }
+  }
+  return raw;
+}
+
+function coerce(raw: unknown, field: FieldInfo, refs: RefTable): unknown {
+  if (typeof raw !== "string") return raw;
+  if (isRef(raw)) return refs.get(raw);
+  if (field.kinds.includes("array") && !field.kinds.includes("string")) {
+    const text = raw.trim();
+    if (text.startsWith("[")) {
+      try {
+        return JSON.parse(text);
+      } catch {
+        /* fall through to comma splitting */
+      }
+    }
+    return text === "" ? [] : text.split(",").map((part) => coerceScalar(part.trim(), field.itemKinds));
+  }
+  return coerceScalar(raw, field.kinds);
+}
+
+function describeIssue(issue: z.core.$ZodIssue, fields: FieldInfo[], positionals: string[]): string {
+  const key = String(issue.path[0] ?? "");
+  const field = fields.find((f) => f.key === key);
+  const where = !key ? "arguments" : positionals.includes(key) ? `<${key}>` : (field?.flag ?? key);
+  const sub = issue.path.length > 1 ? ` (at ${issue.path.slice(1).join(".")})` : "";
+  let allowed = "";
+  if (field?.enumValues && !issue.message.includes("expected one of")) allowed = `; allowed: ${field.enumValues.join(", ")}`;
+  return `${where}${sub}: ${issue.message}${allowed}`;
+}
+
+export function parseArgs<S extends z.ZodObject>(spec: MagicSpec<S, any>, words: string[], variables: Record<string, unknown>, refs: RefTable = new Map()): ParsedLine<z.infer<S>> {
+  const fields = fieldsOf(spec);
+  const byFlag = new Map(fields.map((f) => [f.flag, f]));
+  const positionalSpecs = spec.positionals ?? [];
+  const values: Record<string, unknown> = {};
+  const positionals: unknown[] = [];
+  let bindAs: string | undefined;
+  let help = false;
+
+  const setValue = (field: FieldInfo, raw: unknown) => {
+    let v: unknown;
+    try {
+      v = coerce(raw, field, refs);
+    } catch (e) {
+      throw new UsageError(`${field.flag}: ${(e as Error).message}`);
+    }
+    if (field.kinds.includes("array") && Array.isArray(values[field.key]) && Array.isArray(v)) {
+      values[field.key] = [...(values[field.key] as unknown[]), ...v]; // repeated flag accumulates
+    } else if (field.kinds.includes("array") && !Array.isArray(v) && v !== undefined) {
+      values[field.key] = [...((values[field.key] as unknown[]) ?? []), v];
+    } else {
+      values[field.key] = v;
+    }
+  };
+
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i];
+    if (word === "--help" || word === "-h") {
+      help = true;
+      continue;
+    }
+    if (word === "--") {
+      positionals.push(...words.slice(i + 1));
+      break;
+    }
+    if (word.startsWith("--") && word.length > 2) {
+      const eq = word.indexOf("=");
+      const flag = eq >= 0 ? word.slice(0, eq) : word;
+      const inline = eq >= 0 ? word.slice(eq + 1) : undefined;
+      if (flag === "--as") {
+        const name = inline ?? words[++i];
+        if (!name || !IDENT.test(name)) throw new UsageError(`--as: expected a variable name, got ${JSON.stringify(name ?? "")}`);
+        bindAs = name;
+        continue;
+      }
+      let field = byFlag.get(flag) ?? byFlag.get("--" + flag.slice(2).replace(/_/g, "-"));
+      if (!field && flag.startsWith("--no-")) {
+        const negated = byFlag.get("--" + flag.slice(5));
+        if (negated?.kinds.includes("boolean") && inline === undefined) {
+          values[negated.key] = false;
+          continue;
+        }
+      }
+      if (!field) {
+        const guess = closest(flag, [...byFlag.keys()]);
+        const list = [...byFlag.keys(), "--as", "--help"].join(", ");
+        throw new UsageError(`unknown flag ${flag}${guess ? ` (did you mean ${guess}?)` : ""}; allowed: ${list}`);
+      }
+      if (field.kinds.length === 1 && field.kinds[0] === "boolean" && inline === undefined) {
+        values[field.key] = true;
+        continue;
+      }
+      const raw = inline ?? words[++i];
+      if (raw === undefined) throw new UsageError(`${field.flag}: expects a value`);
+      setValue(field, raw);
+      continue;
+    }
+    positionals.push(word);
+  }
+
+  // Positionals fill the declared slots in order; a bare identifier that names
+  // a notebook variable stands for that variable's value (`%train model`).
+  let p = 0;
+  for (const slot of positionalSpecs) {
+    if (p >= positionals.length) break;
+    const field = fields.find((f) => f.key === slot.name);
+    if (!field) throw new Error(`magic ${spec.name}: positional ${slot.name} is not in its schema`);
+    const take = slot.rest ? positionals.slice(p) : [positionals[p]];
+    p += take.length;
+    const resolved = take.map((w) => {
+      if (typeof w !== "string") return w;
+      if (isRef(w)) return refs.get(w);
+      const enumHit = field.enumValues?.includes(w);
+      if (!enumHit && IDENT.test(w) && Object.prototype.hasOwnProperty.call(variables, w)) return variables[w];
+      return w;
+    });
+    for (const v of resolved) setValue(field, v);
+  }
+  if (p < positionals.length) {
+    const extra = positionals.slice(p).map((w) => (typeof w === "string" ? w : "<value>"));
+    const expected = positionalSpecs.length ? positionalSpecs.map((s) => `<${s.name}>`).join(" ") : "no positional arguments";
+    throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}; %${spec.name} takes ${expected}`);
+  }
+  if (help) return { args: values as z.infer<S>, bindAs, help };
+
+  const result = spec.args.safeParse(values);
+  if (!result.success) {
+    throw new UsageError(describeIssue(result.error.issues[0], fields, positionalSpecs.map((s) => s.name)));
+  }
+  return { args: result.data, bindAs, help };
+}
+
+export { camel };
