@@ -1,0 +1,38 @@
+// Disk trouble (a full or failing Drive) becomes one clear line with the fix,
+// never a stack trace; every other error passes through untouched.
+import { TscolabError } from "../../types";
+
+/** errno codes that mean "the disk, not the program, failed". */
+const DISK_CODES = new Set(["ENOSPC", "EDQUOT", "EIO", "EROFS", "EFBIG"]);
+
+export function isDiskError(err: unknown): err is NodeJS.ErrnoException {
+  return typeof err === "object" && err !== null && DISK_CODES.has(String((err as NodeJS.ErrnoException).code));
+}
+
+/** A disk failure while writing to the Drive root; committed checkpoints are untouched. */
+export class DriveWriteError extends TscolabError {
+  constructor(
+    readonly code: string,
+    readonly target: string,
+    what: string,
+    keptNote: string,
+  ) {
+    const full = code === "ENOSPC" || code === "EDQUOT" || code === "EFBIG";
+    const head = full
+      ? `Drive is full: ${what} failed at ${target} (${code}); ${keptNote}`
+      : code === "EROFS"
+        ? `Drive is read-only: ${what} failed at ${target} (${code}); ${keptNote}`
+        : `Drive write failed: ${what} failed at ${target} (${code}: disk or network filesystem error); ${keptNote}`;
+    const fix = full
+      ? "free space on the Drive (old runs can be freed by deleting their checkpoints/ folders) or pass --drive elsewhere, then continue with --resume"
+      : "check the disk or mount (remount the Drive, or pass --drive elsewhere), then continue with --resume";
+    super(head, fix);
+  }
+}
+
+/** Rethrows a disk error as DriveWriteError; anything else unchanged. */
+export function rethrowDiskError(err: unknown, what: string, target: string, keptNote = "nothing already committed was changed"): never {
+  if (err instanceof DriveWriteError) throw err;
+  if (isDiskError(err)) throw new DriveWriteError(String(err.code), target, what, keptNote);
+  throw err;
+}

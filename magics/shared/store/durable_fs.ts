@@ -1,0 +1,68 @@
+// Durable file primitives: a write is only "done" once its bytes and the
+// directory entry naming it are fsynced, so a power cut or SIGKILL can leave
+// a temporary behind but never a half-written file under its final name.
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Writes bytes and fsyncs the file before closing it. */
+export async function writeFileSynced(file: string, data: Uint8Array | string): Promise<void> {
+  const fh = await fs.promises.open(file, "w");
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** fsyncs a directory so renames and new entries inside it survive a crash. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fs.promises.open(dir, "r");
+  try {
+    await fh.sync();
+  } catch (err) {
+    // Some filesystems (and platforms) refuse fsync on directories; the data
+    // files themselves are already synced, so this is best effort.
+    if ((err as NodeJS.ErrnoException).code !== "EINVAL" && (err as NodeJS.ErrnoException).code !== "EISDIR") throw err;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A unique sibling name for writing aside; carries our pid so cleanup can tell live from stale. */
+export function tempSibling(target: string, tag = "tmp"): string {
+  const rand = Math.random().toString(36).slice(2, 8);
+  return path.join(path.dirname(target), `.${tag}-${path.basename(target)}-${process.pid}-${rand}`);
+}
+
+/** Replaces a file atomically: written aside, fsynced, renamed over, parent fsynced. */
+export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
+  const tmp = tempSibling(file);
+  try {
+    await writeFileSynced(tmp, data);
+    await fs.promises.rename(tmp, file);
+  } catch (err) {
+    await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  await fsyncDir(path.dirname(file));
+}
+
+/** True when a temporary's owner (pid embedded in its name) is no longer running. */
+export function ownerIsGone(name: string): boolean {
+  const m = /-(\d+)-[a-z0-9]+$/.exec(name);
+  if (!m) return true;
+  const pid = Number(m[1]);
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}

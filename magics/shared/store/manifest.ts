@@ -1,0 +1,109 @@
+// MANIFEST.json: the proof that a checkpoint folder is complete. A folder
+// whose manifest is missing, unreadable or disagrees with any file (size or
+// sha256), or that holds files the manifest does not list, does not exist.
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { sha256 } from "./durable_fs";
+
+export const MANIFEST_NAME = "MANIFEST.json";
+export const MANIFEST_FORMAT = "tscolab-checkpoint/1";
+
+export const manifestEntrySchema = z.object({
+  name: z.string().min(1),
+  size: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+export const manifestSchema = z.object({
+  format: z.literal(MANIFEST_FORMAT),
+  step: z.number().int().nonnegative(),
+  epoch: z.number().int().nonnegative(),
+  createdAt: z.string(),
+  /** Small facts stored with the checkpoint (e.g. the metric that made it best). */
+  meta: z.record(z.string(), z.unknown()).default({}),
+  files: z.array(manifestEntrySchema),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
+export type ManifestEntry = z.infer<typeof manifestEntrySchema>;
+
+/** Why a checkpoint folder is not valid: which file, and what was expected vs found. */
+export interface CheckpointProblem {
+  file: string;
+  problem: string;
+  expectedSha256?: string;
+  actualSha256?: string;
+}
+
+export type VerifyResult =
+  | { ok: true; manifest: Manifest; /** every listed file's bytes, when asked for */ bytes: Map<string, Buffer> }
+  | { ok: false; problems: CheckpointProblem[]; manifest?: Manifest };
+
+/** File names are relative, slash-separated, and stay inside the folder. */
+export function checkFileName(name: string): void {
+  if (!name || name === MANIFEST_NAME || path.isAbsolute(name) || name.split("/").some((p) => p === "" || p === "." || p === ".."))
+    throw new Error(`invalid checkpoint file name ${JSON.stringify(name)}: use a relative path without '..' (and not ${MANIFEST_NAME})`);
+}
+
+async function listFilesRecursive(dir: string, prefix = ""): Promise<string[]> {
+  const out: string[] = [];
+  for (const ent of await fs.promises.readdir(dir, { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${ent.name}` : ent.name;
+    if (ent.isDirectory()) out.push(...(await listFilesRecursive(path.join(dir, ent.name), rel)));
+    else out.push(rel);
+  }
+  return out;
+}
+
+/** Re-reads every file of a checkpoint folder and checks it against MANIFEST.json. */
+export async function verifyCheckpointDir(dir: string, opts: { keepBytes?: boolean } = {}): Promise<VerifyResult> {
+  const kept = new Map<string, Buffer>();
+  let raw: string;
+  try {
+    raw = await fs.promises.readFile(path.join(dir, MANIFEST_NAME), "utf8");
+  } catch {
+    return { ok: false, problems: [{ file: MANIFEST_NAME, problem: "missing" }] };
+  }
+  let manifest: Manifest;
+  try {
+    manifest = manifestSchema.parse(JSON.parse(raw));
+  } catch (err) {
+    return { ok: false, problems: [{ file: MANIFEST_NAME, problem: `unreadable (${(err as Error).message.split("\n")[0]})` }] };
+  }
+  const problems: CheckpointProblem[] = [];
+  for (const entry of manifest.files) {
+    let bytes: Buffer;
+    try {
+      bytes = await fs.promises.readFile(path.join(dir, entry.name));
+    } catch {
+      problems.push({ file: entry.name, problem: "missing", expectedSha256: entry.sha256 });
+      continue;
+    }
+    const actual = sha256(bytes);
+    if (bytes.length !== entry.size || actual !== entry.sha256)
+      problems.push({
+        file: entry.name,
+        problem: `sha256 mismatch (size ${bytes.length}, expected ${entry.size})`,
+        expectedSha256: entry.sha256,
+        actualSha256: actual,
+      });
+    else if (opts.keepBytes) kept.set(entry.name, bytes);
+  }
+  const listed = new Set(manifest.files.map((f) => f.name));
+  for (const name of await listFilesRecursive(dir)) {
+    if (name !== MANIFEST_NAME && !listed.has(name)) problems.push({ file: name, problem: "not listed in MANIFEST.json" });
+  }
+  return problems.length ? { ok: false, problems, manifest } : { ok: true, manifest, bytes: kept };
+}
+
+/** One line per problem, e.g. `weights.bin: sha256 mismatch (expected ab12…, found cd34…)`. */
+export function describeProblems(problems: CheckpointProblem[]): string {
+  return problems
+    .map((p) =>
+      p.expectedSha256 && p.actualSha256
+        ? `${p.file}: ${p.problem}: expected sha256 ${p.expectedSha256}, found ${p.actualSha256}`
+        : `${p.file}: ${p.problem}`,
+    )
+    .join("; ");
+}
