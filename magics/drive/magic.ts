@@ -1,0 +1,64 @@
+// %drive mount [DIR] / %drive status [DIR]: the Drive root for run folders (SPEC 7).
+import { z } from "zod";
+import { escapeHtml, registerMagic } from "../registry";
+import { driveMount, driveStatus, type DriveStatus } from "./engine";
+
+export const driveArgs = z.object({
+  action: z.enum(["mount", "status"]).default("status").describe("mount a folder as the Drive root, or show it"),
+  dir: z.string().optional().describe("folder to mount, or to show instead of the current root (default: $TSCOLAB_DRIVE or ./drive)"),
+});
+
+export function formatBytes(n: number | null): string {
+  if (n === null) return "?";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+const COLUMNS = ["run", "status", "resumable", "checkpoints", "newest step", "best step", "size", "updated"] as const;
+
+function rows(s: DriveStatus): string[][] {
+  return s.runs.map((r) => [
+    r.runId,
+    r.status,
+    r.resumable ? "yes" : "no",
+    String(r.checkpoints),
+    r.newestStep === null ? "-" : String(r.newestStep),
+    r.bestStep === null ? "-" : String(r.bestStep),
+    formatBytes(r.bytes),
+    r.updatedAt.replace("T", " ").replace(/\.\d+Z$/, "Z"),
+  ]);
+}
+
+export function renderDriveStatus(s: DriveStatus) {
+  const head = `Drive root: ${s.root}${s.exists ? "" : " (not created yet)"}\nFree: ${formatBytes(s.freeBytes)} of ${formatBytes(s.totalBytes)}\nRuns: ${s.runs.length}`;
+  const table = rows(s);
+  const widths = COLUMNS.map((c, i) => Math.max(c.length, ...table.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const text = table.length ? `${head}\n\n${line(COLUMNS)}\n${table.map(line).join("\n")}` : `${head} (start one with %train)`;
+  const html =
+    `<div><b>Drive root</b> <code>${escapeHtml(s.root)}</code>${s.exists ? "" : " (not created yet)"} · free ${escapeHtml(formatBytes(s.freeBytes))} of ${escapeHtml(formatBytes(s.totalBytes))} · ${s.runs.length} run(s)</div>` +
+    (table.length
+      ? `<table><thead><tr>${COLUMNS.map((c) => `<th style="text-align:left">${c}</th>`).join("")}</tr></thead><tbody>` +
+        table.map((r) => `<tr>${r.map((c) => `<td style="text-align:left">${escapeHtml(c)}</td>`).join("")}</tr>`).join("") +
+        `</tbody></table>`
+      : "");
+  return { "text/plain": text, "text/html": html };
+}
+
+registerMagic({
+  name: "drive",
+  summary: "Mount a folder as the Drive root, or show the root, its free space and runs.",
+  args: driveArgs,
+  positionals: [{ name: "action" }, { name: "dir" }],
+  examples: ["%drive mount /content/drive/MyDrive", "%drive status"],
+  async run(args, ctx): Promise<DriveStatus> {
+    return args.action === "mount" ? driveMount(args.dir, ctx.cwd) : driveStatus({ drive: args.dir, cwd: ctx.cwd });
+  },
+  render: renderDriveStatus,
+});
