@@ -87,7 +87,11 @@ function describeIssue(issue: z.core.$ZodIssue, fields: FieldInfo[], positionals
   const sub = issue.path.length > 1 ? ` (at ${issue.path.slice(1).join(".")})` : "";
   let allowed = "";
   if (field?.enumValues && !issue.message.includes("expected one of")) allowed = `; allowed: ${field.enumValues.join(", ")}`;
-  return `${where}${sub}: ${issue.message}${allowed}`;
+  let message = issue.message;
+  if (issue.code === "invalid_type" && "input" in issue && issue.input !== undefined) {
+    message = `expected ${issue.expected}, got ${typeof issue.input === "string" ? JSON.stringify(issue.input) : typeof issue.input}`;
+  }
+  return `${where}${sub}: ${message}${allowed}`;
 }
 
 export function parseArgs<S extends z.ZodObject>(spec: MagicSpec<S, any>, words: string[], variables: Record<string, unknown>, refs: RefTable = new Map()): ParsedLine<z.infer<S>> {
@@ -185,7 +189,7 @@ export function parseArgs<S extends z.ZodObject>(spec: MagicSpec<S, any>, words:
   }
   if (help) return { args: values as z.infer<S>, bindAs, help };
 
-  const result = spec.args.safeParse(values);
+  const result = spec.args.safeParse(values, { reportInput: true });
   if (!result.success) {
     throw new UsageError(describeIssue(result.error.issues[0], fields, positionalSpecs.map((s) => s.name)));
   }

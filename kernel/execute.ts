@@ -1,0 +1,110 @@
+// The execute path: one cell in, outputs to a sink, a status out.
+// A cell is split into TypeScript pieces and magics (./cell.ts) that run in
+// order and share the notebook's variables; the first failure stops the cell.
+import { randomUUID } from "node:crypto";
+import { invokeMagic } from "../magics/registry";
+import type { MagicContext, MimeBundle } from "../magics/types";
+import { splitCell, type Piece } from "./cell";
+import { MIME_BUNDLE, toMimeBundle, type OutputSink } from "./display";
+import { errorInfo, InterruptedError, type ErrorInfo, type TsRunner } from "./ts_runner";
+
+/** Errors a user caused and can fix: one line, no stack trace. */
+const ONE_LINE_ERRORS = new Set(["UsageError", "TscolabError", "NotAvailableError", "ZodError"]);
+
+export function magicErrorInfo(e: unknown): ErrorInfo {
+  if (e instanceof Error && ONE_LINE_ERRORS.has(e.name)) {
+    return { ename: e.name, evalue: e.message, traceback: [`${e.name}: ${e.message}`] };
+  }
+  return errorInfo(e);
+}
+
+export interface CellOutcome {
+  status: "ok" | "error";
+  error?: ErrorInfo;
+}
+
+export class CellExecutor {
+  private interruptCell?: (e: Error) => void;
+  private abort?: AbortController;
+
+  constructor(
+    readonly ts: TsRunner,
+    private readonly cwd: string,
+  ) {}
+
+  /** Stop button / SIGINT / interrupt_request: cut off the running piece. */
+  interrupt(): void {
+    this.ts.interrupt();
+    this.abort?.abort(new InterruptedError("interrupted by the user"));
+    this.interruptCell?.(new InterruptedError("execution interrupted; the kernel and its variables are kept"));
+  }
+
+  async run(code: string, executionCount: number, sink: OutputSink): Promise<CellOutcome> {
+    let pieces: Piece[];
+    try {
+      pieces = splitCell(code);
+    } catch (e) {
+      return this.fail(sink, magicErrorInfo(e));
+    }
+    for (let i = 0; i < pieces.length; i++) {
+      const piece = pieces[i];
+      const last = i === pieces.length - 1;
+      if (piece.kind === "ts") {
+        const out = await this.ts.run(piece.code, piece.line);
+        if (!out.ok) return this.fail(sink, out.error);
+        if (last && out.hasValue) sink.result(toMimeBundle(out.value), executionCount);
+        continue;
+      }
+      try {
+        await this.runMagic(piece, last, executionCount, sink);
+      } catch (e) {
+        return this.fail(sink, magicErrorInfo(e));
+      }
+    }
+    return { status: "ok" };
+  }
+
+  private fail(sink: OutputSink, error: ErrorInfo): CellOutcome {
+    sink.error(error.ename, error.evalue, error.traceback);
+    return { status: "error", error };
+  }
+
+  private async runMagic(piece: Extract<Piece, { kind: "magic" }>, last: boolean, executionCount: number, sink: OutputSink): Promise<void> {
+    this.abort = new AbortController();
+    const ctx: MagicContext = {
+      cwd: this.cwd,
+      signal: this.abort.signal,
+      variables: this.ts.variables,
+      rich: true,
+      stdout: (text) => sink.stream("stdout", text),
+      stderr: (text) => sink.stream("stderr", text),
+      display: (bundle: MimeBundle) => {
+        const id = randomUUID();
+        sink.display(bundle, id);
+        return { update: (next: MimeBundle) => sink.display(next, id, true) };
+      },
+    };
+    // An engine that ignores the abort signal must still not hold the cell:
+    // the interrupt settles the cell at once (like tslab does for awaits).
+    const interrupted = new Promise<never>((_, reject) => (this.interruptCell = reject));
+    interrupted.catch(() => {});
+    try {
+      const outcome = await Promise.race([
+        invokeMagic(piece.name, piece.args, ctx, { evaluate: (expr) => this.ts.evaluate(expr), body: piece.body }),
+        interrupted,
+      ]);
+      if (outcome.result === undefined || !outcome.bundle) return;
+      const bundle = outcome.bundle;
+      if (outcome.result !== null && typeof outcome.result === "object" && !Object.isFrozen(outcome.result)) {
+        // Later cells that show the bound result get the same rich rendering.
+        Object.defineProperty(outcome.result, MIME_BUNDLE, { value: () => bundle, enumerable: false, configurable: true });
+      }
+      if (outcome.bindAs) await this.ts.bind(outcome.bindAs, outcome.result);
+      if (last) sink.result(bundle, executionCount);
+      else sink.display(bundle);
+    } finally {
+      this.interruptCell = undefined;
+      this.abort = undefined;
+    }
+  }
+}

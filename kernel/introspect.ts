@@ -1,0 +1,95 @@
+// complete_request, inspect_request and is_complete_request, aware of magics:
+// magic names and flags complete from the registry; TypeScript completes and
+// inspects through tslab with magic lines blanked out (same offsets).
+import { helpText } from "../magics/help";
+import { getMagic, listMagics } from "../magics/registry";
+import { fieldsOf } from "../magics/schema_info";
+import { isMagicLine } from "./cell";
+import type { TsRunner } from "./ts_runner";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { printQuickInfo } = require("tslab/dist/inspect") as typeof import("tslab/dist/inspect");
+
+/** Replaces magic lines with spaces so TypeScript offsets stay valid. */
+function blankMagics(code: string): string {
+  return code
+    .split("\n")
+    .map((l) => (isMagicLine(l) ? " ".repeat(l.length) : l))
+    .join("\n");
+}
+
+function lineAt(code: string, pos: number): { text: string; start: number } {
+  const start = code.lastIndexOf("\n", pos - 1) + 1;
+  const endIdx = code.indexOf("\n", pos);
+  return { text: code.slice(start, endIdx < 0 ? code.length : endIdx), start };
+}
+
+export interface CompleteReply {
+  matches: string[];
+  cursor_start: number;
+  cursor_end: number;
+  metadata: Record<string, unknown>;
+  status: "ok";
+}
+
+export function complete(ts: TsRunner, code: string, pos: number): CompleteReply {
+  const { text, start } = lineAt(code, pos);
+  const before = text.slice(0, pos - start);
+  const nameMatch = /^\s*(%%?)([A-Za-z_0-9]*)$/.exec(before);
+  if (nameMatch) {
+    const typed = nameMatch[2];
+    const matches = listMagics()
+      .map((m) => m.name)
+      .filter((n) => n.startsWith(typed))
+      .map((n) => nameMatch[1] + n);
+    return { matches, cursor_start: pos - typed.length - nameMatch[1].length, cursor_end: pos, metadata: {}, status: "ok" };
+  }
+  const flagMatch = /^\s*%%?([A-Za-z_][A-Za-z0-9_]*)\s.*?(--?[A-Za-z0-9-]*)$/.exec(before);
+  if (flagMatch) {
+    const spec = getMagic(flagMatch[1]);
+    const typed = flagMatch[2];
+    const flags = spec ? [...fieldsOf(spec).map((f) => f.flag), "--as", "--help"] : [];
+    return { matches: flags.filter((f) => f.startsWith(typed)), cursor_start: pos - typed.length, cursor_end: pos, metadata: {}, status: "ok" };
+  }
+  if (isMagicLine(text)) return { matches: [], cursor_start: pos, cursor_end: pos, metadata: {}, status: "ok" };
+  const info = ts.complete(blankMagics(code), pos);
+  return { matches: info.candidates, cursor_start: info.start, cursor_end: info.end, metadata: {}, status: "ok" };
+}
+
+export interface InspectReply {
+  status: "ok";
+  found: boolean;
+  data: Record<string, string>;
+  metadata: Record<string, unknown>;
+}
+
+export function inspect(ts: TsRunner, code: string, pos: number): InspectReply {
+  const { text } = lineAt(code, pos);
+  const m = /^\s*%%?([A-Za-z_][A-Za-z0-9_]*)/.exec(text);
+  if (m) {
+    const spec = getMagic(m[1]);
+    if (!spec) return { status: "ok", found: false, data: {}, metadata: {} };
+    return { status: "ok", found: true, data: { "text/plain": helpText(spec) }, metadata: {} };
+  }
+  const info = ts.inspect(blankMagics(code), pos);
+  if (!info) return { status: "ok", found: false, data: {}, metadata: {} };
+  return { status: "ok", found: true, data: { "text/plain": printQuickInfo(info) }, metadata: {} };
+}
+
+export interface IsCompleteReply {
+  status: "complete" | "incomplete" | "invalid" | "unknown";
+  indent?: string;
+}
+
+export function isComplete(ts: TsRunner, code: string): IsCompleteReply {
+  const lines = code.split("\n");
+  // A magic line ending in a backslash continues on the next line.
+  const lastLine = lines[lines.length - 1] ?? "";
+  if (isMagicLine(lastLine) && lastLine.trimEnd().endsWith("\\")) return { status: "incomplete", indent: "" };
+  if (/^\s*%%/.test(lines.find((l) => l.trim() !== "") ?? "")) {
+    // A cell magic's body is free text: complete once a blank line ends it.
+    return lines.length > 1 && lastLine.trim() === "" ? { status: "complete" } : { status: "incomplete", indent: "" };
+  }
+  const res = ts.isComplete(blankMagics(code));
+  return res.completed ? { status: "complete" } : { status: "incomplete", indent: res.indent ?? "" };
+}
