@@ -1,0 +1,135 @@
+// exportModel(): the one engine behind %export, `tscolab export` and the
+// TypeScript API. Writes every requested format, reloads and validates each,
+// writes DIR/health_report.{json,md} and, with `bundle`, DIR/bundle.zip.
+import path from "node:path";
+import { z } from "zod";
+import { ensureBackend } from "../shared/backend";
+import { TscolabError, UsageError } from "../types";
+import { writeBundle } from "./bundle";
+import { environmentSnapshot } from "./environment";
+import { formatSummary, healthCheck, checkStatus, check, countChecks, healthScore, worstStatus, writeHealthReport, type HealthCheck, type HealthReport } from "./health";
+import { buildMetadata } from "./metadata";
+import { exportOnnxFormat } from "./onnx_format";
+import { exportOptions, type ExportHooks, type ExportOptions } from "./options";
+import { defaultOutDir, ensureWritableDir } from "./out_dir";
+import { scanParameters } from "./probe";
+import { buildReference, disposeReference } from "./reference";
+import { memorySource, runSource, type ModelSource } from "./source";
+import { captureModel } from "./tfjs_files";
+import { exportTfjsFormat, type FormatOutcome } from "./tfjs_format";
+
+export const TOOL = "tscolab-export/1";
+
+export const exportResult = z.object({
+  out: z.string(),
+  source: z.record(z.string(), z.unknown()),
+  formats: z.record(z.string(), formatSummary),
+  healthScore: z.number(),
+  status: checkStatus,
+  healthReport: z.object({ json: z.string(), md: z.string() }),
+  bundle: z.object({ path: z.string(), bytes: z.number(), files: z.array(z.string()) }).nullable(),
+  checks: z.array(healthCheck),
+});
+export type ExportResult = z.infer<typeof exportResult>;
+
+function parseOptions(options: ExportOptions) {
+  const parsed = exportOptions.safeParse(options);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue.path.length ? `${String(issue.path[0])}: ` : "";
+    throw new UsageError(`${where}${issue.message}`);
+  }
+  return parsed.data;
+}
+
+function checkAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new TscolabError("export interrupted; the formats written so far are on disk but not reported", "run the export again");
+}
+
+/** Checks on the model being exported, before any format. */
+function sourceChecks(source: ModelSource): HealthCheck[] {
+  const checks: HealthCheck[] = [];
+  const scan = scanParameters(source.model);
+  checks.push(
+    scan.nonFinite === 0
+      ? check("source.params_finite", "passed", `the model to export has ${scan.parameters} parameters, all finite`, { ...scan })
+      : check("source.params_finite", "failed", `the model to export has ${scan.nonFinite} NaN/Inf parameters (in ${scan.badWeights.join(", ")})`, { ...scan }),
+  );
+  const d = source.dataset;
+  const isClassifier = d?.task === "classification";
+  if (!d) {
+    checks.push(check("source.metadata", "warning", "no dataset information (labels, normalization): a consumer gets raw outputs and must normalise inputs on its own", {}));
+  } else if (isClassifier && !d.labels) {
+    checks.push(check("source.metadata", "warning", "classification without a label vocabulary: outputs are class indices", { ...d }));
+  } else {
+    checks.push(check("source.metadata", "passed", `labels ${d.labels ? `(${d.labels.length})` : "n/a"}, normalization ${d.normalization ? "yes" : "none"}, stored in userDefinedMetadata`, { ...d }));
+  }
+  for (const w of source.warnings) checks.push(check("source.checkpoint", "warning", w));
+  return checks;
+}
+
+/**
+ * Exports a model (`model`: a tf.LayersModel in memory, or `run` + `checkpoint`
+ * from the Drive store) to `formats`, proves each artifact by reloading it,
+ * and writes the health report. Never throws for a failing check: failures
+ * are in `status` / `checks`. Throws UsageError / TscolabError for bad input
+ * (unknown format, missing run or checkpoint, unwritable out dir).
+ */
+export async function exportModel(options: ExportOptions, hooks: ExportHooks = {}): Promise<ExportResult> {
+  const opts = parseOptions(options);
+  const cwd = opts.cwd ?? process.cwd();
+  const progress = hooks.onProgress ?? (() => {});
+
+  const backend = await ensureBackend();
+  const source = opts.model !== undefined ? memorySource(opts.model, opts.dataset) : await runSource(opts.run!, opts.checkpoint, { drive: opts.drive, cwd });
+  const loadedHere = source.kind === "run";
+  try {
+    const out = opts.out ? path.resolve(cwd, opts.out) : defaultOutDir(cwd, { runDir: source.runDir, label: source.kind === "run" ? opts.checkpoint : source.model.name });
+    await ensureWritableDir(out);
+    const environment = environmentSnapshot(backend);
+
+    progress("measuring the in-memory model");
+    const captured = await captureModel(source.model);
+    const ref = await buildReference(source.model, captured, opts);
+    const checks: HealthCheck[] = sourceChecks(source);
+    const formats: Record<string, z.infer<typeof formatSummary>> = {};
+    const metadata = buildMetadata(source.model, source.dataset, source.describe, TOOL);
+    try {
+      for (const format of [...new Set(opts.formats)]) {
+        checkAborted(hooks.signal);
+        progress(`${format}: writing and validating`);
+        let outcome: FormatOutcome;
+        if (format === "onnx") outcome = await exportOnnxFormat(out);
+        else outcome = await exportTfjsFormat(format, out, ref, metadata, { ...opts, convertedBy: TOOL });
+        formats[format] = outcome.summary;
+        checks.push(...outcome.checks);
+      }
+    } finally {
+      disposeReference(ref);
+    }
+
+    const report: HealthReport = {
+      tool: TOOL,
+      createdAt: new Date().toISOString(),
+      out,
+      source: source.describe,
+      environment,
+      formats,
+      counts: countChecks(checks),
+      healthScore: healthScore(checks),
+      status: worstStatus(checks),
+      checks,
+    };
+    const healthFiles = await writeHealthReport(out, report);
+    let bundle: ExportResult["bundle"] = null;
+    if (opts.bundle) {
+      progress("writing bundle.zip");
+      const { model: _model, dataset: _dataset, ...exportArgs } = opts;
+      bundle = await writeBundle(out, { source, environment, exportOptions: exportArgs, healthFiles });
+    }
+    progress("done");
+    return { out, source: source.describe, formats, healthScore: report.healthScore, status: report.status, healthReport: healthFiles, bundle, checks };
+  } finally {
+    if (loadedHere) source.model.dispose();
+  }
+}
