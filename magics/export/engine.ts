@@ -36,7 +36,7 @@ function parseOptions(options: ExportOptions) {
   const parsed = exportOptions.safeParse(options);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const where = issue.path.length ? `${String(issue.path[0])}: ` : "";
+    const where = issue.path.length && issue.code !== "custom" ? `${String(issue.path[0])}: ` : "";
     throw new UsageError(`${where}${issue.message}`);
   }
   return parsed.data;

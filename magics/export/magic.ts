@@ -1,23 +1,45 @@
-// %export: placeholder registration until the engine lands (issue 6).
+// %export / `tscolab export`: parses the flags and renders; exportModel() does the work.
 import { z } from "zod";
 import { registerMagic } from "../registry";
-import { NotAvailableError } from "../types";
+import { exportModel, type ExportResult } from "./engine";
+import { formatName } from "./formats";
+import { exportBundle } from "./render";
 
 export const exportArgs = z.object({
   model: z.any().optional().describe("a notebook variable holding a tf.LayersModel"),
   run: z.string().optional().describe("run id, run folder or 'last'"),
   checkpoint: z.enum(["best", "last"]).default("best").describe("which checkpoint to export"),
-  formats: z.array(z.enum(["tfjs", "tfjs-float16", "tfjs-uint8", "onnx"])).default(["tfjs"]).describe("formats to write"),
-  out: z.string().optional().describe("output folder"),
+  formats: z.array(formatName).default(["tfjs"]).describe("formats to write, comma-separated"),
+  out: z.string().optional().describe("output folder (default: the run's exports/<checkpoint>-<time>)"),
+  drive: z.string().optional().describe("Drive root holding the runs"),
+  bundle: z.boolean().default(false).describe("also zip config, environment, metrics, plots and the health report into OUT/bundle.zip"),
   json: z.boolean().default(false).describe("print the report as JSON"),
 });
+
+// Results whose caller asked for --json (render only sees the result).
+const wantsJson = new WeakSet<ExportResult>();
 
 registerMagic({
   name: "export",
   summary: "Export a trained model (tfjs, float16, uint8, onnx) and prove each artifact loads and agrees.",
   args: exportArgs,
   positionals: [{ name: "model" }],
-  async run() {
-    throw new NotAvailableError("%export is not available yet in this build (its engine has not landed)");
+  examples: ["%export --run last --formats tfjs,tfjs-float16,tfjs-uint8 --bundle", "%export model --formats tfjs --out exports/mine", "tscolab export --run last --checkpoint last --formats tfjs --out out --json"],
+  async run(args, ctx) {
+    // Created on the first progress line, so bad input prints nothing but its error.
+    let progress: ReturnType<typeof ctx.display> | undefined;
+    const show = (message: string) => {
+      const bundle = { "text/plain": `export: ${message}` };
+      if (progress) progress.update(bundle);
+      else progress = ctx.display(bundle);
+    };
+    const result = await exportModel(
+      { model: args.model, run: args.run, checkpoint: args.checkpoint, formats: args.formats, out: args.out, drive: args.drive, bundle: args.bundle, cwd: ctx.cwd },
+      { signal: ctx.signal, onProgress: show },
+    );
+    if (args.json) wantsJson.add(result);
+    return result;
   },
+  render: (result) => exportBundle(result, wantsJson.has(result)),
+  exitCode: (result) => (result.status === "failed" ? 1 : 0),
 });

@@ -1,0 +1,59 @@
+// The export result for people: a text table for terminals and a compact
+// HTML summary for notebooks (formats table, then every check, failures first).
+import { escapeHtml } from "../registry";
+import type { MimeBundle } from "../types";
+import type { ExportResult } from "./engine";
+import { fmtBytes, fmtNumber, type CheckStatus } from "./health";
+
+const COLOR: Record<CheckStatus, string> = { passed: "#1a7f37", warning: "#9a6700", failed: "#cf222e" };
+const ORDER: Record<CheckStatus, number> = { failed: 0, warning: 1, passed: 2 };
+
+function sourceLine(r: ExportResult): string {
+  const s = r.source;
+  return s.kind === "run" ? `run ${String(s.runId)} (${String(s.checkpoint)}: step ${String(s.step)}, epoch ${String(s.epoch)})` : `model ${String(s.modelName)} (in memory)`;
+}
+
+export function exportText(r: ExportResult): string {
+  const rows = Object.entries(r.formats).map(([name, f]) => [name, f.status, fmtBytes(f.bytes), fmtNumber(f.maxAbsDiff), fmtNumber(f.p50Ms), fmtNumber(f.p95Ms), f.path ?? "–"]);
+  const head = ["format", "status", "size", "max|diff|", "p50 ms", "p95 ms", "path"];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  const problems = r.checks.filter((c) => c.status !== "passed").sort((a, b) => ORDER[a.status] - ORDER[b.status]);
+  return [
+    `Export of ${sourceLine(r)} → ${r.out}`,
+    `health score ${fmtNumber(r.healthScore, 1)} · status ${r.status} · ${r.checks.length} checks`,
+    "",
+    line(head),
+    ...rows.map(line),
+    ...(problems.length ? ["", ...problems.map((c) => `${c.status.toUpperCase()} ${c.name}: ${c.message}`)] : []),
+    "",
+    `report: ${r.healthReport.md}${r.bundle ? `\nbundle: ${r.bundle.path} (${fmtBytes(r.bundle.bytes)})` : ""}`,
+  ].join("\n");
+}
+
+export function exportHtml(r: ExportResult): string {
+  const badge = (s: CheckStatus) => `<span style="color:${COLOR[s]};font-weight:600">${s}</span>`;
+  const formatRows = Object.entries(r.formats)
+    .map(
+      ([name, f]) =>
+        `<tr><td><code>${escapeHtml(name)}</code></td><td>${badge(f.status)}</td><td>${fmtBytes(f.bytes)}</td><td>${fmtBytes(f.weightBytes)}</td><td>${fmtNumber(f.maxAbsDiff)}</td><td>${fmtNumber(f.maxRelDiff)}</td><td>${fmtNumber(f.p50Ms)}</td><td>${fmtNumber(f.p95Ms)}</td></tr>`,
+    )
+    .join("");
+  const checks = [...r.checks].sort((a, b) => ORDER[a.status] - ORDER[b.status]);
+  const checkRows = checks.map((c) => `<tr><td><code>${escapeHtml(c.name)}</code></td><td>${badge(c.status)}</td><td style="text-align:left">${escapeHtml(c.message)}</td></tr>`).join("");
+  const open = r.status === "passed" ? "" : " open";
+  return (
+    `<div>` +
+    `<div><b>Export</b> of ${escapeHtml(sourceLine(r))} → <code>${escapeHtml(r.out)}</code></div>` +
+    `<div>health score <b style="color:${COLOR[r.status]}">${fmtNumber(r.healthScore, 1)}</b> · status ${badge(r.status)}</div>` +
+    `<table><thead><tr><th>format</th><th>status</th><th>size</th><th>weights</th><th>max abs diff</th><th>max rel diff</th><th>p50 ms</th><th>p95 ms</th></tr></thead><tbody>${formatRows}</tbody></table>` +
+    `<details${open}><summary>${r.checks.length} checks</summary><table><tbody>${checkRows}</tbody></table></details>` +
+    `<div style="font-size:smaller">report: <code>${escapeHtml(r.healthReport.md)}</code>${r.bundle ? ` · bundle: <code>${escapeHtml(r.bundle.path)}</code>` : ""}</div>` +
+    `</div>`
+  );
+}
+
+export function exportBundle(r: ExportResult, asJson: boolean): MimeBundle {
+  if (asJson) return { "text/plain": JSON.stringify(r, null, 2), "application/json": r };
+  return { "text/plain": exportText(r), "text/html": exportHtml(r) };
+}
