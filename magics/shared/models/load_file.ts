@@ -1,0 +1,59 @@
+// Loads a model file (`.ts` or `.js`) that exports
+// `createModel({ tf, inputShape, outputs, task })`. TypeScript is compiled
+// with the `typescript` package's transpileModule (no type check: that is the
+// notebook's job) and the module runs with a require that hands it OUR tfjs
+// instance for "@tensorflow/tfjs", so no second tfjs (and no second backend
+// registry) is ever loaded.
+import fs from "node:fs";
+import Module, { createRequire } from "node:module";
+import path from "node:path";
+import vm from "node:vm";
+import { TscolabError } from "../../types";
+
+const TFJS_IDS = new Set(["@tensorflow/tfjs", "@tensorflow/tfjs-core", "@tensorflow/tfjs-layers"]);
+
+function compile(file: string, source: string): string {
+  if (!/\.(ts|mts|cts|tsx)$/.test(file)) return source;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ts = require("typescript") as typeof import("typescript");
+  const out = ts.transpileModule(source, {
+    fileName: file,
+    reportDiagnostics: true,
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, sourceMap: false },
+  });
+  const syntax = out.diagnostics?.find((d) => d.category === ts.DiagnosticCategory.Error);
+  if (syntax) {
+    const where = syntax.file && syntax.start !== undefined ? syntax.file.getLineAndCharacterOfPosition(syntax.start) : undefined;
+    const at = where ? `${file}:${where.line + 1}:${where.character + 1}` : file;
+    throw new TscolabError(`model file ${at} does not compile: ${ts.flattenDiagnosticMessageText(syntax.messageText, " ")}`, "fix the syntax error in the model file");
+  }
+  return out.outputText;
+}
+
+export type ModelFactory = (args: { tf: unknown; inputShape: number[]; outputs: number; task: string }) => unknown;
+
+/** Compiles and runs the file; returns its createModel (named or default export). */
+export function loadModelFactory(file: string, tf: unknown): ModelFactory {
+  let source: string;
+  try {
+    source = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new TscolabError(`model file ${file} cannot be read (${(e as NodeJS.ErrnoException).code})`, "check model.file in the config (relative paths start at the notebook or CLI folder)");
+  }
+  const code = compile(file, source);
+  const baseRequire = createRequire(file);
+  const localRequire = Object.assign((id: string) => (TFJS_IDS.has(id) ? tf : baseRequire(id)), baseRequire);
+  const mod = { exports: {} as Record<string, unknown> };
+  const wrapper = vm.runInThisContext(Module.wrap(code), { filename: file }) as (...a: unknown[]) => void;
+  try {
+    wrapper.call(mod.exports, mod.exports, localRequire, mod, file, path.dirname(file));
+  } catch (e) {
+    throw new TscolabError(`model file ${file} threw while loading: ${(e as Error).message}`, "fix the error at the top level of the model file");
+  }
+  const exp = mod.exports as { createModel?: unknown; default?: unknown };
+  const factory = exp.createModel ?? (typeof exp.default === "function" ? exp.default : (exp.default as { createModel?: unknown } | undefined)?.createModel);
+  if (typeof factory !== "function") {
+    throw new TscolabError(`model file ${file} does not export createModel`, "add `export function createModel({ tf, inputShape, outputs, task }) { ... return model; }`");
+  }
+  return factory as ModelFactory;
+}

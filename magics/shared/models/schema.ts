@@ -1,0 +1,37 @@
+// The `model` section of a training config (SPEC 6): a zoo entry, a file
+// exporting createModel, or a git source (SPEC 10).
+import { z } from "zod";
+
+export const ZOO_NAMES = ["mlp", "cnn"] as const;
+
+export const modelConfig = z
+  .object({
+    zoo: z.enum(ZOO_NAMES).optional().describe("a built-in architecture"),
+    file: z.string().min(1).optional().describe("a .ts or .js file exporting createModel({ tf, inputShape, outputs, task })"),
+    git: z
+      .object({ repo: z.string().min(1), rev: z.string().min(1).default("HEAD"), path: z.string().min(1) })
+      .strict()
+      .optional()
+      .describe("a model file in a git repository (SPEC 10)"),
+    hidden: z.array(z.number().int().positive()).min(0).optional().describe("mlp: units of each hidden layer (default [64, 32])"),
+    dropout: z.number().min(0).lt(1).optional().describe("dropout rate after each hidden block (default 0)"),
+    batchNorm: z.boolean().optional().describe("batch normalisation in each hidden block (default false)"),
+    activation: z.enum(["relu", "tanh", "elu", "selu", "sigmoid"]).optional().describe("hidden activation (default relu)"),
+    filters: z.array(z.number().int().positive()).min(1).optional().describe("cnn: filters of each conv block (default [16, 32])"),
+    kernelSize: z.number().int().positive().optional().describe("cnn: convolution kernel size (default 3)"),
+    dense: z.number().int().nonnegative().optional().describe("cnn: units of the dense layer before the output (default 64, 0 for none)"),
+  })
+  .strict()
+  .refine((m) => [m.zoo, m.file, m.git].filter((v) => v !== undefined).length <= 1, {
+    message: 'give exactly one of "zoo", "file" or "git"',
+  });
+
+export type ModelConfig = z.infer<typeof modelConfig>;
+
+/** What a model factory receives (the kernel's own tf, so there is one tfjs instance). */
+export interface ModelFactoryArgs<TF = unknown> {
+  tf: TF;
+  inputShape: number[];
+  outputs: number;
+  task: "classification" | "regression";
+}
