@@ -1,0 +1,158 @@
+// Models the ONNX tests convert: one per acceptance case plus coverage of
+// every supported layer family. Weights (and BatchNorm's moving statistics)
+// are set to seeded random values so no parameter is a trivial 0 or 1.
+import * as tf from "@tensorflow/tfjs";
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomizeWeights(model: tf.LayersModel, seed = 1): void {
+  const rand = mulberry32(seed);
+  for (const layer of model.layers) {
+    const values = layer.weights.map((w) => {
+      const n = w.shape.reduce((a, b) => a * b, 1);
+      const variance = w.originalName.endsWith("moving_variance");
+      const data = Float32Array.from({ length: n }, () => (variance ? 0.5 + rand() : (rand() - 0.5) * 0.8));
+      return tf.tensor(data, w.shape);
+    });
+    if (values.length) layer.setWeights(values);
+  }
+}
+
+export interface Case {
+  name: string;
+  model: tf.LayersModel;
+  /** One input batch per model input. */
+  inputs: (batch: number) => tf.Tensor[];
+}
+
+function randomInput(shape: number[], seed: number): tf.Tensor {
+  const rand = mulberry32(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Float32Array.from({ length: n }, () => rand() * 4 - 2), shape);
+}
+
+function randomIds(shape: number[], vocab: number, seed: number, dtype: "float32" | "int32"): tf.Tensor {
+  const rand = mulberry32(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Array.from({ length: n }, () => Math.floor(rand() * vocab)), shape, dtype);
+}
+
+export function mlp(): Case {
+  const model = tf.sequential({
+    layers: [
+      tf.layers.dense({ inputShape: [10], units: 32, activation: "relu" }),
+      tf.layers.dropout({ rate: 0.3 }),
+      tf.layers.batchNormalization(),
+      tf.layers.dense({ units: 16, activation: "tanh" }),
+      tf.layers.dense({ units: 4, activation: "softmax" }),
+    ],
+  });
+  randomizeWeights(model, 11);
+  return { name: "mlp", model, inputs: (b) => [randomInput([b, 10], 101)] };
+}
+
+export function cnn(): Case {
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [14, 14, 3], filters: 8, kernelSize: 3, padding: "same", activation: "relu" }),
+      tf.layers.batchNormalization(),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.conv2d({ filters: 12, kernelSize: [3, 2], strides: 2, padding: "valid" }),
+      tf.layers.batchNormalization({ center: false }),
+      tf.layers.leakyReLU({ alpha: 0.2 }),
+      tf.layers.averagePooling2d({ poolSize: 3, strides: 1, padding: "same" }),
+      tf.layers.dropout({ rate: 0.5 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 5, activation: "softmax" }),
+    ],
+  });
+  randomizeWeights(model, 12);
+  return { name: "cnn", model, inputs: (b) => [randomInput([b, 14, 14, 3], 102)] };
+}
+
+/** Global pooling, depthwise and separable convs, dilation, elu. */
+export function cnnGlobal(): Case {
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [11, 9, 2], filters: 6, kernelSize: 3, dilationRate: 2, padding: "same", activation: "elu" }),
+      tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: "same", activation: "relu6" }),
+      tf.layers.separableConv2d({ filters: 7, kernelSize: 3, strides: 2, padding: "same", activation: "swish" }),
+      tf.layers.maxPooling2d({ poolSize: 2, strides: 1, padding: "same" }),
+      tf.layers.globalAveragePooling2d({}),
+      tf.layers.dense({ units: 3, activation: "sigmoid" }),
+    ],
+  });
+  randomizeWeights(model, 13);
+  return { name: "cnn_global", model, inputs: (b) => [randomInput([b, 11, 9, 2], 103)] };
+}
+
+/** Embedding + LayerNormalization + residual Add + Concatenate, two inputs. */
+export function functional(): Case {
+  const ids = tf.input({ shape: [6], name: "token_ids" });
+  const feats = tf.input({ shape: [5], name: "features" });
+  let h = tf.layers.embedding({ inputDim: 20, outputDim: 8 }).apply(ids) as tf.SymbolicTensor;
+  h = tf.layers.layerNormalization().apply(h) as tf.SymbolicTensor;
+  const ff = tf.layers.dense({ units: 8, activation: "gelu" }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.add().apply([h, ff]) as tf.SymbolicTensor;
+  h = tf.layers.batchNormalization().apply(h) as tf.SymbolicTensor; // channels on axis 2: folded Mul/Add
+  const pooled = tf.layers.globalAveragePooling1d({}).apply(h) as tf.SymbolicTensor;
+  const f = tf.layers.dense({ units: 8, activation: "elu" }).apply(feats) as tf.SymbolicTensor;
+  const joined = tf.layers.concatenate().apply([pooled, f]) as tf.SymbolicTensor;
+  const ln = tf.layers.layerNormalization({ center: false }).apply(joined) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 3, activation: "softmax", name: "probs" }).apply(ln) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: [ids, feats], outputs: out });
+  randomizeWeights(model, 14);
+  return { name: "functional", model, inputs: (b) => [randomIds([b, 6], 20, 104, "float32"), randomInput([b, 5], 105)] };
+}
+
+/** Every activation by name, Conv1D/pools 1-D, Permute, Reshape, merges, nested model. */
+export function zoo(): Case {
+  const x = tf.input({ shape: [8, 4], name: "sequence" });
+  let c = tf.layers.conv1d({ filters: 6, kernelSize: 3, padding: "same", dilationRate: 2, activation: "mish" }).apply(x) as tf.SymbolicTensor;
+  c = tf.layers.maxPooling1d({ poolSize: 2 }).apply(c) as tf.SymbolicTensor;
+  c = tf.layers.averagePooling1d({ poolSize: 2, strides: 1, padding: "same" }).apply(c) as tf.SymbolicTensor;
+  const p = tf.layers.permute({ dims: [2, 1] }).apply(c) as tf.SymbolicTensor; // [6, 4]
+  const r = tf.layers.reshape({ targetShape: [24] }).apply(p) as tf.SymbolicTensor;
+  const g = tf.layers.globalMaxPooling1d({}).apply(c) as tf.SymbolicTensor;
+  const acts = ["relu", "sigmoid", "tanh", "softmax", "elu", "selu", "softplus", "softsign", "hardSigmoid", "gelu", "gelu_new", "logSoftmax", "swish", "mish", "relu6", "linear"] as const;
+  const branches = acts.map((a) => tf.layers.dense({ units: 3, activation: a as any }).apply(r) as tf.SymbolicTensor);
+  const inner = tf.sequential({ layers: [tf.layers.dense({ inputShape: [6], units: 5 }), tf.layers.reLU({ maxValue: 0.5 }), tf.layers.prelu({})] });
+  const n = inner.apply(g) as tf.SymbolicTensor;
+  const m1 = tf.layers.multiply().apply([branches[0]!, branches[1]!]) as tf.SymbolicTensor;
+  const m2 = tf.layers.average().apply([branches[2]!, branches[3]!, branches[4]!]) as tf.SymbolicTensor;
+  const m3 = tf.layers.maximum().apply([branches[5]!, branches[6]!]) as tf.SymbolicTensor;
+  const m4 = tf.layers.minimum().apply([branches[7]!, branches[8]!]) as tf.SymbolicTensor;
+  const all = tf.layers.concatenate({ axis: 1 }).apply([m1, m2, m3, m4, ...branches.slice(9), n]) as tf.SymbolicTensor;
+  const t = tf.layers.thresholdedReLU({ theta: 0.1 }).apply(all) as tf.SymbolicTensor;
+  const e = tf.layers.elu({}).apply(t) as tf.SymbolicTensor;
+  const s = tf.layers.softmax({ axis: -1 }).apply(e) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: x, outputs: [s, g] });
+  randomizeWeights(model, 15);
+  randomizeWeights(inner, 16);
+  return { name: "zoo", model, inputs: (b) => [randomInput([b, 8, 4], 106)] };
+}
+
+/** channelsFirst convolution and Flatten (Keras' channels_first ordering rule). */
+export function channelsFirst(): Case {
+  const model = tf.sequential({
+    layers: [
+      tf.layers.permute({ inputShape: [6, 6, 2], dims: [3, 1, 2] }),
+      tf.layers.conv2d({ filters: 4, kernelSize: 3, dataFormat: "channelsFirst", padding: "same", activation: "relu" }),
+      tf.layers.flatten({ dataFormat: "channelsFirst" }),
+      tf.layers.dense({ units: 2 }),
+    ],
+  });
+  randomizeWeights(model, 17);
+  return { name: "channels_first", model, inputs: (b) => [randomInput([b, 6, 6, 2], 107)] };
+}
+
+export const allCases = (): Case[] => [mlp(), cnn(), cnnGlobal(), functional(), zoo(), channelsFirst()];
