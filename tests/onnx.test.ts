@@ -5,7 +5,11 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { layersModelToOnnx, openOnnxSession, type OnnxTensorData } from "../magics/export/onnx";
 import { TscolabError } from "../magics/types";
-import { allCases, functional, mlp, type Case } from "./onnx_models";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { loadModelArtifacts, saveModelArtifacts } from "../magics/shared/store";
+import { allCases, cnn, functional, mlp, type Case } from "./onnx_models";
 
 const TOLERANCE = 1e-4;
 
@@ -52,6 +56,23 @@ describe("layersModelToOnnx", () => {
     expect(d1).toBeLessThan(TOLERANCE);
     expect(d7).toBeLessThan(TOLERANCE);
   });
+
+  it.each([["cnn", cnn], ["functional", functional]] as const)(
+    "%s saved to a checkpoint folder and reloaded (as %%export does) converts and agrees",
+    async (_name, make) => {
+      const c = make();
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-onnx-ckpt-"));
+      try {
+        await saveModelArtifacts(dir, c.model);
+        const reloaded = await loadModelArtifacts(dir, tf);
+        const bytes = layersModelToOnnx(reloaded);
+        // compare against the original in-memory model: the file round trip must not change the math
+        expect(await compare(c, bytes, 4)).toBeLessThan(TOLERANCE);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it("uses the native Gelu op at opset 20 and still agrees", async () => {
     const c = functional();
