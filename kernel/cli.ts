@@ -8,10 +8,9 @@ import { parseArgs } from "../magics/parse_args";
 import type { MagicContext, MagicSpec, MimeBundle } from "../magics/types";
 import { magicErrorInfo } from "./execute";
 import { installArgs, installKernel } from "./install";
+import { PACKAGE_VERSION } from "./package_root";
 import { TerminalDisplay } from "./terminal_display";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const ownPackage = require("../../package.json") as { version: string };
 
 const kernelArgs = z.object({
   connectionFile: z.string().describe("the connection file Jupyter passes ({connection_file})"),
@@ -30,7 +29,7 @@ function usage(): string {
     .filter((m) => m.name !== "lsmagic")
     .map((m) => `  ${m.name.replace(/_/g, "-").padEnd(12)}${m.summary}`);
   return [
-    `tscolab ${ownPackage.version}: train TensorFlow.js models in notebooks, Colab-style.`,
+    `tscolab ${PACKAGE_VERSION}: train TensorFlow.js models in notebooks, Colab-style.`,
     "",
     "Usage: tscolab <command> [options]   (tscolab <command> --help for its options)",
     "",
@@ -68,7 +67,11 @@ async function runMagicCommand(spec: MagicSpec<any, any>, argv: string[]): Promi
   });
   const jsonOutput = argv.includes("--json");
   const outcome = await invokeMagic(spec.name, "", cliContext(jsonOutput, controller.signal), { words: argv });
-  if (outcome.result === undefined) return 0; // help was shown
+  if (outcome.help) {
+    process.stdout.write(outcome.help.text + "\n");
+    return 0;
+  }
+  if (outcome.result === undefined) return 0;
   if (jsonOutput) process.stdout.write(JSON.stringify(outcome.result, null, 2) + "\n");
   else if (outcome.bundle) process.stdout.write(String(outcome.bundle["text/plain"]) + "\n");
   return spec.exitCode ? spec.exitCode(outcome.result) : 0;
@@ -90,7 +93,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     return command ? 0 : 2;
   }
   if (command === "--version" || command === "-V") {
-    process.stdout.write(`tscolab ${ownPackage.version}\n`);
+    process.stdout.write(`tscolab ${PACKAGE_VERSION}\n`);
     return 0;
   }
   try {

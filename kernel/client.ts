@@ -9,6 +9,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import * as zmq from "zeromq";
+import { LAUNCHER } from "./package_root";
 import { SendQueue } from "./send_queue";
 import { decode, encode, endpoint, PROTOCOL_VERSION, Signer, type ConnectionInfo, type Message } from "./wire";
 
@@ -77,8 +78,7 @@ export class KernelClient {
   static async start(opts: StartOptions = {}): Promise<KernelClient> {
     const { file, info } = await writeConnectionFile();
     const client = new KernelClient(info, file);
-    const launcher = path.resolve(__dirname, "..", "..", "bin", "tscolab.js");
-    const child = spawn(process.execPath, [launcher, "kernel", "--connection-file", file], { cwd: opts.cwd ?? process.cwd(), env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [LAUNCHER, "kernel", "--connection-file", file], { cwd: opts.cwd ?? process.cwd(), env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
     client.child = child;
     client.exit = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
     const onErr = opts.stderr ?? ((t: string) => (client.stderrText += t));

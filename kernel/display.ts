@@ -29,4 +29,5 @@ export interface OutputSink {
   display(bundle: MimeBundle, displayId?: string, update?: boolean): void;
   result(bundle: MimeBundle, executionCount: number): void;
   error(ename: string, evalue: string, traceback: string[]): void;
+  clearOutput(wait: boolean): void;
 }

@@ -2,7 +2,7 @@
 // A cell is split into TypeScript pieces and magics (./cell.ts) that run in
 // order and share the notebook's variables; the first failure stops the cell.
 import { randomUUID } from "node:crypto";
-import { invokeMagic } from "../magics/registry";
+import { invokeMagic, type MagicOutcome } from "../magics/registry";
 import type { MagicContext, MimeBundle } from "../magics/types";
 import { splitCell, type Piece } from "./cell";
 import { MIME_BUNDLE, toMimeBundle, type OutputSink } from "./display";
@@ -18,9 +18,13 @@ export function magicErrorInfo(e: unknown): ErrorInfo {
   return errorInfo(e);
 }
 
+/** execute_reply payloads (help shown in the pager, as IPython does for `%name?`). */
+export type Payload = { source: "page"; data: MimeBundle; start: number };
+
 export interface CellOutcome {
   status: "ok" | "error";
   error?: ErrorInfo;
+  payload: Payload[];
 }
 
 export class CellExecutor {
@@ -40,6 +44,7 @@ export class CellExecutor {
   }
 
   async run(code: string, executionCount: number, sink: OutputSink): Promise<CellOutcome> {
+    const payload: Payload[] = [];
     let pieces: Piece[];
     try {
       pieces = splitCell(code);
@@ -56,20 +61,22 @@ export class CellExecutor {
         continue;
       }
       try {
-        await this.runMagic(piece, last, executionCount, sink);
+        const help = await this.runMagic(piece, last, executionCount, sink);
+        if (help?.pager) payload.push({ source: "page", data: { "text/plain": help.text }, start: 0 });
+        else if (help) sink.stream("stdout", help.text + "\n");
       } catch (e) {
         return this.fail(sink, magicErrorInfo(e));
       }
     }
-    return { status: "ok" };
+    return { status: "ok", payload };
   }
 
   private fail(sink: OutputSink, error: ErrorInfo): CellOutcome {
     sink.error(error.ename, error.evalue, error.traceback);
-    return { status: "error", error };
+    return { status: "error", error, payload: [] };
   }
 
-  private async runMagic(piece: Extract<Piece, { kind: "magic" }>, last: boolean, executionCount: number, sink: OutputSink): Promise<void> {
+  private async runMagic(piece: Extract<Piece, { kind: "magic" }>, last: boolean, executionCount: number, sink: OutputSink): Promise<MagicOutcome["help"]> {
     this.abort = new AbortController();
     const ctx: MagicContext = {
       cwd: this.cwd,
@@ -78,6 +85,7 @@ export class CellExecutor {
       rich: true,
       stdout: (text) => sink.stream("stdout", text),
       stderr: (text) => sink.stream("stderr", text),
+      clearOutput: (wait) => sink.clearOutput(wait),
       display: (bundle: MimeBundle) => {
         const id = randomUUID();
         sink.display(bundle, id);
@@ -93,6 +101,7 @@ export class CellExecutor {
         invokeMagic(piece.name, piece.args, ctx, { evaluate: (expr) => this.ts.evaluate(expr), body: piece.body }),
         interrupted,
       ]);
+      if (outcome.help) return outcome.help;
       if (outcome.result === undefined || !outcome.bundle) return;
       const bundle = outcome.bundle;
       if (outcome.result !== null && typeof outcome.result === "object" && !Object.isFrozen(outcome.result)) {

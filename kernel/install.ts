@@ -6,6 +6,7 @@ import path from "node:path";
 import { z } from "zod";
 import { TscolabError } from "../magics/types";
 import { DISPLAY_NAME, KERNEL_NAME } from "./kernel_info";
+import { LAUNCHER, PACKAGE_ROOT } from "./package_root";
 
 export const installArgs = z
   .object({
@@ -35,9 +36,8 @@ export function kernelsDir(args: InstallArgs): string {
 
 /** kernel.json content: this Node and this package's launcher, absolute paths. */
 export function kernelSpec(displayName: string) {
-  const launcher = path.resolve(__dirname, "..", "..", "bin", "tscolab.js");
   return {
-    argv: [process.execPath, launcher, "kernel", "--connection-file", "{connection_file}"],
+    argv: [process.execPath, LAUNCHER, "kernel", "--connection-file", "{connection_file}"],
     display_name: displayName,
     language: "typescript",
     interrupt_mode: "signal",
@@ -51,7 +51,7 @@ export function installKernel(args: InstallArgs): { dir: string; kernelJson: str
   try {
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, "kernel.json"), JSON.stringify(kernelSpec(args.displayName), null, 2) + "\n");
-    const logos = path.resolve(__dirname, "..", "..", "kernel", "logo");
+    const logos = path.join(PACKAGE_ROOT, "kernel", "logo");
     for (const f of ["logo-32x32.png", "logo-64x64.png"]) fs.copyFileSync(path.join(logos, f), path.join(dir, f));
   } catch (e) {
     const err = e as NodeJS.ErrnoException;

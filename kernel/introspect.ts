@@ -8,6 +8,8 @@ import { isMagicLine } from "./cell";
 import type { TsRunner } from "./ts_runner";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
+const ts = require("@tslab/typescript-for-tslab") as typeof import("@tslab/typescript-for-tslab");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { printQuickInfo } = require("tslab/dist/inspect") as typeof import("tslab/dist/inspect");
 
 /** Replaces magic lines with spaces so TypeScript offsets stay valid. */
@@ -81,8 +83,34 @@ export interface IsCompleteReply {
   indent?: string;
 }
 
-export function isComplete(ts: TsRunner, code: string): IsCompleteReply {
+/** A closing bracket with no opener can never be completed by more lines. */
+function hasUnmatchedCloser(code: string): boolean {
+  const K = ts.SyntaxKind;
+  const TEMPLATE = -1; // `${` inside a template literal, closed by `}`
+  const scanner = ts.createScanner(ts.ScriptTarget.Latest, /*skipTrivia*/ true, ts.LanguageVariant.Standard, code);
+  const openerOf: Partial<Record<number, number[]>> = {
+    [K.CloseBraceToken]: [K.OpenBraceToken, TEMPLATE],
+    [K.CloseParenToken]: [K.OpenParenToken],
+    [K.CloseBracketToken]: [K.OpenBracketToken],
+  };
+  const stack: number[] = [];
+  for (let tok = scanner.scan(); tok !== K.EndOfFileToken; tok = scanner.scan()) {
+    if (tok === K.OpenBraceToken || tok === K.OpenParenToken || tok === K.OpenBracketToken) stack.push(tok);
+    else if (tok === K.TemplateHead) stack.push(TEMPLATE);
+    else if (openerOf[tok]) {
+      const opener = stack.pop();
+      if (opener === undefined || !openerOf[tok]!.includes(opener)) return true;
+      if (opener === TEMPLATE && scanner.reScanTemplateToken(false) === K.TemplateMiddle) stack.push(TEMPLATE);
+    }
+  }
+  return false;
+}
+
+export function isComplete(runner: TsRunner, code: string): IsCompleteReply {
   const lines = code.split("\n");
+  const firstCode = lines.findIndex((l) => l.trim() !== "");
+  // `%%name` anywhere but the first line, or a `%` with no name, cannot run.
+  if (lines.some((l, i) => /^\s*%%/.test(l) && i !== firstCode) || lines.some((l) => /^\s*%+\s*$/.test(l))) return { status: "invalid" };
   // A magic line ending in a backslash continues on the next line.
   const lastLine = lines[lines.length - 1] ?? "";
   if (isMagicLine(lastLine) && lastLine.trimEnd().endsWith("\\")) return { status: "incomplete", indent: "" };
@@ -90,6 +118,8 @@ export function isComplete(ts: TsRunner, code: string): IsCompleteReply {
     // A cell magic's body is free text: complete once a blank line ends it.
     return lines.length > 1 && lastLine.trim() === "" ? { status: "complete" } : { status: "incomplete", indent: "" };
   }
-  const res = ts.isComplete(blankMagics(code));
+  const tsCode = blankMagics(code);
+  if (hasUnmatchedCloser(tsCode)) return { status: "invalid" };
+  const res = runner.isComplete(tsCode);
   return res.completed ? { status: "complete" } : { status: "incomplete", indent: res.indent ?? "" };
 }

@@ -1,8 +1,7 @@
 // kernel_info_reply content: real versions, read from the installed packages.
+import { PACKAGE_VERSION } from "./package_root";
 import { PROTOCOL_VERSION } from "./wire";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const ownPackage = require("../../package.json") as { version: string };
 
 function versionOf(pkg: string): string {
   try {
@@ -22,7 +21,7 @@ export function kernelInfo() {
     status: "ok",
     protocol_version: PROTOCOL_VERSION,
     implementation: "tscolab",
-    implementation_version: ownPackage.version,
+    implementation_version: PACKAGE_VERSION,
     language_info: {
       name: "typescript",
       version: typescript,
@@ -32,7 +31,7 @@ export function kernelInfo() {
       codemirror_mode: { name: "javascript", typescript: true },
       nbconvert_exporter: "script",
     },
-    banner: `tscolab ${ownPackage.version} — TypeScript ${typescript} on Node ${process.versions.node} (tslab ${versionOf("tslab")}). Magics: %lsmagic`,
+    banner: `tscolab ${PACKAGE_VERSION} — TypeScript ${typescript} on Node ${process.versions.node} (tslab ${versionOf("tslab")}). Magics: %lsmagic`,
     help_links: [{ text: "tscolab magics", url: "https://www.npmjs.com/package/tscolab" }],
     debugger: false,
   };

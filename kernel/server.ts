@@ -7,6 +7,7 @@ import path from "node:path";
 import { Worker } from "node:worker_threads";
 import * as zmq from "zeromq";
 import "../magics";
+import "./builtin_magics";
 import type { MimeBundle } from "../magics/types";
 import { toMimeBundle, type OutputSink } from "./display";
 import { CellExecutor } from "./execute";
@@ -177,6 +178,7 @@ export class Kernel {
         this.publish(msg, "execute_result", { execution_count: count, data: bundle, metadata: {} });
       },
       error: (ename, evalue, traceback) => this.publish(msg, "error", { ename, evalue, traceback }),
+      clearOutput: (wait) => !silent && this.publish(msg, "clear_output", { wait }),
     };
   }
 
@@ -201,7 +203,7 @@ export class Kernel {
       this.streams.flush();
       if (outcome.status === "ok") {
         const userExpressions = await this.userExpressions(c.user_expressions ?? {});
-        this.answer(msg, send, "execute_reply", { status: "ok", execution_count: count, user_expressions: userExpressions, payload: [] });
+        this.answer(msg, send, "execute_reply", { status: "ok", execution_count: count, user_expressions: userExpressions, payload: outcome.payload });
       } else {
         if (c.stop_on_error !== false) this.abortThrough = this.arrivals;
         const { ename, evalue, traceback } = outcome.error!;

@@ -39,6 +39,8 @@ export interface MagicOutcome {
   bundle?: MimeBundle;
   bindAs?: string;
   spec: MagicSpec<any, any>;
+  /** Set when help was asked for instead of a run: `%name?` (a pager, like IPython) or `--help`. */
+  help?: { text: string; pager: boolean };
 }
 
 export interface InvokeOptions {
@@ -60,10 +62,7 @@ export async function invokeMagic(name: string, line: string, ctx: MagicContext,
     const names = listMagics().map((m) => `%${m.name}`).join(", ");
     throw new UsageError(`unknown magic %${name}; available: ${names} (see %lsmagic)`);
   }
-  if (helpOnly) {
-    ctx.stdout(helpText(spec) + "\n");
-    return { spec };
-  }
+  if (helpOnly) return { spec, help: { text: helpText(spec), pager: true } };
   if (opts.body !== undefined && !spec.acceptsBody) {
     throw new UsageError(`%%${name} is not a cell magic; use %${name} on a line`);
   }
@@ -75,10 +74,7 @@ export async function invokeMagic(name: string, line: string, ctx: MagicContext,
     });
   const words = opts.words ?? splitWords(await expandLine(line, ctx.variables, evaluate, refs));
   const parsed = parseArgs(spec, words, ctx.variables, refs);
-  if (parsed.help) {
-    ctx.stdout(helpText(spec, opts.words ? "tscolab " : "%") + "\n");
-    return { spec };
-  }
+  if (parsed.help) return { spec, help: { text: helpText(spec, opts.words ? "tscolab " : "%"), pager: false } };
   const result = await spec.run(parsed.args, ctx, opts.body);
   const bundle = spec.render ? spec.render(result) : jsonBundle(result);
   return { result, bundle, bindAs: parsed.bindAs, spec };

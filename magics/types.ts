@@ -20,6 +20,8 @@ export interface MagicIO {
   display(bundle: MimeBundle): DisplayHandle;
   stdout(text: string): void;
   stderr(text: string): void;
+  /** Clears the cell's output (IPython's clear_output); absent for the CLI. */
+  clearOutput?(wait: boolean): void;
   /** True when the output is a notebook; false for the CLI. */
   readonly rich: boolean;
 }
