@@ -45,7 +45,9 @@ export function smokeTestMatMul(tf: any, budgetMs: number): SmokeOutcome {
     const a = new Float32Array(m * k).map((_, i) => fill(i));
     const b = new Float32Array(k * n).map((_, i) => fill(i + 7));
     const want = reference(a, b, m, k, n);
-    const got = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])).dataSync()) as Float32Array;
+    const product = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tf.tensor2d(b, [k, n])));
+    const got = product.dataSync() as Float32Array;
+    product.dispose();
     if (got.length !== want.length) return Infinity;
     let worst = 0;
     for (let i = 0; i < want.length; i++) {
@@ -65,16 +67,23 @@ export function smokeTestMatMul(tf: any, budgetMs: number): SmokeOutcome {
     return { ok: false, maxAbsError, gflops: null, size: 0, error: `matMul differs from the reference by ${maxAbsError}` };
   }
   const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+  // Never return dataSync()'s array from tf.tidy: tidy walks its result
+  // element by element looking for tensors, which costs more than the matMul.
+  const multiply = (x: any, y: any): void => {
+    const product = tf.matMul(x, y);
+    product.dataSync();
+    product.dispose();
+  };
   const size = 256;
   const a = tf.randomUniform([size, size]);
   const b = tf.randomUniform([size, size]);
   try {
-    tf.tidy(() => tf.matMul(a, b).dataSync()); // warm-up: kernel compilation, first allocation
+    multiply(a, b); // warm-up: kernel compilation, first allocation
     let runs = 0;
     const start = now();
     let elapsed = 0;
     do {
-      tf.tidy(() => tf.matMul(a, b).dataSync());
+      multiply(a, b);
       runs++;
       elapsed = now() - start;
     } while (elapsed < budgetMs);

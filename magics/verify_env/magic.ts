@@ -1,18 +1,41 @@
-// %verify_env: placeholder registration until the engine lands (issue 3).
+// %verify_env and `tscolab verify-env`: parse (the schema below is both the
+// magic's and the CLI's flags), call the engine, render.
 import { z } from "zod";
 import { registerMagic } from "../registry";
-import { NotAvailableError } from "../types";
+import type { MimeBundle } from "../types";
+import { verifyEnv } from "./engine";
+import { renderReport } from "./render";
+import type { VerifyEnvReport } from "./report";
 
 export const verifyEnvArgs = z.object({
   json: z.boolean().default(false).describe("print the report as one JSON object"),
   drive: z.string().optional().describe("Drive root whose free disk is checked"),
 });
 
+// Reports for which --json was asked. Kept outside the report, so the value
+// bound with --as is exactly the engine's report.
+const asJson = new WeakSet<VerifyEnvReport>();
+
 registerMagic({
   name: "verify_env",
   summary: "Check the environment without installing anything: versions, backends, GPU, resources, profile.",
   args: verifyEnvArgs,
-  async run() {
-    throw new NotAvailableError("%verify_env is not available yet in this build (its engine has not landed)");
+  examples: ["%verify_env", "%verify_env --json", "%verify_env --drive /content/drive/MyDrive", "tscolab verify-env --json"],
+  async run(args, ctx) {
+    // Native probes can take seconds; say so in place rather than sit silent.
+    const progress = ctx.rich ? ctx.display({ "text/plain": "verify_env: probing backends, GPU and resources…" }) : undefined;
+    try {
+      const report = await verifyEnv({ drive: args.drive, cwd: ctx.cwd, signal: ctx.signal });
+      if (args.json) asJson.add(report);
+      return report;
+    } finally {
+      progress?.update({ "text/plain": "", "text/html": "" });
+    }
+  },
+  render(report): MimeBundle {
+    return renderReport(report, asJson.has(report));
+  },
+  exitCode(report) {
+    return report.status === "fail" ? 1 : 0;
   },
 });

@@ -1,0 +1,119 @@
+// verifyEnv(): the zero-install environment check behind %verify_env,
+// `tscolab verify-env` and the TypeScript API. It only reads files, runs
+// nvidia-smi and probes backends (native ones in child processes); it never
+// installs, downloads or changes the active tfjs backend.
+import path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { z } from "zod";
+import { backendName, kernelTfjsEntry, probeCandidates, selectBackend, type CandidateReport } from "../shared/backend";
+import { resolveDriveRoot } from "../shared/drive_root";
+import { detectGpus, findCudaLibraries, type GpuDetection, type GpuDevice } from "../shared/gpu";
+import { PROFILES, type ProfileName } from "../shared/profile";
+import { backendChecks, gpuChecks, resourceChecks, tfjsChecks, toolchainChecks, type Facts } from "./checks";
+import { overallStatus, verifyEnvReport, type VerifyEnvReport } from "./report";
+import { collectResources } from "./resources";
+import { coreCopies, nodeModulesChain, npmVersion, owningNodeModules, resolvedVersion, tensorflowPackages } from "./versions";
+
+export const verifyEnvOptions = z.object({
+  /** Drive root whose free disk is checked (else %drive mount, $TSCOLAB_DRIVE, ./drive). */
+  drive: z.string().optional(),
+  /** The notebook's folder: where cells resolve imports; defaults to the process's cwd. */
+  cwd: z.string().optional(),
+  /** Environment to read (PATH for nvidia-smi, TSCOLAB_BACKEND, CUDA_VISIBLE_DEVICES). */
+  env: z.record(z.string(), z.string().optional()).optional(),
+  /** Extra folders to resolve backend packages from (tests, unusual layouts). */
+  resolveFrom: z.array(z.string()).optional(),
+  /** Folders searched for CUDA libraries instead of the defaults (tests). */
+  cudaDirs: z.array(z.string()).optional(),
+  nativeTimeoutMs: z.number().int().positive().default(30_000),
+  gpuTimeoutMs: z.number().int().positive().default(5_000),
+  /** Milliseconds spent measuring GFLOP/s per backend. */
+  budgetMs: z.number().int().positive().default(100),
+  signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal).optional(),
+});
+export type VerifyEnvOptions = z.input<typeof verifyEnvOptions>;
+
+/** Runs every check and returns the SPEC 4 report. Never throws for a broken environment; it reports it. */
+export async function verifyEnv(options: VerifyEnvOptions = {}): Promise<VerifyEnvReport> {
+  const o = verifyEnvOptions.parse(options);
+  const started = Date.now();
+  const env = (o.env ?? process.env) as NodeJS.ProcessEnv;
+  const cwd = path.resolve(o.cwd ?? process.cwd());
+  const driveRoot = resolveDriveRoot(o.drive, cwd);
+  const requestedRaw = env.TSCOLAB_BACKEND?.trim();
+  const requested = requestedRaw && requestedRaw !== "auto" ? requestedRaw : null;
+
+  // Child processes first, so they run while this process does its own work.
+  const gpuRun = detectGpus({ env, timeoutMs: o.gpuTimeoutMs, signal: o.signal });
+  const candidateRun = probeCandidates({ resolveFrom: o.resolveFrom, nativeTimeoutMs: o.nativeTimeoutMs, budgetMs: o.budgetMs, signal: o.signal });
+
+  const kernelModules = owningNodeModules(kernelTfjsEntry());
+  const kernelDir = kernelModules ? path.dirname(kernelModules) : cwd;
+  const coreVersion = resolvedVersion("@tensorflow/tfjs-core", kernelDir)?.version ?? tf.version_core;
+  const versions: VerifyEnvReport["versions"] = {
+    node: process.version,
+    npm: npmVersion(),
+    typescript: resolvedVersion("typescript", kernelDir)?.version ?? null,
+    tslab: resolvedVersion("tslab", kernelDir)?.version ?? null,
+    tensorflow: tensorflowPackages([...nodeModulesChain(kernelDir), ...nodeModulesChain(cwd), ...(o.resolveFrom ?? []).flatMap(nodeModulesChain)]),
+  };
+  const copies = coreCopies({ kernelDir, notebookDir: cwd });
+  const cuda = findCudaLibraries({ dirs: o.cudaDirs, env });
+  const resources = collectResources(driveRoot);
+
+  const [gpuFound, { reports }] = await Promise.all([gpuRun, candidateRun]);
+  o.signal?.throwIfAborted();
+
+  const selected = pickSelected(reports, requested);
+  const gpu: VerifyEnvReport["gpu"] = { ...gpuFound, cudaLibraries: cuda.libraries, cuda12Only: cuda.cuda12Only };
+  const trainingDevice = selected?.device === "gpu" ? visibleDevice(gpuFound, env) : null;
+  const facts: Facts = { versions, coreVersion, copies, kernelDir, candidates: reports, selected, requested, gpu, trainingDevice, resources };
+  const checks = [...toolchainChecks(facts), ...tfjsChecks(facts), ...backendChecks(facts), ...gpuChecks(facts), ...resourceChecks(facts)];
+  const profile = chooseProfile(facts);
+  checks.push({ id: "profile", status: "ok", message: `profile ${profile.name}: ${profile.reason}` });
+
+  return verifyEnvReport.parse({
+    status: overallStatus(checks),
+    versions,
+    tfjsCore: { copies },
+    backend: { selected: selected?.name ?? null, active: (tf.engine().backendName as string | null) ?? null, requested, candidates: reports },
+    gpu,
+    resources,
+    profile: { ...profile, settings: PROFILES[profile.name] },
+    checks,
+    elapsedMs: Date.now() - started,
+  });
+}
+
+/** What training will use: the requested backend if it works, else (no request) the best usable one. */
+function pickSelected(reports: CandidateReport[], requested: string | null): CandidateReport | null {
+  if (requested) {
+    const name = backendName.safeParse(requested);
+    if (!name.success) return null;
+    const c = reports.find((r) => r.name === name.data);
+    return c && c.loadable && c.smoke ? c : null;
+  }
+  return selectBackend(reports) ?? null;
+}
+
+/** The GPU TensorFlow uses first: device 0, or the first one CUDA_VISIBLE_DEVICES names. */
+function visibleDevice(g: GpuDetection, env: NodeJS.ProcessEnv): GpuDevice | null {
+  const first = env.CUDA_VISIBLE_DEVICES?.split(",")[0]?.trim();
+  if (first && /^\d+$/.test(first)) return g.devices.find((d) => d.index === Number(first)) ?? null;
+  return g.devices[0] ?? null;
+}
+
+/** SPEC 5: the profile follows the device training will really use. */
+export function chooseProfile(f: Facts): { name: ProfileName; reason: string } {
+  const sel = f.selected;
+  if (sel?.device === "gpu") {
+    const d = f.trainingDevice;
+    if (d) return { name: d.tier, reason: `training runs on ${d.name} (${d.memoryMiB ?? "?"} MiB) through tensorflow-gpu, a ${d.tier}-class GPU` };
+    return { name: "optimized", reason: "tensorflow-gpu uses a GPU that nvidia-smi did not describe; assuming the smallest GPU class" };
+  }
+  const speed = sel?.gflops ? ` at ${sel.gflops} GFLOP/s` : "";
+  const base = sel ? `training runs on the CPU through ${sel.name}${speed}` : "no backend works, so nothing runs on a GPU";
+  if (!f.gpu.present) return { name: "cpu", reason: `${base}; no GPU detected` };
+  const tiers = f.gpu.devices.map((d) => `${d.name} would be ${d.tier}`).join(", ");
+  return { name: "cpu", reason: `${base}; the GPU is unused (${tiers}): see gpu.usable` };
+}
