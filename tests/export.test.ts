@@ -73,7 +73,7 @@ describe("an in-memory MLP exported to the three tfjs formats", () => {
   let server: Awaited<ReturnType<typeof serve>>;
 
   beforeAll(async () => {
-    result = await exportModel({ model, dataset, formats: ["tfjs", "tfjs-float16", "tfjs-uint8"], out, bundle: true, latencyRuns: 20 });
+    result = await exportModel({ model, dataset, formats: ["tfjs", "tfjs-float16", "tfjs-uint8", "onnx"], out, bundle: true, latencyRuns: 20 });
     server = await serve(out);
   });
   afterAll(() => server?.close());
@@ -81,14 +81,16 @@ describe("an in-memory MLP exported to the three tfjs formats", () => {
   test("every check passes and the JSON keys of SPEC 9 are there", () => {
     expect(result.out).toBe(out);
     expect(result.status).toBe("passed");
-    for (const name of ["tfjs", "tfjs-float16", "tfjs-uint8"]) {
+    for (const name of ["tfjs", "tfjs-float16", "tfjs-uint8", "onnx"]) {
       const f = result.formats[name];
       expect(Object.keys(f)).toEqual(expect.arrayContaining(["path", "bytes", "maxAbsDiff", "p50Ms", "p95Ms", "status"]));
       expect(f.status).toBe("passed");
       expect(f.p50Ms).toBeGreaterThan(0);
       expect(f.p95Ms).toBeGreaterThanOrEqual(f.p50Ms!);
     }
-    expect(result.checks.map((c) => c.name)).toEqual(expect.arrayContaining(["tfjs.load", "tfjs.params_finite", "tfjs.forward", "tfjs.parity", "tfjs.latency", "tfjs.size", "tfjs-uint8.parity"]));
+    expect(result.checks.map((c) => c.name)).toEqual(expect.arrayContaining(["tfjs.load", "tfjs.params_finite", "tfjs.forward", "tfjs.parity", "tfjs.latency", "tfjs.size", "tfjs-uint8.parity", "onnx.load", "onnx.parity"]));
+    expect(result.formats.onnx.path).toBe(path.join(out, "onnx", "model.onnx")); // SPEC 11's place
+    expect(fs.statSync(result.formats.onnx.path!).size).toBe(result.formats.onnx.bytes);
   });
 
   test("stock tf.loadLayersModel over HTTP loads each format; float32 is exact, float16 and uint8 within their bars", async () => {
@@ -161,12 +163,13 @@ describe("health score", () => {
     expect(healthScore([c("failed"), c("failed")])).toBe(0);
   });
 
-  test("a failing format (onnx before its converter) fails the export and counts in the score", async () => {
-    const r = await exportModel({ model: mlp(3), formats: ["tfjs", "onnx"], out: path.join(tmp, "with-onnx"), latencyRuns: 5 });
-    const onnxChecks = r.checks.filter((c) => c.name.startsWith("onnx."));
-    if (onnxChecks.every((c) => c.status === "passed")) return; // the converter landed: nothing to see here
-    expect(r.status).toBe("failed");
+  test("a format that fails (onnx of a model with an LSTM, which the converter refuses) fails the export and counts in the score", async () => {
+    const model = tf.sequential({ layers: [tf.layers.lstm({ units: 4, inputShape: [5, 3] }), tf.layers.dense({ units: 2, activation: "softmax" })] });
+    const r = await exportModel({ model, formats: ["tfjs", "onnx"], out: path.join(tmp, "with-onnx"), latencyRuns: 5 });
     expect(r.formats.tfjs.status).toBe("passed");
+    expect(r.formats.onnx.status).toBe("failed");
+    expect(r.checks.find((c) => c.name === "onnx.write")?.message).toMatch(/LSTM/);
+    expect(r.status).toBe("failed");
     const passed = r.checks.filter((c) => c.status === "passed").length;
     const warnings = r.checks.filter((c) => c.status === "warning").length;
     expect(r.healthScore).toBeCloseTo(((passed + 0.5 * warnings) / r.checks.length) * 100, 10);

@@ -99,7 +99,7 @@ export async function exportModel(options: ExportOptions, hooks: ExportHooks = {
         checkAborted(hooks.signal);
         progress(`${format}: writing and validating`);
         let outcome: FormatOutcome;
-        if (format === "onnx") outcome = await exportOnnxFormat(out);
+        if (format === "onnx") outcome = await exportOnnxFormat(out, ref, metadata, opts);
         else outcome = await exportTfjsFormat(format, out, ref, metadata, { ...opts, convertedBy: TOOL });
         formats[format] = outcome.summary;
         checks.push(...outcome.checks);
