@@ -44,7 +44,7 @@ export function splitCell(code: string): Piece[] {
     let args = (m[2] ?? "").trim();
     const start = i;
     while (args.endsWith("\\") && i + 1 < lines.length) {
-      args = args.slice(0, -1) + " " + lines[++i].trim();
+      args = args.slice(0, -1).trimEnd() + " " + lines[++i].trim();
       tsStart = i + 1;
     }
     pieces.push({ kind: "magic", name: m[1], args: args.trim(), line: start });

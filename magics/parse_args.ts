@@ -88,8 +88,11 @@ function describeIssue(issue: z.core.$ZodIssue, fields: FieldInfo[], positionals
   let allowed = "";
   if (field?.enumValues && !issue.message.includes("expected one of")) allowed = `; allowed: ${field.enumValues.join(", ")}`;
   let message = issue.message;
-  if (issue.code === "invalid_type" && "input" in issue && issue.input !== undefined) {
-    message = `expected ${issue.expected}, got ${typeof issue.input === "string" ? JSON.stringify(issue.input) : typeof issue.input}`;
+  const got = "input" in issue && issue.input !== undefined ? (typeof issue.input === "string" ? JSON.stringify(issue.input) : typeof issue.input) : undefined;
+  if (issue.code === "invalid_type" && got) message = `expected ${issue.expected}, got ${got}`;
+  if (issue.code === "invalid_value" && got) {
+    message = `got ${got}; allowed: ${issue.values.join(", ")}`;
+    allowed = "";
   }
   return `${where}${sub}: ${message}${allowed}`;
 }
