@@ -155,4 +155,23 @@ export function channelsFirst(): Case {
   return { name: "channels_first", model, inputs: (b) => [randomInput([b, 6, 6, 2], 107)] };
 }
 
-export const allCases = (): Case[] => [mlp(), cnn(), cnnGlobal(), functional(), zoo(), channelsFirst()];
+/** Padding, cropping, upsampling (nearest and bilinear), transposed convs, TimeDistributed, RepeatVector. */
+export function imaging(): Case {
+  const x = tf.input({ shape: [5, 6, 2], name: "image" });
+  let h = tf.layers.zeroPadding2d({ padding: [[1, 2], [0, 1]] }).apply(x) as tf.SymbolicTensor; // 8×7
+  h = tf.layers.conv2dTranspose({ filters: 3, kernelSize: 3, strides: 2, padding: "same", activation: "relu" }).apply(h) as tf.SymbolicTensor; // 16×14
+  h = tf.layers.cropping2D({ cropping: [[1, 0], [2, 3]] }).apply(h) as tf.SymbolicTensor; // 15×9
+  h = tf.layers.upSampling2d({ size: [2, 1] }).apply(h) as tf.SymbolicTensor; // 30×9
+  h = tf.layers.conv2dTranspose({ filters: 2, kernelSize: 2, strides: 3, padding: "valid" }).apply(h) as tf.SymbolicTensor; // k < s
+  h = tf.layers.upSampling2d({ size: [1, 2], interpolation: "bilinear" }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.conv2dTranspose({ filters: 2, kernelSize: [4, 3], strides: [1, 2], padding: "same" }).apply(h) as tf.SymbolicTensor;
+  const pooled = tf.layers.globalAveragePooling2d({}).apply(h) as tf.SymbolicTensor;
+  let seq = tf.layers.repeatVector({ n: 4 }).apply(pooled) as tf.SymbolicTensor; // [4, 2]
+  seq = tf.layers.timeDistributed({ layer: tf.layers.dense({ units: 3, activation: "tanh" }) }).apply(seq) as tf.SymbolicTensor;
+  const out = tf.layers.flatten().apply(seq) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: x, outputs: out });
+  randomizeWeights(model, 18);
+  return { name: "imaging", model, inputs: (b) => [randomInput([b, 5, 6, 2], 108)] };
+}
+
+export const allCases = (): Case[] => [mlp(), cnn(), cnnGlobal(), functional(), zoo(), channelsFirst(), imaging()];

@@ -8,7 +8,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import { version as tfjsVersion } from "@tensorflow/tfjs";
 import { TscolabError } from "../../types";
-import { GraphBuilder, identityPerm, type Value } from "./graph_builder";
+import { GraphBuilder, identityPerm, type KerasShape, type Value } from "./graph_builder";
 import { notSupported } from "./layer_conversion";
 import { layerConverters, supportedLayerClasses } from "./layer_converters";
 import { DataType, encodeModel, type Dim, type ValueInfoDef } from "./onnx_messages";
@@ -27,7 +27,7 @@ function isContainer(layer: tf.layers.Layer): layer is tf.layers.Layer & Contain
   return Array.isArray(l.layers) && Array.isArray(l.inputs) && Array.isArray(l.outputs);
 }
 
-function convertLayerCall(g: GraphBuilder, layer: tf.layers.Layer, inputs: Value[], outputs: SymbolicTensor[]): Value[] {
+function convertLayerCall(g: GraphBuilder, layer: tf.layers.Layer, inputs: Value[], outputShapes: KerasShape[]): Value[] {
   const className = layer.getClassName();
   if (isContainer(layer)) return convertContainer(g, layer, inputs);
   const converter = layerConverters[className];
@@ -37,9 +37,17 @@ function convertLayerCall(g: GraphBuilder, layer: tf.layers.Layer, inputs: Value
       `use layers the converter knows (${supportedLayerClasses().join(", ")}), or export with --formats tfjs`,
     );
   }
-  const result = converter({ g, layer, className, config: layer.getConfig() as Record<string, any>, inputs, outputShapes: outputs.map((t) => t.shape) });
+  const result = converter({
+    g,
+    layer,
+    className,
+    config: layer.getConfig() as Record<string, any>,
+    inputs,
+    outputShapes,
+    convertLayer: (inner, innerInputs, innerShapes) => convertLayerCall(g, inner, innerInputs, innerShapes),
+  });
   const values = Array.isArray(result) ? result : [result];
-  if (values.length !== outputs.length) throw notSupported({ layer, className }, `has ${outputs.length} outputs, the converter made ${values.length}`, "report this model");
+  if (values.length !== outputShapes.length) throw notSupported({ layer, className }, `has ${outputShapes.length} outputs, the converter made ${values.length}`, "report this model");
   return values;
 }
 
@@ -54,7 +62,7 @@ function convertContainer(g: GraphBuilder, model: Container, inputs: Value[]): V
       layer.inboundNodes.forEach((node, index) => {
         const key = `${layer.name}#${index}`;
         if (converted.has(key) || !node.inputTensors.every((t) => values.has(t.id))) return;
-        const outs = convertLayerCall(g, layer, node.inputTensors.map((t) => values.get(t.id)!), node.outputTensors);
+        const outs = convertLayerCall(g, layer, node.inputTensors.map((t) => values.get(t.id)!), node.outputTensors.map((t) => t.shape));
         node.outputTensors.forEach((t, i) => values.set(t.id, outs[i]!));
         converted.add(key);
         progress = true;

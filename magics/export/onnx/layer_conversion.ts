@@ -18,6 +18,8 @@ export interface LayerConversion {
   inputs: Value[];
   /** Keras output shapes of this call (batch = null). */
   outputShapes: KerasShape[];
+  /** Converts a call of another layer (for wrappers such as TimeDistributed). */
+  convertLayer(layer: tf.layers.Layer, inputs: Value[], outputShapes: KerasShape[]): Value[];
 }
 
 /** Converts one call of a layer; returns one Value per output tensor. */

@@ -7,6 +7,8 @@ import { embeddingConverters } from "./layers/embedding";
 import { mergeConverters } from "./layers/merge";
 import { normalizationConverters } from "./layers/normalization";
 import { poolingConverters } from "./layers/pooling";
+import { reshapingConverters } from "./layers/reshaping";
+import { wrapperConverters } from "./layers/wrappers";
 
 export const layerConverters: Readonly<Record<string, LayerConverter>> = {
   ...coreConverters,
@@ -16,6 +18,8 @@ export const layerConverters: Readonly<Record<string, LayerConverter>> = {
   ...mergeConverters,
   ...embeddingConverters,
   ...advancedActivationConverters,
+  ...reshapingConverters,
+  ...wrapperConverters,
 };
 
 export const supportedLayerClasses = (): string[] => Object.keys(layerConverters).sort();

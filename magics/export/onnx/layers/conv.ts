@@ -81,9 +81,37 @@ const separableConv2d: LayerConverter = (c) => {
   return applyActivation(c.g, outputValue(c, y, geo.perm), c.config.activation, c.layer.name, c.className);
 };
 
+/**
+ * Conv2DTranspose. tfjs' kernel is [kh, kw, out, in] → ONNX [in, out, kh, kw].
+ * Output size follows tfjs' deconvLength: same → in·s, valid → in·s + max(k − s, 0);
+ * ONNX gives s·(in − 1) + k + output_padding − pads, so pads = max(k − s, 0)
+ * for same (the odd one at the end, as TensorFlow crops) and
+ * output_padding = max(s − k, 0) in both modes.
+ */
+const conv2dTranspose: LayerConverter = (c) => {
+  const k = requireWeight(c, "kernel");
+  const geo = geometry(c, 2, k.shape);
+  if (geo.dilations.some((d) => d !== 1)) throw notSupported(c, "uses dilation", "use dilationRate 1 (tfjs' own Conv2DTranspose ignores it)");
+  const w = transposeWeight(k, [3, 2, 0, 1]);
+  const outputPadding = geo.kernel.map((kk, i) => Math.max(geo.strides[i]! - kk, 0));
+  const total = geo.kernel.map((kk, i) => (geo.padding === "same" ? Math.max(kk - geo.strides[i]!, 0) : 0));
+  const pads = [...total.map((t) => Math.floor(t / 2)), ...total.map((t) => t - Math.floor(t / 2))];
+  const inputs = [geo.x.name, c.g.constant(`${c.layer.name}/kernel`, w.data, w.shape)];
+  const bias = useBias(c);
+  if (bias) inputs.push(c.g.constant(`${c.layer.name}/bias`, bias.data, bias.shape));
+  const y = c.g.node("ConvTranspose", c.layer.name, inputs, {
+    kernel_shape: attr.ints(geo.kernel),
+    strides: attr.ints(geo.strides),
+    pads: attr.ints(pads),
+    output_padding: attr.ints(outputPadding),
+  });
+  return applyActivation(c.g, outputValue(c, y, geo.perm), c.config.activation, c.layer.name, c.className);
+};
+
 export const convConverters: Record<string, LayerConverter> = {
   Conv1D: plainConv(1),
   Conv2D: plainConv(2),
   DepthwiseConv2D: depthwiseConv2d,
   SeparableConv2D: separableConv2d,
+  Conv2DTranspose: conv2dTranspose,
 };
