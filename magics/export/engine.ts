@@ -2,6 +2,7 @@
 // TypeScript API. Writes every requested format, reloads and validates each,
 // writes DIR/health_report.{json,md} and, with `bundle`, DIR/bundle.zip.
 import path from "node:path";
+import type * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { ensureBackend } from "../shared/backend";
 import { TscolabError, UsageError } from "../types";
@@ -9,7 +10,9 @@ import { writeBundle } from "./bundle";
 import { environmentSnapshot } from "./environment";
 import { formatSummary, healthCheck, checkStatus, check, countChecks, healthScore, worstStatus, writeHealthReport, type HealthCheck, type HealthReport } from "./health";
 import { buildMetadata } from "./metadata";
+import type { FormatName } from "./formats";
 import { exportOnnxFormat } from "./onnx_format";
+import { loadRunValidation, runValidationCheck } from "./run_validation";
 import { exportOptions, type ExportHooks, type ExportOptions } from "./options";
 import { defaultOutDir, ensureWritableDir } from "./out_dir";
 import { scanParameters } from "./probe";
@@ -92,6 +95,9 @@ export async function exportModel(options: ExportOptions, hooks: ExportHooks = {
     const captured = await captureModel(source.model);
     const ref = await buildReference(source.model, captured, opts);
     const checks: HealthCheck[] = sourceChecks(source);
+    const validation = await loadRunValidation(source, cwd);
+    if (validation.skip) checks.push(validation.skip);
+    const extraChecks = validation.value ? (format: FormatName) => (m: tf.LayersModel) => [runValidationCheck(format, m, validation.value!)] : undefined;
     const formats: Record<string, z.infer<typeof formatSummary>> = {};
     const metadata = buildMetadata(source.model, source.dataset, source.describe, TOOL);
     try {
@@ -100,12 +106,13 @@ export async function exportModel(options: ExportOptions, hooks: ExportHooks = {
         progress(`${format}: writing and validating`);
         let outcome: FormatOutcome;
         if (format === "onnx") outcome = await exportOnnxFormat(out, ref, metadata, opts);
-        else outcome = await exportTfjsFormat(format, out, ref, metadata, { ...opts, convertedBy: TOOL });
+        else outcome = await exportTfjsFormat(format, out, ref, metadata, { ...opts, convertedBy: TOOL, extraChecks: extraChecks?.(format) });
         formats[format] = outcome.summary;
         checks.push(...outcome.checks);
       }
     } finally {
       disposeReference(ref);
+      validation.value?.x.dispose();
     }
 
     const report: HealthReport = {

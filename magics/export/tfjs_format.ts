@@ -24,7 +24,7 @@ export async function exportTfjsFormat(
   outDir: string,
   ref: Reference,
   metadata: ExportMetadata,
-  opts: { shardBytes: number; batchSizes: number[]; warmupRuns: number; latencyRuns: number; convertedBy: string },
+  opts: { shardBytes: number; batchSizes: number[]; warmupRuns: number; latencyRuns: number; convertedBy: string; extraChecks?: (model: tf.LayersModel) => HealthCheck[] },
 ): Promise<FormatOutcome> {
   const dir = path.join(outDir, FORMAT_RULES[format].folder);
   const q = quantizationOf(format);
@@ -68,6 +68,7 @@ export async function exportTfjsFormat(
     const v = await validateReloaded(format, model, ref, opts);
     checks.push(...v.checks);
     checks.push(sizeCheck(format, written.weightBytes, written.bytes, ref.float32WeightBytes));
+    if (opts.extraChecks) checks.push(...opts.extraChecks(model));
     return {
       summary: {
         path: dir,
