@@ -58,7 +58,7 @@ describe("layersModelToOnnx", () => {
   });
 
   it.each([["cnn", cnn], ["functional", functional]] as const)(
-    "%s saved to a checkpoint folder and reloaded (as %%export does) converts and agrees",
+    "%s saved to a checkpoint folder and reloaded, as the export engine does, converts and agrees",
     async (_name, make) => {
       const c = make();
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-onnx-ckpt-"));
@@ -92,7 +92,7 @@ describe("layersModelToOnnx", () => {
   });
 
   it("names the unsupported layer and its class", () => {
-    const model = tf.sequential({ layers: [tf.layers.lstm({ inputShape: [5, 3], units: 4, name: "my_lstm" }), tf.layers.dense({ units: 2 })] });
+    const model = tf.sequential({ layers: [tf.layers.masking({ inputShape: [5, 3], name: "my_mask" }), tf.layers.lstm({ units: 4 })] });
     let error: unknown;
     try {
       layersModelToOnnx(model);
@@ -100,8 +100,13 @@ describe("layersModelToOnnx", () => {
       error = e;
     }
     expect(error).toBeInstanceOf(TscolabError);
-    expect((error as Error).message).toMatch(/layer "my_lstm" \(LSTM\) is not supported/);
+    expect((error as Error).message).toMatch(/layer "my_mask" \(Masking\) is not supported/);
     expect((error as Error).message).toMatch(/fix: .*--formats tfjs/);
+  });
+
+  it("refuses a recurrent layer fed a mask, which ONNX would ignore", () => {
+    const model = tf.sequential({ layers: [tf.layers.embedding({ inputDim: 9, outputDim: 4, inputLength: 5, maskZero: true }), tf.layers.gru({ units: 3, name: "masked_gru" })] });
+    expect(() => layersModelToOnnx(model)).toThrow(/layer "masked_gru" \(GRU\) receives a mask/);
   });
 
   it("rejects an opset outside 17..21 and a non-model", () => {

@@ -174,4 +174,20 @@ export function imaging(): Case {
   return { name: "imaging", model, inputs: (b) => [randomInput([b, 5, 6, 2], 108)] };
 }
 
-export const allCases = (): Case[] => [mlp(), cnn(), cnnGlobal(), functional(), zoo(), channelsFirst(), imaging()];
+/** LSTM, GRU, SimpleRNN, and Bidirectional with each merge mode. */
+export function recurrent(): Case {
+  const x = tf.input({ shape: [7, 3], name: "series" });
+  let h = tf.layers.lstm({ units: 5, returnSequences: true }).apply(x) as tf.SymbolicTensor;
+  h = tf.layers.gru({ units: 4, returnSequences: true, activation: "relu", recurrentActivation: "sigmoid" }).apply(h) as tf.SymbolicTensor;
+  const b1 = tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 3, returnSequences: true }) as any, mergeMode: "concat" }).apply(h) as tf.SymbolicTensor;
+  const b2 = tf.layers.bidirectional({ layer: tf.layers.gru({ units: 3 }) as any, mergeMode: "sum" }).apply(b1) as tf.SymbolicTensor;
+  const b3 = tf.layers.bidirectional({ layer: tf.layers.simpleRNN({ units: 2 }) as any, mergeMode: "ave" }).apply(h) as tf.SymbolicTensor;
+  const b4 = tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 2 }) as any, mergeMode: "mul" }).apply(x) as tf.SymbolicTensor;
+  const s = tf.layers.simpleRNN({ units: 4 }).apply(b1) as tf.SymbolicTensor;
+  const out = tf.layers.concatenate().apply([b2, b3, b4, s]) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: x, outputs: out });
+  randomizeWeights(model, 19);
+  return { name: "recurrent", model, inputs: (b) => [randomInput([b, 7, 3], 109)] };
+}
+
+export const allCases = (): Case[] => [mlp(), cnn(), cnnGlobal(), functional(), zoo(), channelsFirst(), imaging(), recurrent()];

@@ -20,6 +20,8 @@ export interface Value {
   /** Physical axis i holds Keras axis perm[i]. */
   perm: number[];
   dtype: "float32" | "int32";
+  /** Carries a Keras mask (Embedding maskZero) that recurrent layers would honour. */
+  masked?: boolean;
 }
 
 export const identityPerm = (rank: number): number[] => Array.from({ length: rank }, (_, i) => i);
@@ -105,6 +107,18 @@ export class GraphBuilder {
     const name = this.uniqueName(`${base}/${opType}`);
     this.nodes.push({ opType, name, inputs, outputs: [name], attributes });
     return name;
+  }
+
+  /**
+   * Adds a node with several outputs; `wanted[i]` false leaves output i
+   * unnamed (ONNX's way to skip an optional output).
+   */
+  nodeOutputs(opType: string, base: string, inputs: string[], wanted: boolean[], attributes: Record<string, AttributeValue> = {}): string[] {
+    const name = this.uniqueName(`${base}/${opType}`);
+    const outputs = wanted.map((w, i) => (w ? this.uniqueName(`${name}:${i}`) : ""));
+    while (outputs.length && outputs[outputs.length - 1] === "") outputs.pop();
+    this.nodes.push({ opType, name, inputs, outputs, attributes });
+    return outputs;
   }
 
   /** `v` transposed so that its physical layout is `perm` (no-op when it already is). */

@@ -53,7 +53,7 @@ export function onlyInput(c: LayerConversion): Value {
 export function outputValue(c: LayerConversion, name: string, perm: number[], index = 0, dtype: Value["dtype"] = "float32"): Value {
   const shape = c.outputShapes[index];
   if (!shape) throw notSupported(c, "has no known output shape", "build the model before exporting");
-  return { name, shape, perm, dtype };
+  return { name, shape, perm, dtype, masked: c.inputs.some((v) => v.masked) || undefined };
 }
 
 /** Transposes a [rows, cols, ...] weight by `perm` (row-major), e.g. HWIO → OIHW. */

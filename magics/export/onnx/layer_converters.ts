@@ -7,6 +7,7 @@ import { embeddingConverters } from "./layers/embedding";
 import { mergeConverters } from "./layers/merge";
 import { normalizationConverters } from "./layers/normalization";
 import { poolingConverters } from "./layers/pooling";
+import { recurrentConverters } from "./layers/recurrent";
 import { reshapingConverters } from "./layers/reshaping";
 import { wrapperConverters } from "./layers/wrappers";
 
@@ -20,6 +21,7 @@ export const layerConverters: Readonly<Record<string, LayerConverter>> = {
   ...advancedActivationConverters,
   ...reshapingConverters,
   ...wrapperConverters,
+  ...recurrentConverters,
 };
 
 export const supportedLayerClasses = (): string[] => Object.keys(layerConverters).sort();

@@ -8,14 +8,15 @@ export const DataType = { FLOAT: 1, INT32: 6, INT64: 7 } as const;
 export type DataTypeCode = (typeof DataType)[keyof typeof DataType];
 
 /** AttributeProto.AttributeType values we emit. */
-const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, FLOATS: 6, INTS: 7 } as const;
+const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, FLOATS: 6, INTS: 7, STRINGS: 8 } as const;
 
 export type AttributeValue =
   | { kind: "float"; value: number }
   | { kind: "int"; value: number }
   | { kind: "string"; value: string }
   | { kind: "floats"; value: number[] }
-  | { kind: "ints"; value: number[] };
+  | { kind: "ints"; value: number[] }
+  | { kind: "strings"; value: string[] };
 
 export const attr = {
   float: (value: number): AttributeValue => ({ kind: "float", value }),
@@ -23,6 +24,7 @@ export const attr = {
   string: (value: string): AttributeValue => ({ kind: "string", value }),
   floats: (value: number[]): AttributeValue => ({ kind: "floats", value }),
   ints: (value: number[]): AttributeValue => ({ kind: "ints", value }),
+  strings: (value: string[]): AttributeValue => ({ kind: "strings", value }),
 };
 
 export interface NodeDef {
@@ -64,7 +66,7 @@ export interface ModelDef {
   metadata: Record<string, string>;
 }
 
-// AttributeProto: name=1 f=2 i=3 s=4 floats=7 ints=8 type=20
+// AttributeProto: name=1 f=2 i=3 s=4 floats=7 ints=8 strings=9 type=20
 function writeAttribute(w: ProtoWriter, name: string, a: AttributeValue): void {
   w.string(1, name);
   switch (a.kind) {
@@ -84,6 +86,10 @@ function writeAttribute(w: ProtoWriter, name: string, a: AttributeValue): void {
     case "ints":
       for (const i of a.value) w.varint(8, i);
       w.varint(20, AttributeType.INTS);
+      break;
+    case "strings":
+      for (const s of a.value) w.string(9, s);
+      w.varint(20, AttributeType.STRINGS);
       break;
   }
 }

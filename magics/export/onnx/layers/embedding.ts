@@ -10,7 +10,8 @@ const embedding: LayerConverter = (c) => {
   // tfjs casts float ids to int32 (truncating) before gathering; so do we.
   const ids = x.dtype === "int32" ? x.name : g.node("Cast", c.layer.name, [x.name], { to: attr.int(DataType.INT32) });
   const y = g.node("Gather", c.layer.name, [g.constant(`${c.layer.name}/embeddings`, table.data, table.shape), ids], { axis: attr.int(0) });
-  return outputValue(c, y, identityPerm(x.shape.length + 1));
+  const out = outputValue(c, y, identityPerm(x.shape.length + 1));
+  return c.config.maskZero ? { ...out, masked: true } : out;
 };
 
 export const embeddingConverters: Record<string, LayerConverter> = { Embedding: embedding };
