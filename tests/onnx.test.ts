@@ -33,7 +33,7 @@ async function compare(c: Case, bytes: Uint8Array, batch: number): Promise<numbe
   try {
     const feeds: Record<string, OnnxTensorData> = {};
     session.inputNames.forEach((name, i) => {
-      feeds[name] = { data: inputs[i]!.dataSync() as Float32Array, shape: inputs[i]!.shape };
+      feeds[name] = { data: inputs[i]!.dataSync() as Float32Array | Int32Array, shape: inputs[i]!.shape };
     });
     const got = await session.runFeeds(feeds);
     let worst = 0;
@@ -73,6 +73,10 @@ describe("layersModelToOnnx", () => {
       }
     },
   );
+
+  it.each(allCases().map((c) => [c.name, c] as const))("%s agrees at opset 21 too", async (_name, c) => {
+    expect(await compare(c, layersModelToOnnx(c.model, { opset: 21 }), 2)).toBeLessThan(TOLERANCE);
+  });
 
   it("uses the native Gelu op at opset 20 and still agrees", async () => {
     const c = functional();

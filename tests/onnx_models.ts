@@ -190,4 +190,18 @@ export function recurrent(): Case {
   return { name: "recurrent", model, inputs: (b) => [randomInput([b, 7, 3], 109)] };
 }
 
-export const allCases = (): Case[] => [mlp(), cnn(), cnnGlobal(), functional(), zoo(), channelsFirst(), imaging(), recurrent()];
+/** int32 token ids, and one Dense layer shared by two inputs (two calls of one layer). */
+export function sharedInt(): Case {
+  const a = tf.input({ shape: [4], dtype: "int32", name: "ids" });
+  const b = tf.input({ shape: [4], name: "other" });
+  const emb = tf.layers.flatten().apply(tf.layers.embedding({ inputDim: 11, outputDim: 2 }).apply(a)) as tf.SymbolicTensor; // [8]
+  const shared = tf.layers.dense({ units: 6, activation: "relu", name: "shared" });
+  const left = shared.apply(tf.layers.dense({ units: 4 }).apply(emb)) as tf.SymbolicTensor;
+  const right = shared.apply(b) as tf.SymbolicTensor;
+  const out = tf.layers.add().apply([left, right]) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: [a, b], outputs: out });
+  randomizeWeights(model, 20);
+  return { name: "shared_int", model, inputs: (n) => [randomIds([n, 4], 11, 110, "int32"), randomInput([n, 4], 111)] };
+}
+
+export const allCases = (): Case[] => [mlp(), cnn(), cnnGlobal(), functional(), zoo(), channelsFirst(), imaging(), recurrent(), sharedInt()];
