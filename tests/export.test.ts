@@ -163,12 +163,19 @@ describe("health score", () => {
     expect(healthScore([c("failed"), c("failed")])).toBe(0);
   });
 
-  test("a format that fails (onnx of a model with an LSTM, which the converter refuses) fails the export and counts in the score", async () => {
-    const model = tf.sequential({ layers: [tf.layers.lstm({ units: 4, inputShape: [5, 3] }), tf.layers.dense({ units: 2, activation: "softmax" })] });
+  test("a format that fails (onnx of a model with a custom layer, which the converter cannot know) fails the export and counts in the score", async () => {
+    class TimesTwo extends tf.layers.Layer {
+      static className = "TimesTwo";
+      call(inputs: tf.Tensor | tf.Tensor[]) {
+        return tf.tidy(() => (Array.isArray(inputs) ? inputs[0] : inputs).mul(2));
+      }
+    }
+    tf.serialization.registerClass(TimesTwo);
+    const model = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [4] }), new TimesTwo({})] });
     const r = await exportModel({ model, formats: ["tfjs", "onnx"], out: path.join(tmp, "with-onnx"), latencyRuns: 5 });
     expect(r.formats.tfjs.status).toBe("passed");
     expect(r.formats.onnx.status).toBe("failed");
-    expect(r.checks.find((c) => c.name === "onnx.write")?.message).toMatch(/LSTM/);
+    expect(r.checks.find((c) => c.name === "onnx.write")?.message).toMatch(/TimesTwo/);
     expect(r.status).toBe("failed");
     const passed = r.checks.filter((c) => c.status === "passed").length;
     const warnings = r.checks.filter((c) => c.status === "warning").length;
@@ -247,5 +254,39 @@ describe("bad input is one clear error", () => {
     const err = await exportModel({ model: mlp(), formats: ["tfjs"], out: path.join(file, "out") }).catch((e) => e);
     expect(err).toBeInstanceOf(TscolabError);
     expect(err.message).toMatch(/cannot write the export to .*a-file\/out.*--out/);
+  });
+});
+
+describe("%export, the magic face", () => {
+  test("a notebook variable as <model>: one progress display updated in place, an HTML summary, exit code from status", async () => {
+    await import("../magics/index");
+    const { invokeMagic } = await import("../magics/registry");
+    const displays: { text: string; updates: string[] }[] = [];
+    const ctx = {
+      cwd: tmp,
+      signal: new AbortController().signal,
+      variables: { clf: mlp(21) },
+      rich: true,
+      stdout: () => {},
+      stderr: () => {},
+      display(bundle: { "text/plain": string }) {
+        const d = { text: bundle["text/plain"], updates: [] as string[] };
+        displays.push(d);
+        return { update: (b: { "text/plain": string }) => d.updates.push(b["text/plain"]) };
+      },
+    };
+    const outcome = await invokeMagic("export", `clf --formats tfjs,tfjs-uint8 --out ${path.join(tmp, "magic")}`, ctx);
+    expect(displays).toHaveLength(1);
+    expect(displays[0].updates.length).toBeGreaterThanOrEqual(3);
+    const result = outcome.result as ExportResult;
+    expect(result.formats["tfjs-uint8"].status).toBe("passed");
+    expect(String(outcome.bundle!["text/html"])).toMatch(/<table>.*tfjs-uint8.*<\/table>/s);
+    // No dataset information for a bare variable: one warning, 17 of 18 passed.
+    expect(outcome.bundle!["text/plain"]).toMatch(/health score 97\.2 · status warning/);
+    expect(outcome.spec.exitCode!(result)).toBe(0);
+    expect(outcome.spec.exitCode!({ ...result, status: "failed" })).toBe(1);
+
+    const asJson = await invokeMagic("export", `clf --formats tfjs --out ${path.join(tmp, "magic-json")} --json`, ctx);
+    expect(JSON.parse(asJson.bundle!["text/plain"]).formats.tfjs.status).toBe("passed");
   });
 });
