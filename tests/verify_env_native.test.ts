@@ -8,27 +8,9 @@ import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { ensureBackend, probeCandidates, probeNativeCandidate, resetEnsuredBackend } from "../magics/shared/backend";
+import { cleanScratch, treeWith } from "./fixtures/verify_env/scratch";
 
-const fixtures = path.join(__dirname, "fixtures/verify_env/native");
-const scratchRoot = path.join(__dirname, "..", ".vitest-tmp");
-const made: string[] = [];
-
-/** A scratch tree under the repo (so @tensorflow/tfjs resolves to the kernel's copy) with one fake package installed. */
-function treeWith(fake: string, pkg: "tfjs-node" | "tfjs-node-gpu" = "tfjs-node"): string {
-  fs.mkdirSync(scratchRoot, { recursive: true });
-  const root = fs.mkdtempSync(path.join(scratchRoot, `native-${fake}-`));
-  made.push(root);
-  const dest = path.join(root, "node_modules", "@tensorflow", pkg);
-  fs.cpSync(path.join(fixtures, fake), dest, { recursive: true });
-  fs.copyFileSync(path.join(fixtures, "fake_backend.js"), path.join(dest, "fake_backend.js"));
-  const json = JSON.parse(fs.readFileSync(path.join(dest, "package.json"), "utf8"));
-  fs.writeFileSync(path.join(dest, "package.json"), JSON.stringify({ ...json, name: `@tensorflow/${pkg}` }));
-  return root;
-}
-
-afterAll(() => {
-  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
-});
+afterAll(cleanScratch);
 afterEach(() => resetEnsuredBackend());
 
 describe("native candidates probed in a child process", () => {

@@ -179,6 +179,10 @@ export async function probeInProcessCandidate(name: "wasm" | "cpu", opts: ProbeO
   try {
     const ok = await tf.setBackend(TFJS_BACKEND[name]);
     if (!ok) throw new Error(`tf.setBackend('${name}') returned false`);
+    // The cpu backend prints a "install our node backend" banner on first use;
+    // this report already says which backends exist and how fast they are.
+    const instance = tf.findBackend(TFJS_BACKEND[name]) as { firstUse?: boolean } | null;
+    if (instance && instance.firstUse === true) instance.firstUse = false;
     report.loadable = true;
     report.device = "cpu";
     applySmoke(report, smokeTestMatMul(tf, opts.budgetMs ?? 150));

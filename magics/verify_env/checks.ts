@@ -27,6 +27,8 @@ const MIN_NODE_MAJOR = 20;
 const LOW_MEMORY_MiB = 1024;
 const LOW_DISK_MiB = 1024;
 
+/** A sentence as a clause: no trailing full stop before "; ...". */
+const clause = (s: string): string => s.replace(/[.\s]+$/, "");
 const fmtGflops = (g: number | null): string => (g === null ? "n/a" : g >= 10 ? g.toFixed(0) : g.toFixed(2));
 
 export function toolchainChecks(f: Facts): Check[] {
@@ -141,13 +143,13 @@ export function gpuChecks(f: Facts): Check[] {
       checks.push({ id: "gpu.nvidia-smi", status: "ok", message: "no NVIDIA GPU: nvidia-smi is not on PATH" });
       break;
     case "failed":
-      checks.push({ id: "gpu.nvidia-smi", status: "warn", message: `${smi.message}; training will run on the CPU`, fix: "the NVIDIA driver is not working: on Colab restart the runtime (Runtime → Restart); elsewhere check `lsmod | grep nvidia` and install the driver that matches the running kernel" });
+      checks.push({ id: "gpu.nvidia-smi", status: "warn", message: `${clause(smi.message)}; training will run on the CPU`, fix: "the NVIDIA driver is not working: on Colab restart the runtime (Runtime → Restart); elsewhere check `lsmod | grep nvidia` and install the driver that matches the running kernel" });
       break;
     case "garbled":
-      checks.push({ id: "gpu.nvidia-smi", status: "warn", message: `${smi.message}; GPUs unknown, training will run on the CPU`, fix: "run `nvidia-smi` by hand: a broken driver install or a wrapper script earlier on PATH prints this" });
+      checks.push({ id: "gpu.nvidia-smi", status: "warn", message: `${clause(smi.message)}; GPUs unknown, training will run on the CPU`, fix: "run `nvidia-smi` by hand: a broken driver install or a wrapper script earlier on PATH prints this" });
       break;
     case "timeout":
-      checks.push({ id: "gpu.nvidia-smi", status: "warn", message: `${smi.message}; training will run on the CPU`, fix: "the driver is wedged: restart the runtime or reboot; `dmesg | grep -i xid` shows GPU faults" });
+      checks.push({ id: "gpu.nvidia-smi", status: "warn", message: `${clause(smi.message)}; training will run on the CPU`, fix: "the driver is wedged: restart the runtime or reboot; `dmesg | grep -i xid` shows GPU faults" });
       break;
     case "ok":
       checks.push({ id: "gpu.nvidia-smi", status: "ok", message: g.devices.map(describeDevice).join("; ") + (smi.computeCapQueried ? "" : " (driver too old to report compute capability)") });
