@@ -83,7 +83,8 @@ export function cnn(): Case {
 export function cnnGlobal(): Case {
   const model = tf.sequential({
     layers: [
-      tf.layers.conv2d({ inputShape: [11, 9, 2], filters: 6, kernelSize: 3, dilationRate: 2, padding: "same", activation: "elu" }),
+      tf.layers.rescaling({ inputShape: [11, 9, 2], scale: 1 / 255, offset: -0.5 }),
+      tf.layers.conv2d({ filters: 6, kernelSize: 3, dilationRate: 2, padding: "same", activation: "elu" }),
       tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: "same", activation: "relu6" }),
       tf.layers.separableConv2d({ filters: 7, kernelSize: 3, strides: 2, padding: "same", activation: "swish" }),
       tf.layers.maxPooling2d({ poolSize: 2, strides: 1, padding: "same" }),

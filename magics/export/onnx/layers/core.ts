@@ -1,9 +1,9 @@
-// Dense, Activation, Flatten, Reshape, Permute and the layers that are the
+// Dense, Activation, Flatten, Reshape, Permute, Rescaling and the layers that are the
 // identity at inference (Dropout and the noise layers).
 import { applyActivation } from "../activations";
 import { identityPerm } from "../graph_builder";
 import { notSupported, onlyInput, outputValue, requireWeight, weight, type LayerConverter } from "../layer_conversion";
-import { attr } from "../onnx_messages";
+import { attr, DataType } from "../onnx_messages";
 
 /** Layers whose inference-time output is their input (training-only noise). */
 const identity: LayerConverter = (c) => onlyInput(c);
@@ -52,12 +52,20 @@ const permute: LayerConverter = (c) => {
   return { ...v, shape: c.outputShapes[0]!, perm: v.perm.map((k) => P.indexOf(k)) };
 };
 
+const rescaling: LayerConverter = (c) => {
+  const v = onlyInput(c);
+  const x = v.dtype === "float32" ? v.name : c.g.node("Cast", c.layer.name, [v.name], { to: attr.int(DataType.FLOAT) });
+  const scaled = c.g.node("Mul", c.layer.name, [x, c.g.scalar(c.config.scale ?? 1)]);
+  return outputValue(c, c.g.node("Add", c.layer.name, [scaled, c.g.scalar(c.config.offset ?? 0)]), v.perm);
+};
+
 export const coreConverters: Record<string, LayerConverter> = {
   Dense: dense,
   Activation: activation,
   Flatten: flatten,
   Reshape: reshape,
   Permute: permute,
+  Rescaling: rescaling,
   Dropout: identity,
   SpatialDropout1D: identity,
   GaussianNoise: identity,
