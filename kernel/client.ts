@@ -163,7 +163,7 @@ export class KernelClient {
   }
 
   /** Sends a request; resolves with its reply and (if waitIdle) every iopub output it caused. */
-  request(channel: "shell" | "control", msgType: string, content: Record<string, unknown>, opts: { waitIdle?: boolean } = {}): Promise<RequestResult> {
+  request(channel: "shell" | "control", msgType: string, content: Record<string, unknown>, opts: { waitIdle?: boolean; onSent?: (msgId: string) => void } = {}): Promise<RequestResult> {
     const waitIdle = opts.waitIdle ?? true;
     const msg: Message = {
       identities: [],
@@ -186,13 +186,14 @@ export class KernelClient {
         },
       };
       this.pending.set(msg.header.msg_id, entry);
+      opts.onSent?.(msg.header.msg_id);
       const out = channel === "shell" ? this.shellOut : this.controlOut;
       void out.send(encode(msg, this.signer));
     });
   }
 
-  execute(code: string, extra: Record<string, unknown> = {}): Promise<RequestResult> {
-    return this.request("shell", "execute_request", { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true, ...extra });
+  execute(code: string, extra: Record<string, unknown> = {}, onSent?: (msgId: string) => void): Promise<RequestResult> {
+    return this.request("shell", "execute_request", { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true, ...extra }, { onSent });
   }
 
   /** Interrupts the running cell: by SIGINT (kernel.json's interrupt_mode) or by interrupt_request. */

@@ -1,6 +1,80 @@
-// `tscolab run` and `tscolab start`: placeholder until the notebook runner lands (issue 7).
-import { NotAvailableError } from "../magics/types";
+// `tscolab run NOTEBOOK` and `tscolab start` (npm start): the notebook
+// runner with per-cell progress on the terminal.
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { helpText } from "../magics/help";
+import { parseArgs } from "../magics/parse_args";
+import { resolveDriveRoot, runsDir } from "../magics/shared/drive_root";
+import type { MagicSpec } from "../magics/types";
+import { parseParams } from "./notebook";
+import { runNotebook, type RunNotebookResult, type RunProgress } from "./notebook_runner";
+import { PACKAGE_ROOT } from "./package_root";
 
-export async function runCommand(command: string, _argv: string[]): Promise<number> {
-  throw new NotAvailableError(`tscolab ${command} is not available yet in this build (the notebook runner has not landed)`);
+const runArgs = z.object({
+  notebook: z.string().describe("the .ipynb notebook to run"),
+  out: z.string().optional().describe("executed notebook path (default: NAME.out.ipynb beside the input)"),
+  param: z.array(z.string()).default([]).describe("NAME=VALUE for the cell tagged `parameters` (repeatable)"),
+  timeout: z.number().positive().optional().describe("seconds each cell may run before it is interrupted"),
+});
+
+const runSpec: MagicSpec<typeof runArgs> = {
+  name: "run",
+  summary: "Run a notebook Colab-style: every code cell in order, stop at the first error, write the outputs.",
+  args: runArgs,
+  positionals: [{ name: "notebook" }],
+  examples: ["tscolab run notebooks/quickstart.ipynb --param epochs=5 --timeout 600"],
+  run: async () => undefined,
+};
+
+function printProgress(e: RunProgress): void {
+  if (e.type === "start") process.stdout.write(`Running ${e.notebook} (${e.codeCells} code cells)\n`);
+  if (e.type === "cell-start" && process.stdout.isTTY) process.stdout.write(`  [${e.ordinal}/${e.total}] cell ${e.index}: ${e.firstLine.slice(0, 60)} ...`);
+  if (e.type === "cell-end") {
+    const mark = e.status === "ok" ? "ok" : "FAILED";
+    const line = `  [${e.ordinal}/${e.total}] cell ${e.index}: ${mark} (${(e.ms / 1000).toFixed(1)} s)${e.error ? ` ${e.error}` : ""}`;
+    process.stdout.write(process.stdout.isTTY ? `\r\x1b[K${line}\n` : `${line}\n`);
+  }
+}
+
+function summarize(r: RunNotebookResult): number {
+  for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+  process.stdout.write(`Executed notebook: ${r.out}\n`);
+  if (r.status === "ok") {
+    process.stdout.write(`All ${r.executedCells} code cells ran in ${(r.durationMs / 1000).toFixed(1)} s\n`);
+    return 0;
+  }
+  const f = r.failedCell!;
+  const died = r.kernelDied ? ` (kernel exit code ${r.kernelDied.code}, signal ${r.kernelDied.signal})` : "";
+  process.stderr.write(`Cell ${f.index} failed: ${f.ename}: ${f.evalue}${died}; later cells were not run\n`);
+  return 1;
+}
+
+function newestRun(driveRoot: string): string | undefined {
+  const dir = runsDir(driveRoot);
+  if (!fs.existsSync(dir)) return undefined;
+  const runs = fs.readdirSync(dir).filter((d) => fs.existsSync(path.join(dir, d, "run.json")));
+  runs.sort((a, b) => fs.statSync(path.join(dir, a, "run.json")).mtimeMs - fs.statSync(path.join(dir, b, "run.json")).mtimeMs);
+  return runs.length ? path.join(dir, runs[runs.length - 1]) : undefined;
+}
+
+export async function runCommand(command: "run" | "start" | string, argv: string[]): Promise<number> {
+  if (command === "start") {
+    const notebook = path.join(PACKAGE_ROOT, "notebooks", "quickstart.ipynb");
+    const result = await runNotebook(notebook, { onProgress: printProgress });
+    const code = summarize(result);
+    const driveRoot = resolveDriveRoot(undefined, path.dirname(notebook));
+    const run = newestRun(driveRoot);
+    process.stdout.write(`Run folder: ${run ?? `(none under ${runsDir(driveRoot)})`}\n`);
+    if (run) process.stdout.write(`Exports: ${path.join(run, "exports")}\n`);
+    return code;
+  }
+  const parsed = parseArgs(runSpec, argv, {});
+  if (parsed.help) {
+    process.stdout.write(helpText(runSpec, "tscolab ") + "\n");
+    return 0;
+  }
+  const { notebook, out, param, timeout } = parsed.args;
+  const result = await runNotebook(notebook, { out, params: parseParams(param), timeout, onProgress: printProgress });
+  return summarize(result);
 }
