@@ -1,0 +1,79 @@
+// tscolab's fast kernels, registered through tfjs's public kernel registry
+// over (or next to) the stock ones. Stock tfjs stays the dependency: we only
+// add kernels it lacks and reroute the ones it runs on a slow path.
+//
+//   installFastKernels("wasm")  → names of the patches now in force
+//   patchesInForce()            → the same list, any time (for %verify_env)
+//   uninstallFastKernels()      → stock tfjs again (tests and the bench compare both)
+import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from "@tensorflow/tfjs-core";
+import { rememberStock } from "./stock";
+import { wasmBatchMatMulConfig } from "./wasm_batch_mat_mul";
+import { wasmConv2DBackpropFilterConfig } from "./wasm_conv2d_backprop_filter";
+import { wasmConv2DBackpropInputConfig } from "./wasm_conv2d_backprop_input";
+
+interface Patch {
+  /** Shown in %verify_env, e.g. "wasm:BatchMatMul(transposed→XNNPACK)". */
+  name: string;
+  kernelName: string;
+  backendName: string;
+  /** Builds our config; gets the stock setupFunc so a re-initialised backend still sets up the stock kernel we delegate to. */
+  make(stock: KernelConfig | null): KernelConfig;
+}
+
+const PATCHES: Patch[] = [
+  {
+    name: "wasm:BatchMatMul(transposed+batched→XNNPACK)",
+    kernelName: "BatchMatMul",
+    backendName: "wasm",
+    make: (stock) => wasmBatchMatMulConfig(stock?.setupFunc),
+  },
+  {
+    name: "wasm:Conv2DBackpropFilter(im2col+XNNPACK)",
+    kernelName: "Conv2DBackpropFilter",
+    backendName: "wasm",
+    make: () => wasmConv2DBackpropFilterConfig(),
+  },
+  {
+    name: "wasm:Conv2DBackpropInput(XNNPACK+col2im)",
+    kernelName: "Conv2DBackpropInput",
+    backendName: "wasm",
+    make: (stock) => wasmConv2DBackpropInputConfig(stock?.setupFunc),
+  },
+];
+
+const installed = new Map<string, Patch>();
+
+const keyOf = (p: Patch) => `${p.backendName}/${p.kernelName}`;
+
+/**
+ * Registers tscolab's kernels for `backendName` (idempotent, cheap when
+ * already done). Returns the names of every patch in force afterwards.
+ * Backends we have no kernels for (e.g. tensorflow) are left untouched.
+ */
+export function installFastKernels(backendName: string): string[] {
+  if (process.env.TSCOLAB_FAST_KERNELS === "0") return patchesInForce();
+  for (const patch of PATCHES) {
+    if (patch.backendName !== backendName || installed.has(keyOf(patch))) continue;
+    const stock = rememberStock(patch.kernelName, patch.backendName);
+    if (getKernel(patch.kernelName, patch.backendName)) unregisterKernel(patch.kernelName, patch.backendName);
+    registerKernel(patch.make(stock));
+    installed.set(keyOf(patch), patch);
+  }
+  return patchesInForce();
+}
+
+/** Names of the patches currently registered (empty on stock tfjs). */
+export function patchesInForce(): string[] {
+  return [...installed.values()].map((p) => p.name);
+}
+
+/** Puts the stock kernels back (or removes ours where tfjs has none). */
+export function uninstallFastKernels(backendName?: string): void {
+  for (const [key, patch] of installed) {
+    if (backendName && patch.backendName !== backendName) continue;
+    unregisterKernel(patch.kernelName, patch.backendName);
+    const stock = rememberStock(patch.kernelName, patch.backendName);
+    if (stock) registerKernel(stock);
+    installed.delete(key);
+  }
+}

@@ -1,0 +1,89 @@
+// Conv2DBackpropFilter for wasm (stock tfjs-backend-wasm has none, so a CNN
+// cannot train there at all).
+//
+//   dW[fy,fx,c,o] = Σ_{b,oy,ox} x[b, oy·sh+fy−top, ox·sw+fx−left, c] · dy[b,oy,ox,o]
+//
+// i.e. dW = Pᵀ · dy with P the im2col patch matrix. We write Pᵀ directly
+// ([fh·fw·inC, batch·outH·outW], zeros where the window hangs over the
+// padding) so the product is a plain non-transposed XNNPACK matMul.
+import { Conv2DBackpropFilter, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
+import { convGeometry, toChannelsLast, type ConvGeometry } from "./conv_layout";
+import { f32, withShape, type WasmBackendLike } from "./wasm_heap";
+import { wasmMatMul2d } from "./wasm_matmul_2d";
+
+interface BackpropFilterAttrs {
+  strides: number | [number, number];
+  pad: "valid" | "same" | number | [[number, number], [number, number], [number, number], [number, number]];
+  dataFormat: "NHWC" | "NCHW";
+  dimRoundingMode?: "floor" | "round" | "ceil";
+  filterShape: [number, number, number, number];
+}
+
+/** Fills cols (row-major [fh·fw·inC, batch·outH·outW]) from x (NHWC). */
+export function im2colTransposed(x: Float32Array, cols: Float32Array, g: ConvGeometry): void {
+  const { batch, inH, inW, inC, outH, outW, fh, fw, strideH, strideW, padTop, padLeft } = g;
+  let idx = 0;
+  for (let fy = 0; fy < fh; fy++) {
+    for (let fx = 0; fx < fw; fx++) {
+      // Output columns whose window column stays inside the image: a range.
+      const oxLo = Math.max(0, Math.ceil((padLeft - fx) / strideW));
+      const oxHi = Math.min(outW, Math.floor((inW - 1 + padLeft - fx) / strideW) + 1);
+      for (let c = 0; c < inC; c++) {
+        for (let b = 0; b < batch; b++) {
+          const xBatch = b * inH * inW * inC;
+          for (let oy = 0; oy < outH; oy++) {
+            const iy = oy * strideH - padTop + fy;
+            if (iy < 0 || iy >= inH || oxLo >= oxHi) {
+              cols.fill(0, idx, idx + outW);
+              idx += outW;
+              continue;
+            }
+            for (let ox = 0; ox < oxLo; ox++) cols[idx++] = 0;
+            let src = xBatch + (iy * inW + oxLo * strideW - padLeft + fx) * inC + c;
+            const step = strideW * inC;
+            for (let ox = oxLo; ox < oxHi; ox++, src += step) cols[idx++] = x[src];
+            for (let ox = oxHi; ox < outW; ox++) cols[idx++] = 0;
+          }
+        }
+      }
+    }
+  }
+}
+
+const conv2DBackpropFilter: KernelFunc = (args) => {
+  const backend = args.backend as unknown as WasmBackendLike;
+  const inputs = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const attrs = args.attrs as unknown as BackpropFilterAttrs;
+  const channelsFirst = attrs.dataFormat === "NCHW";
+  const x = channelsFirst ? toChannelsLast(backend, inputs.x) : inputs.x;
+  const dy = channelsFirst ? toChannelsLast(backend, inputs.dy) : inputs.dy;
+  try {
+    const g = convGeometry(
+      x.shape as [number, number, number, number],
+      attrs.filterShape,
+      attrs.strides,
+      attrs.pad,
+      attrs.dimRoundingMode,
+      "NHWC",
+    );
+    const rows = g.fh * g.fw * g.inC;
+    const positions = g.batch * g.outH * g.outW;
+    const cols = backend.makeOutput([rows, positions], "float32");
+    try {
+      im2colTransposed(f32(backend, x), f32(backend, cols), g);
+      const dW = wasmMatMul2d(backend, cols, withShape(dy, [positions, g.outC]), false, false);
+      return withShape(dW, [g.fh, g.fw, g.inC, g.outC]);
+    } finally {
+      backend.disposeData(cols.dataId);
+    }
+  } finally {
+    if (channelsFirst) {
+      backend.disposeData(x.dataId);
+      backend.disposeData(dy.dataId);
+    }
+  }
+};
+
+export function wasmConv2DBackpropFilterConfig(): KernelConfig {
+  return { kernelName: Conv2DBackpropFilter, backendName: "wasm", kernelFunc: conv2DBackpropFilter };
+}

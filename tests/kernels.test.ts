@@ -1,0 +1,248 @@
+// tscolab's wasm kernels against tfjs's stock cpu kernels: random shapes,
+// transposes, batch sizes, strides and paddings, forward values and
+// gradients through tf.grad. Nothing is mocked: real tfjs math on both sides.
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { beforeAll, describe, expect, it } from "vitest";
+import { installFastKernels, patchesInForce, uninstallFastKernels } from "../magics/shared/kernels";
+
+/** Small deterministic generator so failures reproduce. */
+function rng(seed: number) {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+  return {
+    next,
+    int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)),
+    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)],
+    data: (n: number) => Float32Array.from({ length: n }, () => next() * 2 - 1),
+  };
+}
+
+const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
+
+/** Conv2DBackpropFilter through the engine (tfjs has no public op for it; conv2d's gradient uses it). */
+function backpropFilter(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: number[],
+  strides: [number, number],
+  pad: "valid" | "same" | number,
+  dataFormat: "NHWC" | "NCHW" = "NHWC",
+): tf.Tensor {
+  return tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, { strides, pad, dataFormat, filterShape }) as tf.Tensor;
+}
+
+/** Runs `f` on a backend with fresh tensors built from plain arrays; returns plain results. */
+async function on(backend: "wasm" | "cpu", f: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const out = tf.tidy(f);
+  const list = Array.isArray(out) ? out : [out];
+  const data = list.map((t) => t.dataSync() as Float32Array);
+  tf.dispose(list);
+  return data;
+}
+
+function expectClose(actual: Float32Array, expected: Float32Array, inner: number, what: string) {
+  expect(actual.length, what).toBe(expected.length);
+  const tol = 1e-5 * Math.sqrt(inner) * 4;
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < actual.length; i++) {
+    const err = Math.abs(actual[i] - expected[i]) / (1 + Math.abs(expected[i]));
+    if (!(err <= worst)) {
+      worst = err;
+      at = i;
+    }
+  }
+  expect(worst, `${what}: worst relative error at ${at} (${actual[at]} vs ${expected[at]})`).toBeLessThanOrEqual(tol);
+}
+
+beforeAll(async () => {
+  await tf.setBackend("wasm");
+  await tf.ready();
+  installFastKernels("wasm");
+});
+
+describe("installFastKernels", () => {
+  it("registers the wasm patches once and reports them", () => {
+    const first = installFastKernels("wasm");
+    const again = installFastKernels("wasm");
+    expect(again).toEqual(first);
+    expect(patchesInForce()).toEqual(first);
+    expect(first.some((p) => p.startsWith("wasm:BatchMatMul"))).toBe(true);
+    expect(first.some((p) => p.startsWith("wasm:Conv2DBackpropFilter"))).toBe(true);
+    expect(installFastKernels("tensorflow")).toEqual(first); // nothing to patch there
+  });
+
+  it("uninstalling restores stock tfjs (which has no wasm Conv2DBackpropFilter) and reinstalling fixes it", async () => {
+    await tf.setBackend("wasm");
+    const x = tf.ones([1, 4, 4, 1]) as tf.Tensor4D;
+    const dy = tf.ones([1, 3, 3, 1]) as tf.Tensor4D;
+    uninstallFastKernels("wasm");
+    try {
+      expect(patchesInForce()).toEqual([]);
+      expect(tf.getKernel("Conv2DBackpropFilter", "wasm")).toBeUndefined();
+      expect(() => backpropFilter(x, dy, [2, 2, 1, 1], [1, 1], "valid")).toThrow(/Conv2DBackpropFilter/);
+    } finally {
+      installFastKernels("wasm");
+    }
+    const dw = backpropFilter(x, dy, [2, 2, 1, 1], [1, 1], "valid");
+    expect(Array.from(dw.dataSync())).toEqual([9, 9, 9, 9]);
+    tf.dispose([x, dy, dw]);
+  });
+});
+
+describe("BatchMatMul on wasm vs cpu", () => {
+  const r = rng(8);
+  const cases: { a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [];
+  // Dense-layer shapes (the backward pass of every Dense is a transposed matMul).
+  for (const [m, k, n] of [
+    [64, 300, 130],
+    [17, 257, 1],
+    [1, 64, 33],
+    [130, 64, 257],
+  ]) {
+    for (const ta of [false, true]) for (const tb of [false, true]) cases.push({ a: ta ? [k, m] : [m, k], b: tb ? [n, k] : [k, n], ta, tb });
+  }
+  // Random shapes, with batch dimensions and broadcasting of a shared operand.
+  for (let i = 0; i < 40; i++) {
+    const m = r.int(1, 70);
+    const k = r.int(1, 70);
+    const n = r.int(1, 70);
+    const ta = r.next() < 0.5;
+    const tb = r.next() < 0.5;
+    const batch = r.pick([[], [], [1], [3], [2, 3]]);
+    const shareA = batch.length > 0 && r.next() < 0.25;
+    const shareB = batch.length > 0 && !shareA && r.next() < 0.25;
+    const aBatch = shareA ? batch.map(() => 1) : batch;
+    const bBatch = shareB ? batch.map(() => 1) : batch;
+    cases.push({ a: [...aBatch, ...(ta ? [k, m] : [m, k])], b: [...bBatch, ...(tb ? [n, k] : [k, n])], ta, tb });
+  }
+
+  it.each(cases.map((c, i) => [i, c] as const))("case %i %o", async (_i, c) => {
+    const aData = r.data(size(c.a));
+    const bData = r.data(size(c.b));
+    const run = () => tf.matMul(tf.tensor(aData, c.a), tf.tensor(bData, c.b), c.ta, c.tb);
+    const [got] = await on("wasm", run);
+    const [want] = await on("cpu", run);
+    expectClose(got, want, c.ta ? c.a[c.a.length - 2] : c.a[c.a.length - 1], "matMul");
+  });
+
+  it("gives the same gradients as cpu through tf.grads (dense layer with bias and relu)", async () => {
+    const x = r.data(32 * 75);
+    const w = r.data(75 * 41);
+    const bias = r.data(41);
+    const up = r.data(32 * 41);
+    const run = () => {
+      const f = (xs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor) => tf.sum(tf.mul(tf.relu(tf.add(tf.matMul(xs, ws), bs)), tf.tensor(up, [32, 41])));
+      return tf.grads(f as (...args: tf.Tensor[]) => tf.Tensor)([tf.tensor(x, [32, 75]), tf.tensor(w, [75, 41]), tf.tensor(bias, [41])]);
+    };
+    const got = await on("wasm", run);
+    const want = await on("cpu", run);
+    got.forEach((g, i) => expectClose(g, want[i], 75, `grad ${i}`));
+  });
+});
+
+describe("Conv2D backprop kernels on wasm vs cpu", () => {
+  const r = rng(5);
+  type ConvCase = {
+    x: [number, number, number, number];
+    f: [number, number, number, number];
+    strides: [number, number];
+    pad: "valid" | "same" | number;
+    format: "NHWC" | "NCHW";
+  };
+  const cases: ConvCase[] = [
+    // The bench CNN's layers.
+    { x: [4, 28, 28, 1], f: [3, 3, 1, 32], strides: [1, 1], pad: "valid", format: "NHWC" },
+    { x: [2, 13, 13, 32], f: [3, 3, 32, 64], strides: [1, 1], pad: "valid", format: "NHWC" },
+  ];
+  for (let i = 0; i < 24; i++) {
+    const fh = r.int(1, 4);
+    const fw = r.int(1, 4);
+    const h = r.int(fh, 12);
+    const w = r.int(fw, 12);
+    cases.push({
+      x: [r.int(1, 4), h, w, r.int(1, 5)],
+      f: [fh, fw, 0, r.int(1, 6)],
+      strides: [r.int(1, 3), r.int(1, 3)],
+      pad: r.pick(["valid", "same", 0, 1, 2] as const),
+      format: "NHWC",
+    });
+  }
+  for (const c of cases) c.f[2] = c.x[3];
+  // NCHW (channels first): the cpu backend is channels-last only, so the
+  // reference runs on transposed data.
+  const nchw: ConvCase[] = [
+    { x: [2, 9, 7, 3], f: [3, 2, 3, 4], strides: [2, 1], pad: "same", format: "NCHW" },
+    { x: [3, 6, 6, 2], f: [2, 2, 2, 5], strides: [1, 1], pad: "valid", format: "NCHW" },
+  ];
+
+  const label = (c: ConvCase) => `x=[${c.x}] f=[${c.f}] s=[${c.strides}] pad=${c.pad}`;
+
+  it.each(cases.map((c) => [label(c), c] as const))("%s: filter and input gradients", async (_l, c) => {
+    const xData = r.data(size(c.x));
+    const fData = r.data(size(c.f));
+    const probe = tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D, c.strides, c.pad);
+    const dyShape = probe.shape as [number, number, number, number];
+    probe.dispose();
+    const dyData = r.data(size(dyShape));
+    const run = () => [
+      backpropFilter(tf.tensor4d(xData, c.x), tf.tensor4d(dyData, dyShape), c.f, c.strides, c.pad),
+      // conv2dTranspose is Conv2DBackpropInput under its public name.
+      tf.conv2dTranspose(tf.tensor4d(dyData, dyShape), tf.tensor4d(fData, c.f), c.x, c.strides, c.pad),
+    ];
+    const got = await on("wasm", run);
+    const want = await on("cpu", run);
+    const positions = dyShape[0] * dyShape[1] * dyShape[2];
+    expectClose(got[0], want[0], positions, "Conv2DBackpropFilter");
+    expectClose(got[1], want[1], c.f[0] * c.f[1] * c.f[3], "Conv2DBackpropInput");
+  });
+
+  it.each(nchw.map((c) => [label(c), c] as const))("NCHW %s matches NHWC on cpu", async (_l, c) => {
+    const [n, h, w, ch] = c.x;
+    const xData = r.data(size(c.x));
+    const fData = r.data(size(c.f));
+    const probe = tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D, c.strides, c.pad);
+    const [, oh, ow, oc] = probe.shape;
+    probe.dispose();
+    const dyData = r.data(n * oh * ow * oc);
+    const nhwcX = () => tf.tensor4d(xData, c.x);
+    const nhwcDy = () => tf.tensor4d(dyData, [n, oh, ow, oc]);
+    const want = await on("cpu", () => [
+      backpropFilter(nhwcX(), nhwcDy(), c.f, c.strides, c.pad),
+      tf.transpose(tf.conv2dTranspose(nhwcDy(), tf.tensor4d(fData, c.f), c.x, c.strides, c.pad), [0, 3, 1, 2]),
+    ]);
+    const got = await on("wasm", () => {
+      const x = tf.transpose(nhwcX(), [0, 3, 1, 2]) as tf.Tensor4D;
+      const dy = tf.transpose(nhwcDy(), [0, 3, 1, 2]) as tf.Tensor4D;
+      const backend = tf.backend();
+      const attrs = { strides: c.strides, pad: c.pad, dataFormat: "NCHW", dimRoundingMode: undefined };
+      const dW = backpropFilter(x, dy, c.f, c.strides, c.pad, "NCHW");
+      const dX = tf.engine().runKernel("Conv2DBackpropInput", { dy, filter: tf.tensor4d(fData, c.f) }, { ...attrs, inputShape: [n, ch, h, w] }) as tf.Tensor;
+      expect(backend).toBe(tf.backend());
+      return [dW, dX];
+    });
+    expectClose(got[0], want[0], n * oh * ow, "Conv2DBackpropFilter NCHW");
+    expectClose(got[1], want[1], c.f[0] * c.f[1] * c.f[3], "Conv2DBackpropInput NCHW");
+  });
+
+  it("gives the same conv2d gradients as cpu through tf.grads", async () => {
+    const xShape: [number, number, number, number] = [4, 10, 9, 3];
+    const fShape: [number, number, number, number] = [3, 3, 3, 5];
+    const xData = r.data(size(xShape));
+    const fData = r.data(size(fShape));
+    const upData = r.data(4 * 5 * 5 * 5);
+    const run = () => {
+      const f = (x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, "same"), tf.tensor(upData, [4, 5, 5, 5])));
+      return tf.grads(f as (...args: tf.Tensor[]) => tf.Tensor)([tf.tensor4d(xData, xShape), tf.tensor4d(fData, fShape)]);
+    };
+    const got = await on("wasm", run);
+    const want = await on("cpu", run);
+    expectClose(got[0], want[0], 45, "d/dx");
+    expectClose(got[1], want[1], 100, "d/dw");
+  });
+});
