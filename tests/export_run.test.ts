@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { unzipSync, strFromU8 } from "fflate";
 import { exportModel } from "../magics/export/engine";
+import { ensureBackend } from "../magics/shared/backend";
 import { loadDataset } from "../magics/shared/data";
 import { mlp } from "../magics/shared/models";
 import { appendMetrics, commitCheckpoint, createRun, modelToFiles, updateRunJson } from "../magics/shared/store";
@@ -39,6 +40,7 @@ const recorded: { epoch: number; step: number; accuracy: number; weights: tf.Ten
 // metrics row and one checkpoint per epoch, best/ at the best epoch. The
 // training itself is plain tfjs fit on the real iris split.
 beforeAll(async () => {
+  await ensureBackend(); // train on the backend the trainer (and the exporter) use
   const data = await loadDataset(config.data, { seed: config.seed, task: config.task });
   const run = await createRun(drive, { runName: "iris-mlp", fields: { config, dataset: data.info } });
   runId = run.runId;
@@ -72,6 +74,7 @@ describe("export from a run", () => {
     expect(repro.status).toBe("passed");
     expect(repro.details).toMatchObject({ recorded: last.accuracy, reproduced: last.accuracy });
     expect(r.checks.find((c) => c.name === "tfjs-uint8.val_accuracy")).toBeDefined();
+    expect(r.checks.find((c) => c.name === "tfjs-uint8.parity")?.details).toMatchObject({ probeSource: "validation", rows: 45 }); // iris: 150 rows, 30% held out
     expect(r.status).not.toBe("failed");
     // Labels and normalisation reach a consumer through stock tfjs.
     const json = JSON.parse(fs.readFileSync(path.join(r.out, "tfjs", "model.json"), "utf8"));

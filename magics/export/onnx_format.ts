@@ -108,7 +108,7 @@ export async function exportOnnxFormat(
         : check("onnx.forward", "passed", `forward pass at batch sizes ${opts.batchSizes.join(", ")}: shapes right, outputs finite`, { batchSizes: opts.batchSizes }),
     );
 
-    const par = parityCheck("onnx", ref.outputs, await run(session, feedsFor(session, ref.probe)));
+    const par = parityCheck("onnx", ref.outputs, await run(session, feedsFor(session, ref.probe)), ref.probeSource);
     checks.push(par.check);
 
     const latencyFeeds = feedsFor(session, ref.latencyInputs);

@@ -13,18 +13,24 @@ export interface Reference {
   latencyInputs: tf.Tensor[];
   latency: Latency;
   float32WeightBytes: number;
+  /** Where the probe rows came from. */
+  probeSource: "validation" | "seeded-normal";
 }
 
 export async function buildReference(
   model: tf.LayersModel,
   captured: CapturedModel,
   opts: { probeRows: number; seed: number; latencyBatch: number; warmupRuns: number; latencyRuns: number },
+  /** Real rows (e.g. the run's validation split) to probe with instead of seeded noise; not disposed here. */
+  realRows?: tf.Tensor,
 ): Promise<Reference> {
-  const probe = probeInputs(model, Math.max(opts.probeRows, opts.latencyBatch), opts.seed);
+  const rows = Math.max(opts.probeRows, opts.latencyBatch);
+  const usable = !!realRows && model.inputs.length === 1 && realRows.shape[0]! >= opts.latencyBatch;
+  const probe = usable ? [realRows.slice(0, Math.min(rows, realRows.shape[0]!))] : probeInputs(model, rows, opts.seed);
   const outputs = forward(model, probe);
   const latencyInputs = sliceRows(probe, opts.latencyBatch);
   const latency = await latencyOfModel(model, latencyInputs, opts.warmupRuns, opts.latencyRuns);
-  return { model, captured, probe, outputs, latencyInputs, latency, float32WeightBytes: captured.weightData.byteLength };
+  return { model, captured, probe, outputs, latencyInputs, latency, float32WeightBytes: captured.weightData.byteLength, probeSource: usable ? "validation" : "seeded-normal" };
 }
 
 export function disposeReference(ref: Reference): void {

@@ -21,7 +21,7 @@ export function parityStatus(worstToleranceRatio: number): CheckStatus {
   return worstToleranceRatio <= 1 ? "passed" : "warning";
 }
 
-export function parityCheck(format: FormatName, ref: Outputs, got: Outputs): { check: HealthCheck; parity?: Parity } {
+export function parityCheck(format: FormatName, ref: Outputs, got: Outputs, probeSource = "seeded-normal"): { check: HealthCheck; parity?: Parity } {
   const rule = FORMAT_RULES[format];
   const name = `${format}.parity`;
   if (ref.values.length !== got.values.length) return { check: check(name, "failed", `${got.values.length} outputs, the model has ${ref.values.length}`) };
@@ -37,7 +37,7 @@ export function parityCheck(format: FormatName, ref: Outputs, got: Outputs): { c
     status === "passed"
       ? `agrees with the in-memory model: max abs diff ${p.maxAbsDiff.toExponential(2)}, max rel diff ${p.maxRelDiff.toExponential(2)} (bar ${bar})${agreement}`
       : `differs from the in-memory model beyond the bar (${bar}) by ${p.worstToleranceRatio.toFixed(1)}x: max abs diff ${p.maxAbsDiff.toExponential(2)}${agreement}`;
-  return { check: check(name, status, message, { ...p, atol: rule.atol, rtol: rule.rtol, why: rule.why, shapes: ref.shapes, dtypes: ref.dtypes }), parity: p };
+  return { check: check(name, status, message, { ...p, atol: rule.atol, rtol: rule.rtol, why: rule.why, shapes: ref.shapes, dtypes: ref.dtypes, rows: ref.shapes[0]?.[0], probeSource }), parity: p };
 }
 
 /** An export is slow when its median is over twice the in-memory model's (plus 1 ms for timer noise). */
@@ -92,7 +92,7 @@ export async function validateReloaded(format: FormatName, model: tf.LayersModel
   );
 
   const got = forward(model, ref.probe);
-  const par = parityCheck(format, ref.outputs, got);
+  const par = parityCheck(format, ref.outputs, got, ref.probeSource);
   checks.push(par.check);
 
   const latency = await latencyOfModel(model, ref.latencyInputs, opts.warmupRuns, opts.latencyRuns);
