@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { TscolabError } from "../types";
 import { diagnoseNative, gpuFallbackReason, probeNative, type NativeProbeResult } from "./native_probe";
+import { installFastKernels } from "./kernels";
 import { smokeTestMatMul, type SmokeOutcome } from "./smoke";
 
 export const BACKEND_ORDER = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
@@ -311,9 +312,9 @@ async function tryBackend(name: BackendName, opts: ProbeOptions): Promise<Attemp
 }
 
 /**
- * Installs the patched fast kernels for the chosen backend. The speed work
- * (magics/shared/kernels) plugs in here; until it lands nothing is patched.
+ * Installs the patched fast kernels for the chosen backend (magics/shared/kernels,
+ * issue 8); returns the names of the patches in force.
  */
-function installPatches(_tfBackend: string): string[] {
-  return [];
+function installPatches(tfBackend: string): string[] {
+  return installFastKernels(tfBackend);
 }
