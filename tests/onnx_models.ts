@@ -205,4 +205,19 @@ export function sharedInt(): Case {
   return { name: "shared_int", model, inputs: (n) => [randomIds([n, 4], 11, 110, "int32"), randomInput([n, 4], 111)] };
 }
 
-export const allCases = (): Case[] => [mlp(), cnn(), cnnGlobal(), functional(), zoo(), channelsFirst(), imaging(), recurrent(), sharedInt()];
+/** Sequences of any length (time dimension unknown) and volumes (Conv3D, 3-D pools). */
+export function variableLength(): Case {
+  const seq = tf.input({ shape: [null, 3], name: "any_length" });
+  const vol = tf.input({ shape: [6, 5, 4, 2], name: "volume" });
+  const g = tf.layers.gru({ units: 4 }).apply(tf.layers.timeDistributed({ layer: tf.layers.dense({ units: 3 }) }).apply(seq) ?? seq) as tf.SymbolicTensor;
+  let v = tf.layers.conv3d({ filters: 3, kernelSize: [3, 2, 2], padding: "same", activation: "relu" }).apply(vol) as tf.SymbolicTensor;
+  v = tf.layers.maxPooling3d({ poolSize: 2 }).apply(v) as tf.SymbolicTensor;
+  v = tf.layers.averagePooling3d({ poolSize: [1, 2, 2], padding: "same" }).apply(v) as tf.SymbolicTensor;
+  const flat = tf.layers.flatten().apply(v) as tf.SymbolicTensor;
+  const out = tf.layers.concatenate().apply([g, flat]) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: [seq, vol], outputs: out });
+  randomizeWeights(model, 21);
+  return { name: "variable_length", model, inputs: (b) => [randomInput([b, 3 + b, 3], 112), randomInput([b, 6, 5, 4, 2], 113)] };
+}
+
+export const allCases = (): Case[] => [mlp(), cnn(), cnnGlobal(), functional(), zoo(), channelsFirst(), imaging(), recurrent(), sharedInt(), variableLength()];

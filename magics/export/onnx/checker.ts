@@ -71,12 +71,23 @@ function run(cmd: string, args: string[], timeoutMs = 120_000): Promise<{ code: 
  */
 export async function findOnnxPython(): Promise<string | null> {
   const candidates = [process.env.TSCOLAB_PYTHON, "python3", "/usr/bin/python3"].filter((c): c is string => !!c);
-  for (const py of [...new Set(candidates)]) {
-    const r = await run(py, ["-c", "import onnx"], 60_000);
-    if (r.code === 0) return py;
+  const key = candidates.join("\0");
+  // Asked once per process (and per $TSCOLAB_PYTHON): starting Python costs ~0.1 s per candidate.
+  let found = pythonByCandidates.get(key);
+  if (!found) {
+    found = (async () => {
+      for (const py of [...new Set(candidates)]) {
+        const r = await run(py, ["-c", "import onnx"], 60_000);
+        if (r.code === 0) return py;
+      }
+      return null;
+    })();
+    pythonByCandidates.set(key, found);
   }
-  return null;
+  return found;
 }
+
+const pythonByCandidates = new Map<string, Promise<string | null>>();
 
 /** Runs onnx.checker.check_model(path, full_check=True) on each file with `python`. */
 export async function checkOnnxFiles(python: string, paths: string[]): Promise<OnnxCheckResult[]> {

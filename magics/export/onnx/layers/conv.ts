@@ -1,4 +1,5 @@
-// Conv1D, Conv2D, DepthwiseConv2D and SeparableConv2D as ONNX Conv (NCHW).
+// Conv1D/2D/3D, DepthwiseConv2D, SeparableConv2D and Conv2DTranspose as ONNX
+// Conv / ConvTranspose (channels-first).
 // Weights are transposed once here from tfjs' [kh, kw, in, out] to ONNX's
 // [out, in, kh, kw]; activations flow in channels-first between convs.
 import { applyActivation } from "../activations";
@@ -111,6 +112,7 @@ const conv2dTranspose: LayerConverter = (c) => {
 export const convConverters: Record<string, LayerConverter> = {
   Conv1D: plainConv(1),
   Conv2D: plainConv(2),
+  Conv3D: plainConv(3),
   DepthwiseConv2D: depthwiseConv2d,
   SeparableConv2D: separableConv2d,
   Conv2DTranspose: conv2dTranspose,

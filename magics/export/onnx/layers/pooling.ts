@@ -1,4 +1,4 @@
-// Max/Average pooling (1D, 2D) and their global variants.
+// Max/Average pooling (1D, 2D, 3D) and the global 1D/2D variants.
 import { notSupported, onlyInput, outputValue, type LayerConverter } from "../layer_conversion";
 import { attr } from "../onnx_messages";
 import { channelsFirstLayout, paddingAttributes, perAxis } from "./spatial";
@@ -41,6 +41,8 @@ export const poolingConverters: Record<string, LayerConverter> = {
   MaxPooling2D: pool("MaxPool", 2),
   AveragePooling1D: pool("AveragePool", 1),
   AveragePooling2D: pool("AveragePool", 2),
+  MaxPooling3D: pool("MaxPool", 3),
+  AveragePooling3D: pool("AveragePool", 3),
   GlobalAveragePooling1D: globalPool("GlobalAveragePool", 1),
   GlobalAveragePooling2D: globalPool("GlobalAveragePool", 2),
   GlobalMaxPooling1D: globalPool("GlobalMaxPool", 1),
