@@ -19,7 +19,7 @@ export interface ParsedLine<A> {
 
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
-function closest(word: string, options: string[]): string | undefined {
+export function closest(word: string, options: string[]): string | undefined {
   // Levenshtein distance, to suggest the flag the user meant.
   const dist = (a: string, b: string) => {
     const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);

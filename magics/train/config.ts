@@ -6,6 +6,7 @@ import { z } from "zod";
 import { dataConfig, taskName } from "../shared/data/schema";
 import { modelConfig } from "../shared/models/schema";
 import { PROFILES, applyPreset, presetName, profileName, type ProfileName } from "../shared/profile";
+import { closest } from "../parse_args";
 import { TscolabError } from "../types";
 
 export const OPTIMIZERS = ["adam", "adamw", "sgd"] as const;
@@ -92,16 +93,33 @@ export type ResolvedConfig = z.infer<typeof resolvedConfig>;
 /** Turns a zod issue into one line naming the config field and what it expects. */
 export function configError(error: z.ZodError, source: string): TscolabError {
   const issue = error.issues[0];
-  const field = issue.path.length ? issue.path.join(".") : "(top level)";
-  let message = issue.message;
+  const field = issue.path.join(".");
   if (issue.code === "unrecognized_keys") {
-    const known = Object.keys(trainConfigInput.shape).join(", ");
-    message = `${message}; known keys here: ${issue.path.length ? "see SPEC 6" : known}`;
+    const key = issue.keys[0];
+    const known = knownKeys(issue.path);
+    const guess = closest(key, known);
+    const where = field ? ` in "${field}"` : "";
+    return new TscolabError(`invalid config ${source}: unknown key "${key}"${where}${guess ? ` (did you mean "${guess}"?)` : ""}`, `use one of: ${known.join(", ")}`);
   }
   if (issue.code === "invalid_type" && issue.path[0] === "data" && issue.path.length === 1) {
-    message = 'missing: a config needs "data", e.g. { "data": { "train": "train.csv", "label": "y" } }';
+    return new TscolabError(`invalid config ${source}: "data" is missing`, 'add e.g. "data": { "train": "train.csv", "label": "y" } or { "train": { "builtin": "iris" } }');
   }
-  return new TscolabError(`invalid config ${source}: ${field}: ${message}`, `fix "${field}" (see %train --help)`);
+  return new TscolabError(`invalid config ${source}: ${field || "the config"}: ${issue.message}`, `set "${field}" to the expected form (see %train --help)`);
+}
+
+/** The keys allowed at a path of the config (for "did you mean"). */
+function knownKeys(at: PropertyKey[]): string[] {
+  let schema: z.ZodType = trainConfigInput;
+  for (const key of at) {
+    while (schema instanceof z.ZodOptional || schema instanceof z.ZodNullable || schema instanceof z.ZodDefault) schema = (schema as z.ZodOptional<z.ZodType>).unwrap();
+    if (schema instanceof z.ZodPipe) schema = schema.in as z.ZodType;
+    if (!(schema instanceof z.ZodObject)) return [];
+    schema = (schema.shape as Record<string, z.ZodType>)[String(key)];
+    if (!schema) return [];
+  }
+  while (schema instanceof z.ZodOptional || schema instanceof z.ZodNullable || schema instanceof z.ZodDefault) schema = (schema as z.ZodOptional<z.ZodType>).unwrap();
+  if (schema instanceof z.ZodPipe) schema = schema.in as z.ZodType;
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
 }
 
 export function parseTrainConfig(raw: unknown, source = "(train() argument)"): z.infer<typeof trainConfigInput> {

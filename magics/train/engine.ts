@@ -32,12 +32,14 @@ export interface TrainOptions {
   drive?: string;
   /** Adaptive profile; default: from the backend's device. */
   profile?: ProfileName;
+  /** Where the config came from, for error messages ("in train.json"). */
+  configSource?: string;
   /** Backend preference passed to ensureBackend (default: $TSCOLAB_BACKEND or the best available). */
   backend?: string;
 }
 
-/** The summary plus the trained model (not enumerable, so JSON stays clean). */
-export type TrainResult = TrainSummary & { readonly model?: tf.LayersModel };
+/** The summary plus the trained model and the epoch history (not enumerable, so JSON stays clean). */
+export type TrainResult = TrainSummary & { readonly model?: tf.LayersModel; readonly history?: EpochRow[] };
 
 type TierKey = "1" | "2" | "3";
 
@@ -81,7 +83,7 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     notes.push(...point.notes);
   } else {
     if (config === undefined) throw new TscolabError("no training config given", "pass --config FILE, a %%train JSON body, or train({ data: ... })");
-    resolved = resolveConfig(config, { profile: defaultProfile });
+    resolved = resolveConfig(config, { profile: defaultProfile, source: options.configSource });
   }
 
   const data = await loadDataset(resolved.data, { task: resolved.task ?? undefined, seed: resolved.seed, cwd });
@@ -126,7 +128,7 @@ export async function train(config: TrainConfigInput | undefined, options: Train
   const progress: RunProgress = { early: { best: null, wait: 0 }, best: null, epochTrainMs: 0 };
   const history: EpochRow[] = [];
   const tiers: Partial<Record<TierKey, TierResult>> = {};
-  const baseEvent = () => ({ runId, epochs: resolved.epochs, stepsPerEpoch: trainer.stepsPerEpoch, history, tiers, message: undefined });
+  const baseEvent = () => ({ runId, task, epochs: resolved.epochs, stepsPerEpoch: trainer.stepsPerEpoch, history, tiers, message: undefined });
   const emit = (e: Partial<ProgressEvent> & Pick<ProgressEvent, "phase">) =>
     options.onProgress?.({ ...baseEvent(), epoch: 0, step: 0, stepInEpoch: 0, loss: null, samplesPerSec: null, etaMs: null, epochEnded: false, ...e });
 
@@ -226,5 +228,5 @@ export async function train(config: TrainConfigInput | undefined, options: Train
   });
   emit({ phase: "done", epoch: trainer.epoch, step: trainer.step, message: `run ${status}` });
   trainer.dispose();
-  return Object.defineProperty(summary, "model", { value: model, enumerable: false }) as TrainResult;
+  return Object.defineProperties(summary, { model: { value: model, enumerable: false }, history: { value: history, enumerable: false } }) as TrainResult;
 }

@@ -15,6 +15,7 @@ export interface EpochRow {
 export interface ProgressEvent {
   phase: "tier1" | "tier2" | "tier3" | "done";
   runId: string;
+  task: "classification" | "regression";
   /** 1-based epoch being trained (tier 3). */
   epoch: number;
   epochs: number;

@@ -1,0 +1,102 @@
+// Rendering for %train: one live progress block (text + HTML with the plot),
+// updated in place, and the final summary. The CLI shows the same text
+// (redrawn on a TTY, plain lines in a log).
+import { escapeHtml } from "../registry";
+import type { MimeBundle } from "../types";
+import { historySvg } from "./plot";
+import type { ProgressEvent } from "./progress";
+import type { TrainSummary } from "./summary";
+
+const METRIC_KEYS = ["val_loss", "val_accuracy", "val_mse", "val_mae", "val_pearson"];
+
+export function formatDuration(ms: number | null): string {
+  if (ms === null || !Number.isFinite(ms)) return "?";
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${(ms / 1000).toFixed(s < 10 ? 1 : 0)}s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m}m${String(s % 60).padStart(2, "0")}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
+}
+
+const num = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? "-" : Math.abs(v) >= 1000 ? v.toFixed(0) : v.toPrecision(4));
+
+function tierLine(tiers: ProgressEvent["tiers"]): string {
+  return (["1", "2", "3"] as const)
+    .filter((k) => tiers[k])
+    .map((k) => `tier ${k} ${tiers[k]!.status}${tiers[k]!.status === "skipped" ? "" : ` (${formatDuration(tiers[k]!.durationMs)})`}`)
+    .join(" · ");
+}
+
+function bar(fraction: number, width = 24): string {
+  const full = Math.max(0, Math.min(width, Math.round(fraction * width)));
+  return `[${"#".repeat(full)}${"-".repeat(width - full)}]`;
+}
+
+function lastMetrics(e: ProgressEvent): string {
+  const last = e.history[e.history.length - 1];
+  if (!last) return "";
+  return METRIC_KEYS.filter((k) => typeof last[k] === "number").map((k) => `${k} ${num(last[k])}`).join("  ");
+}
+
+export function progressText(e: ProgressEvent): string {
+  const head = `run ${e.runId}`;
+  if (e.phase !== "tier3") return [head, tierLine(e.tiers), e.phase === "done" ? "" : (e.message ?? "")].filter(Boolean).join("\n");
+  const total = e.epochs * e.stepsPerEpoch;
+  const line = [
+    `epoch ${e.epoch}/${e.epochs}`,
+    bar(total ? e.step / total : 0),
+    `step ${e.step}/${total}`,
+    `loss ${num(e.loss)}`,
+    e.samplesPerSec ? `${Math.round(e.samplesPerSec)} samples/s` : "",
+    `ETA ${formatDuration(e.etaMs)}`,
+  ]
+    .filter(Boolean)
+    .join("  ");
+  return [head, tierLine(e.tiers), line, lastMetrics(e)].filter(Boolean).join("\n");
+}
+
+export function progressBundle(e: ProgressEvent, task: "classification" | "regression"): MimeBundle {
+  const text = progressText(e);
+  const svg = historySvg(e.history, task);
+  const html = `<div class="tscolab-train"><pre style="margin:0">${escapeHtml(text)}</pre>${svg}</div>`;
+  return { "text/plain": text, "text/html": html };
+}
+
+function tiersTable(s: TrainSummary): string {
+  const rows = (["1", "2", "3"] as const).map((k) => {
+    const t = s.tiers[k];
+    const color = t.status === "passed" ? "#2a7" : t.status === "failed" ? "#c33" : "#888";
+    const why = [t.diagnosis, t.fix ? `fix: ${t.fix}` : ""].filter(Boolean).join(" — ");
+    return `<tr><td>tier ${k}</td><td style="color:${color}">${t.status}</td><td>${t.status === "skipped" ? "" : formatDuration(t.durationMs)}</td><td style="text-align:left">${escapeHtml(why)}</td></tr>`;
+  });
+  return `<table><thead><tr><th>tier</th><th>status</th><th>time</th><th style="text-align:left">details</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+export function summaryText(s: TrainSummary): string {
+  const lines = [`run ${s.runId}: ${s.status}${s.stoppedEarly ? " (early stopping)" : ""} after ${s.epochs} epoch(s) in ${formatDuration(s.durationMs)}`];
+  if (s.diagnosis) lines.push(`  ${s.diagnosis}${s.fix ? ` (fix: ${s.fix})` : ""}`);
+  for (const k of ["1", "2", "3"] as const) {
+    const t = s.tiers[k];
+    lines.push(`  tier ${k}: ${t.status}${t.status === "skipped" ? "" : ` in ${formatDuration(t.durationMs)}`}${t.diagnosis && t.status !== "passed" ? ` — ${t.diagnosis}` : ""}`);
+  }
+  const m = Object.entries(s.metrics).map(([k, v]) => `${k} ${num(v)}`).join("  ");
+  if (m) lines.push(`  metrics: ${m}`);
+  if (s.best) lines.push(`  best: ${s.best.metric} ${num(s.best.value)} at epoch ${s.best.epoch}`);
+  if (s.samplesPerSec) lines.push(`  ${s.samplesPerSec} samples/s on ${s.backend}`);
+  for (const n of s.notes) lines.push(`  ${n}`);
+  lines.push(`  run folder: ${s.runDir}`);
+  return lines.join("\n");
+}
+
+export function summaryBundle(s: TrainSummary, history: ProgressEvent["history"] = []): MimeBundle {
+  const metrics = Object.entries(s.metrics)
+    .map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${num(v)}</td></tr>`)
+    .join("");
+  const html =
+    `<div class="tscolab-train"><b>run ${escapeHtml(s.runId)}</b>: ${escapeHtml(s.status)}${s.stoppedEarly ? " (early stopping)" : ""}, ${s.epochs} epoch(s), ${formatDuration(s.durationMs)}` +
+    (s.diagnosis ? `<div style="color:#c33">${escapeHtml(s.diagnosis)}${s.fix ? ` — fix: ${escapeHtml(s.fix)}` : ""}</div>` : "") +
+    tiersTable(s) +
+    (metrics ? `<table><tbody>${metrics}</tbody></table>` : "") +
+    historySvg(history, s.dataset.task) +
+    `<div><code>${escapeHtml(s.runDir)}</code></div></div>`;
+  return { "text/plain": summaryText(s), "text/html": html };
+}
