@@ -122,7 +122,11 @@ export function zoo(): Case {
   c = tf.layers.maxPooling1d({ poolSize: 2 }).apply(c) as tf.SymbolicTensor;
   c = tf.layers.averagePooling1d({ poolSize: 2, strides: 1, padding: "same" }).apply(c) as tf.SymbolicTensor;
   const p = tf.layers.permute({ dims: [2, 1] }).apply(c) as tf.SymbolicTensor; // [6, 4]
-  const r = tf.layers.reshape({ targetShape: [24] }).apply(p) as tf.SymbolicTensor;
+  // Both the permuted tensor and the original need Keras order: one name, two layouts.
+  const r = tf.layers.add().apply([
+    tf.layers.reshape({ targetShape: [24] }).apply(p) as tf.SymbolicTensor,
+    tf.layers.reshape({ targetShape: [24] }).apply(c) as tf.SymbolicTensor,
+  ]) as tf.SymbolicTensor;
   const g = tf.layers.globalMaxPooling1d({}).apply(c) as tf.SymbolicTensor;
   const acts = ["relu", "sigmoid", "tanh", "softmax", "elu", "selu", "softplus", "softsign", "hardSigmoid", "gelu", "gelu_new", "logSoftmax", "swish", "mish", "relu6", "linear"] as const;
   const branches = acts.map((a) => tf.layers.dense({ units: 3, activation: a as any }).apply(r) as tf.SymbolicTensor);
@@ -166,7 +170,14 @@ export function imaging(): Case {
   h = tf.layers.conv2dTranspose({ filters: 2, kernelSize: 2, strides: 3, padding: "valid" }).apply(h) as tf.SymbolicTensor; // k < s
   h = tf.layers.upSampling2d({ size: [1, 2], interpolation: "bilinear" }).apply(h) as tf.SymbolicTensor;
   h = tf.layers.conv2dTranspose({ filters: 2, kernelSize: [4, 3], strides: [1, 2], padding: "same" }).apply(h) as tf.SymbolicTensor;
-  const pooled = tf.layers.globalAveragePooling2d({}).apply(h) as tf.SymbolicTensor;
+  // h is channels-first inside the graph; its H/W-swapped twin shares its ONNX name
+  // with another layout, and both need a Transpose back for Flatten.
+  const swapped = tf.layers.permute({ dims: [2, 1, 3] }).apply(h) as tf.SymbolicTensor;
+  const pooled = tf.layers.add().apply([
+    tf.layers.dense({ units: 2 }).apply(tf.layers.flatten().apply(swapped)) as tf.SymbolicTensor,
+    tf.layers.dense({ units: 2 }).apply(tf.layers.flatten().apply(h)) as tf.SymbolicTensor,
+    tf.layers.globalAveragePooling2d({}).apply(h) as tf.SymbolicTensor,
+  ]) as tf.SymbolicTensor;
   let seq = tf.layers.repeatVector({ n: 4 }).apply(pooled) as tf.SymbolicTensor; // [4, 2]
   seq = tf.layers.timeDistributed({ layer: tf.layers.dense({ units: 3, activation: "tanh" }) }).apply(seq) as tf.SymbolicTensor;
   const out = tf.layers.flatten().apply(seq) as tf.SymbolicTensor;

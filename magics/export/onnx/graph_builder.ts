@@ -125,7 +125,8 @@ export class GraphBuilder {
   withPerm(v: Value, perm: number[]): Value {
     if (perm.length !== v.perm.length) throw new Error(`rank mismatch: perm ${perm} for rank ${v.perm.length}`);
     if (perm.every((p, i) => p === v.perm[i])) return v;
-    const key = `${v.name}|${perm.join(",")}`;
+    // The source layout is part of the key: Permute relabels a tensor without renaming it.
+    const key = `${v.name}|${v.perm.join(",")}|${perm.join(",")}`;
     const cached = this.transposeCache.get(key);
     if (cached) return cached;
     // out[i] = in[q[i]] where in[j] holds Keras axis v.perm[j].
