@@ -14,6 +14,7 @@ import { exportModel } from "../magics/export/engine";
 import { ensureBackend } from "../magics/shared/backend";
 import { loadDataset } from "../magics/shared/data";
 import { mlp } from "../magics/shared/models";
+import { train } from "../magics/train/engine";
 import { appendMetrics, commitCheckpoint, createRun, modelToFiles, updateRunJson } from "../magics/shared/store";
 import { TscolabError } from "../magics/types";
 
@@ -119,7 +120,30 @@ describe("export from a run", () => {
     expect(err.message).toMatch(/no best checkpoint.*--checkpoint last/);
   });
 
-  test.todo("after train() lands (magics/train/engine.ts): a run trained by tscolab itself, exported, reproduces its last val_accuracy exactly");
+  test("a run trained by train() itself (CSV data, relative path): the float32 export reproduces its last val_accuracy exactly", async () => {
+    // Two seeded Gaussian blobs in a CSV next to a "notebook"; the export runs from another folder.
+    const nb = path.join(tmp, "notebook");
+    fs.mkdirSync(nb, { recursive: true });
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const lines = ["a,b,c,kind"];
+    for (let i = 0; i < 240; i++) {
+      const k = i % 3;
+      lines.push([0, 1, 2].map((j) => (k === j ? 1.2 : 0) + (rand() - 0.5) * 2.5).map((v) => v.toFixed(4)).join(",") + `,${["red", "green", "blue"][k]}`);
+    }
+    fs.writeFileSync(path.join(nb, "blobs.csv"), lines.join("\n") + "\n");
+    const trainDrive = path.join(tmp, "drive-trained");
+    const summary = await train({ runName: "blobs", data: { train: "blobs.csv", label: "kind" }, model: { zoo: "mlp", hidden: [16] }, epochs: 6, seed: 3 }, { drive: trainDrive, cwd: nb });
+    expect(summary.status).toBe("completed");
+    const recordedAccuracy = (summary.metrics as { val_accuracy: number }).val_accuracy;
+    const r = await exportModel({ run: "last", drive: trainDrive, checkpoint: "last", formats: ["tfjs", "tfjs-uint8"], out: path.join(tmp, "trained-export"), cwd: tmp, latencyRuns: 5 });
+    const repro = r.checks.find((c) => c.name === "tfjs.val_accuracy")!;
+    expect(repro).toMatchObject({ status: "passed", details: { reproduced: recordedAccuracy, recorded: recordedAccuracy } });
+    expect(r.status).not.toBe("failed");
+    const meta = JSON.parse(fs.readFileSync(path.join(r.out, "tfjs", "model.json"), "utf8")).userDefinedMetadata;
+    expect(meta.labels).toEqual(["blue", "green", "red"]);
+    expect(meta.features).toEqual(["a", "b", "c"]);
+  });
 });
 
 function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -24,6 +24,12 @@ export interface RunValidation {
 
 type Config = { data?: unknown; seed?: number; task?: "classification" | "regression" | null; batchSize?: number; cwd?: string };
 
+/** The folder the trainer resolved relative data paths from (run.json provenance.cwd). */
+function provenanceCwd(run: Record<string, unknown>): string | undefined {
+  const p = run.provenance as { cwd?: unknown } | undefined;
+  return typeof p?.cwd === "string" ? p.cwd : undefined;
+}
+
 /** The validation split and the recorded metric, or a reason it cannot be checked (null: nothing to check). */
 export async function loadRunValidation(source: ModelSource, cwd: string): Promise<{ value?: RunValidation; skip?: HealthCheck }> {
   if (source.kind !== "run" || !source.runDir || !source.runJson) return {};
@@ -40,7 +46,7 @@ export async function loadRunValidation(source: ModelSource, cwd: string): Promi
   let data;
   try {
     const task = config.task ?? source.dataset?.task ?? undefined;
-    data = await loadDataset(config.data as Parameters<typeof loadDataset>[0], { seed: config.seed ?? 42, task: task ?? undefined, cwd: config.cwd ?? (run.cwd as string | undefined) ?? cwd });
+    data = await loadDataset(config.data as Parameters<typeof loadDataset>[0], { seed: config.seed ?? 42, task: task ?? undefined, cwd: config.cwd ?? provenanceCwd(run) ?? cwd });
   } catch (e) {
     return { skip: check("run.validation", "warning", `cannot reload the run's validation data: ${(e as Error).message.split("\n")[0]}`, { step }) };
   }
