@@ -74,11 +74,25 @@ export function smokeTestMatMul(tf: any, budgetMs: number): SmokeOutcome {
     product.dataSync();
     product.dispose();
   };
-  const size = 256;
-  const a = tf.randomUniform([size, size]);
-  const b = tf.randomUniform([size, size]);
+  // Start small so a slow backend (plain-JS cpu: ~0.3 GFLOP/s) stays within
+  // the budget; grow while one product is too quick to time well (fast
+  // backends would otherwise measure dataSync overhead, not matMul).
+  let size = 64;
+  let a = tf.randomUniform([size, size]);
+  let b = tf.randomUniform([size, size]);
   try {
     multiply(a, b); // warm-up: kernel compilation, first allocation
+    for (;;) {
+      const t = now();
+      multiply(a, b);
+      if (now() - t > budgetMs / 10 || size >= 512) break;
+      a.dispose();
+      b.dispose();
+      size *= 2;
+      a = tf.randomUniform([size, size]);
+      b = tf.randomUniform([size, size]);
+      multiply(a, b);
+    }
     let runs = 0;
     const start = now();
     let elapsed = 0;

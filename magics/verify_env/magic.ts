@@ -3,7 +3,6 @@
 import { z } from "zod";
 import { registerMagic } from "../registry";
 import type { MimeBundle } from "../types";
-import { verifyEnv } from "./engine";
 import { renderReport } from "./render";
 import type { VerifyEnvReport } from "./report";
 
@@ -25,6 +24,9 @@ registerMagic({
     // Native probes can take seconds; say so in place rather than sit silent.
     const progress = ctx.rich ? ctx.display({ "text/plain": "verify_env: probing backends, GPU and resources…" }) : undefined;
     try {
+      // Loaded on first use: the engine pulls in tfjs, which registering the
+      // magic (at kernel or CLI start) should not pay for.
+      const { verifyEnv } = await import("./engine");
       const report = await verifyEnv({ drive: args.drive, cwd: ctx.cwd, signal: ctx.signal });
       if (args.json) asJson.add(report);
       return report;
