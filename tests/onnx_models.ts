@@ -225,10 +225,20 @@ export function variableLength(): Case {
   v = tf.layers.maxPooling3d({ poolSize: 2 }).apply(v) as tf.SymbolicTensor;
   v = tf.layers.averagePooling3d({ poolSize: [1, 2, 2], padding: "same" }).apply(v) as tf.SymbolicTensor;
   const flat = tf.layers.flatten().apply(v) as tf.SymbolicTensor;
-  const out = tf.layers.concatenate().apply([g, flat]) as tf.SymbolicTensor;
-  const model = tf.model({ inputs: [seq, vol], outputs: out });
+  // Fully convolutional on images of any size: "same" padding becomes auto_pad SAME_UPPER.
+  const img = tf.input({ shape: [null, null, 2], name: "image_any_size" });
+  let i = tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: "same", activation: "relu" }).apply(img) as tf.SymbolicTensor;
+  i = tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: "same" }).apply(i) as tf.SymbolicTensor;
+  i = tf.layers.averagePooling2d({ poolSize: 2, padding: "same" }).apply(i) as tf.SymbolicTensor;
+  const gi = tf.layers.globalAveragePooling2d({}).apply(i) as tf.SymbolicTensor;
+  const out = tf.layers.concatenate().apply([g, flat, gi]) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: [seq, vol, img], outputs: out });
   randomizeWeights(model, 21);
-  return { name: "variable_length", model, inputs: (b) => [randomInput([b, 3 + b, 3], 112), randomInput([b, 6, 5, 4, 2], 113)] };
+  return {
+    name: "variable_length",
+    model,
+    inputs: (b) => [randomInput([b, 3 + b, 3], 112), randomInput([b, 6, 5, 4, 2], 113), randomInput([b, 9 + b, 12 - b, 2], 114)],
+  };
 }
 
 export const allCases = (): Case[] => [mlp(), cnn(), cnnGlobal(), functional(), zoo(), channelsFirst(), imaging(), recurrent(), sharedInt(), variableLength()];
