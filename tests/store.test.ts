@@ -185,6 +185,7 @@ describe("checkpoints", () => {
     fs.writeFileSync(
       script,
       `const s = require(${JSON.stringify(dist)}); const crypto = require("node:crypto");
+       process.stdout.write("ready\\n");
        (async () => { for (let step = Number(process.argv[2]); ; step++) {
          const w = crypto.createHash("sha256").update(String(step)).digest();
          await s.commitCheckpoint(process.argv[3], { step, epoch: 0, files: { "weights.bin": Buffer.concat(Array(20000).fill(w)), "state.json": JSON.stringify({ step }) }, keepLast: 2 });
@@ -195,10 +196,12 @@ describe("checkpoints", () => {
       const child = spawn(process.execPath, [script, String(next), run.runDir], { stdio: ["ignore", "pipe", "inherit"] });
       let out = "";
       child.stdout.on("data", (d) => (out += d));
-      await new Promise((r) => setTimeout(r, 150 + Math.random() * 400));
+      // Kill at a random moment once the writer is running (its start-up time varies with machine load).
+      await new Promise<void>((r) => child.stdout.once("data", () => r()));
+      await new Promise((r) => setTimeout(r, Math.random() * 300));
       child.kill("SIGKILL");
       await new Promise((r) => child.on("exit", r));
-      const confirmed = out.trim().split("\n").filter(Boolean).map(Number);
+      const confirmed = out.trim().split("\n").filter((l) => /^\d+$/.test(l)).map(Number);
       await cleanStaleTemporaries(run.runDir);
       const { valid, corrupt } = await listValidCheckpoints(run.runDir);
       expect(corrupt).toEqual([]);

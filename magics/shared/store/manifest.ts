@@ -84,7 +84,7 @@ export async function verifyCheckpointDir(dir: string, opts: { keepBytes?: boole
     if (bytes.length !== entry.size || actual !== entry.sha256)
       problems.push({
         file: entry.name,
-        problem: `sha256 mismatch (size ${bytes.length}, expected ${entry.size})`,
+        problem: bytes.length === entry.size ? "sha256 mismatch" : `sha256 mismatch (size ${bytes.length}, expected ${entry.size})`,
         expectedSha256: entry.sha256,
         actualSha256: actual,
       });
