@@ -5,6 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { resolveDriveRoot } from "../shared/drive_root";
+import { isLayersModel } from "../shared/models";
 import { BEST_DIR, listValidCheckpoints, loadModelFromFiles, MANIFEST_NAME, openRun, readCheckpoint, type RunJson } from "../shared/store";
 import { TscolabError, UsageError } from "../types";
 import { exportDatasetInfo, type ExportDatasetInfo } from "./metadata";
@@ -19,11 +20,6 @@ export interface ModelSource {
   describe: Record<string, unknown>;
   /** Problems found while choosing the checkpoint (e.g. a corrupt newer one). */
   warnings: string[];
-}
-
-export function isLayersModel(value: unknown): value is tf.LayersModel {
-  const m = value as tf.LayersModel | undefined;
-  return !!m && typeof m === "object" && typeof m.predict === "function" && typeof m.save === "function" && Array.isArray(m.inputs) && Array.isArray(m.layers);
 }
 
 export function memorySource(model: unknown, dataset?: unknown): ModelSource {
