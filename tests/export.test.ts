@@ -230,6 +230,16 @@ describe("edge cases on real models", () => {
   });
 });
 
+describe("resources", () => {
+  test("an export leaves no tensors behind (reloaded models, probes and references are disposed)", async () => {
+    const model = mlp(13);
+    await exportModel({ model, formats: ["tfjs"], out: path.join(tmp, "leak-0"), latencyRuns: 2 });
+    const before = tf.memory().numTensors;
+    for (let i = 1; i <= 2; i++) await exportModel({ model, formats: ["tfjs", "tfjs-float16", "tfjs-uint8", "onnx"], out: path.join(tmp, `leak-${i}`), latencyRuns: 2 });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
 describe("bad input is one clear error", () => {
   test("unknown format", async () => {
     await expect(exportModel({ model: mlp(), formats: ["tflite" as never], out: path.join(tmp, "x") })).rejects.toThrow(UsageError);
