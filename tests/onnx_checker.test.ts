@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkOnnxFiles, findOnnxPython, layersModelToOnnx, type OnnxCheckResult } from "../magics/export/onnx";
+import { checkOnnxFiles, findOnnxPython, layersModelToOnnx, MAX_OPSET, MIN_OPSET, onnxCheckerMaxOpset, type OnnxCheckResult } from "../magics/export/onnx";
 import { allCases } from "./onnx_models";
 
 const required = process.env.TSCOLAB_REQUIRE_JUPYTER === "1" || !!process.env.CI;
@@ -22,6 +22,7 @@ describe.skipIf(!python && !required)("onnx.checker full check", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-onnx-check-"));
   const written: { name: string; file: string; opset: number }[] = [];
   let results: OnnxCheckResult[] = [];
+  let newerOpsets: number[] = [];
 
   beforeAll(async () => {
     if (!python) throw new Error("onnx.checker is required here (CI or TSCOLAB_REQUIRE_JUPYTER=1) but no python3 can import onnx: apt-get install -y python3-onnx");
@@ -29,14 +30,24 @@ describe.skipIf(!python && !required)("onnx.checker full check", () => {
     for (const c of allCases()) {
       const file = path.join(dir, `${c.name}.onnx`);
       fs.writeFileSync(file, layersModelToOnnx(c.model, { producer: "tscolab-test", metadata: { labels: JSON.stringify(["a", "b"]), case: c.name } }));
-      written.push({ name: c.name, file, opset: 17 });
+      written.push({ name: c.name, file, opset: MIN_OPSET });
+    }
+    // Newer opsets too, as far as the installed onnx knows them (Debian 12's 1.12 stops at 17).
+    newerOpsets = [];
+    for (let opset = MIN_OPSET + 1; opset <= Math.min(MAX_OPSET, await onnxCheckerMaxOpset(python)); opset++) newerOpsets.push(opset);
+    for (const opset of newerOpsets) {
+      for (const c of allCases()) {
+        const file = path.join(dir, `${c.name}.opset${opset}.onnx`);
+        fs.writeFileSync(file, layersModelToOnnx(c.model, { opset }));
+        written.push({ name: c.name, file, opset });
+      }
     }
     results = await checkOnnxFiles(python, written.map((w) => w.file));
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it.each(allCases().map((c) => c.name))("%s passes the full check and reads back what we wrote", (name) => {
-    const r = results.find((x) => x.path.endsWith(`${name}.onnx`));
+    const r = results.find((x) => x.path.endsWith(`/${name}.onnx`));
     expect(r, `no checker result for ${name}`).toBeDefined();
     expect(r!.error).toBeUndefined();
     expect(r!.ok).toBe(true);
@@ -52,6 +63,15 @@ describe.skipIf(!python && !required)("onnx.checker full check", () => {
     expect(s.initializersWithRawData).toBe(s.initializers);
     for (const io of [...s.inputs, ...s.outputs]) expect(io.dims[0]).toBe("batch");
     expect(s.ops).not.toContain("Dropout");
+  });
+
+  it("passes at every newer opset the installed onnx knows", () => {
+    if (newerOpsets.length === 0) console.warn(`[onnx] the installed onnx checks opset ${MIN_OPSET} only; opsets ${MIN_OPSET + 1}..${MAX_OPSET} were checked by onnxruntime alone`);
+    for (const w of written.filter((x) => x.opset > MIN_OPSET)) {
+      const r = results.find((x) => x.path === w.file);
+      expect(r?.error, `${w.name} at opset ${w.opset}`).toBeUndefined();
+      expect(r?.summary?.opset).toBe(w.opset);
+    }
   });
 
   it("rejects a broken file (the check can fail)", async () => {

@@ -89,6 +89,14 @@ export async function findOnnxPython(): Promise<string | null> {
 
 const pythonByCandidates = new Map<string, Promise<string | null>>();
 
+/** The newest default-domain opset the installed onnx package knows (17 for Debian 12's 1.12). */
+export async function onnxCheckerMaxOpset(python: string): Promise<number> {
+  const r = await run(python, ["-c", "import onnx.defs; print(onnx.defs.onnx_opset_version())"]);
+  const n = Number.parseInt(r.stdout.trim(), 10);
+  if (r.code !== 0 || !Number.isInteger(n)) throw new Error(`could not ask ${python} for onnx's opset: ${r.stderr.trim().split("\n").pop()}`);
+  return n;
+}
+
 /** Runs onnx.checker.check_model(path, full_check=True) on each file with `python`. */
 export async function checkOnnxFiles(python: string, paths: string[]): Promise<OnnxCheckResult[]> {
   const r = await run(python, ["-c", CHECK_SCRIPT, ...paths]);

@@ -45,7 +45,8 @@ export const physicalShape = (v: Value): KerasShape => v.perm.map((k) => v.shape
 
 function littleEndianBytes(data: Float32Array | Int32Array | BigInt64Array): Uint8Array {
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1) return bytes.slice();
+  // Little-endian host: the array's own memory is the payload, no copy.
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1) return bytes;
   // Big-endian host: swap each element's bytes (ONNX raw_data is little-endian).
   const out = new Uint8Array(bytes.length);
   const n = data.BYTES_PER_ELEMENT;
@@ -76,6 +77,7 @@ export class GraphBuilder {
     return name;
   }
 
+  /** Adds an initializer; it keeps `data` itself, so the caller must not change it afterwards. */
   constant(base: string, data: Float32Array | Int32Array | BigInt64Array, dims: number[]): string {
     const name = this.uniqueName(base);
     const dataType: DataTypeCode =

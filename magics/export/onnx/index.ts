@@ -5,4 +5,4 @@ export { onnxExportOptionsSchema, MIN_OPSET, MAX_OPSET, type OnnxExportOptions }
 export { openOnnxSession, runOnnx, type OnnxSession, type OnnxTensorData, type OpenOnnxOptions } from "./runtime";
 export { supportedLayerClasses } from "./layer_converters";
 export { SUPPORTED_ACTIVATIONS } from "./activations";
-export { findOnnxPython, checkOnnxFiles, type OnnxCheckResult } from "./checker";
+export { findOnnxPython, checkOnnxFiles, onnxCheckerMaxOpset, type OnnxCheckResult } from "./checker";
