@@ -201,6 +201,17 @@ describe("edge cases on real models", () => {
     }
   });
 
+  test("the default shard size is 4 MiB: a 4.4 MB model lands in two shards, the first exactly 4 MiB", async () => {
+    const model = tf.sequential({ layers: [tf.layers.dense({ units: 1000, inputShape: [1100], useBias: false, kernelInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: 4 }) })] });
+    const out = path.join(tmp, "big");
+    const r = await exportModel({ model, formats: ["tfjs"], out, latencyRuns: 2, batchSizes: [1, 4] });
+    expect(r.formats.tfjs.status).toBe("passed");
+    const dir = path.join(out, "tfjs");
+    expect(fs.statSync(path.join(dir, "group1-shard1of2.bin")).size).toBe(4 * 1024 * 1024);
+    expect(fs.statSync(path.join(dir, "group1-shard2of2.bin")).size).toBe(1100 * 1000 * 4 - 4 * 1024 * 1024);
+    model.dispose();
+  });
+
   test("NaN weights: the float32 export is reported non-finite and quantized formats refuse, in one line each", async () => {
     const model = mlp(5);
     const [k, b] = model.layers[0].getWeights();
