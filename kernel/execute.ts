@@ -9,6 +9,9 @@ import { MIME_BUNDLE, toMimeBundle, type OutputSink } from "./display";
 import { errorInfo, InterruptedError, type ErrorInfo, type TsRunner } from "./ts_runner";
 
 /** Errors a user caused and can fix: one line, no stack trace. */
+/** How long a magic may take to stop cleanly after an interrupt. */
+const MAGIC_STOP_GRACE_MS = 20_000;
+
 const ONE_LINE_ERRORS = new Set(["UsageError", "TscolabError", "NotAvailableError", "ZodError"]);
 
 export function magicErrorInfo(e: unknown): ErrorInfo {
@@ -36,11 +39,20 @@ export class CellExecutor {
     private readonly cwd: string,
   ) {}
 
-  /** Stop button / SIGINT / interrupt_request: cut off the running piece. */
+  /**
+   * Stop button / SIGINT / interrupt_request. TypeScript is cut off at once.
+   * A magic is asked to stop (its abort signal) and given a grace period to
+   * finish cleanly — %train stops after the current step and checkpoints —
+   * and is cut off if it does not, or at a second interrupt.
+   */
   interrupt(): void {
     this.ts.interrupt();
-    this.abort?.abort(new InterruptedError("interrupted by the user"));
-    this.interruptCell?.(new InterruptedError("execution interrupted; the kernel and its variables are kept"));
+    const reject = this.interruptCell; // this magic's, not a later one's
+    const cutOff = () => reject?.(new InterruptedError("execution interrupted; the kernel and its variables are kept"));
+    if (!this.abort) return;
+    if (this.abort.signal.aborted) return cutOff();
+    this.abort.abort(new InterruptedError("interrupted by the user"));
+    setTimeout(cutOff, MAGIC_STOP_GRACE_MS).unref();
   }
 
   async run(code: string, executionCount: number, sink: OutputSink): Promise<CellOutcome> {
@@ -93,7 +105,7 @@ export class CellExecutor {
       },
     };
     // An engine that ignores the abort signal must still not hold the cell:
-    // the interrupt settles the cell at once (like tslab does for awaits).
+    // after the grace period (or a second interrupt) the cell settles anyway.
     const interrupted = new Promise<never>((_, reject) => (this.interruptCell = reject));
     interrupted.catch(() => {});
     try {

@@ -50,12 +50,15 @@ function summarize(r: RunNotebookResult): number {
   return 1;
 }
 
-function newestRun(driveRoot: string): string | undefined {
-  const dir = runsDir(driveRoot);
+/** The most recently modified entry of a folder (runs and exports are named by time, but may be renamed). */
+function newestChild(dir: string, mustContain?: string): string | undefined {
   if (!fs.existsSync(dir)) return undefined;
-  const runs = fs.readdirSync(dir).filter((d) => fs.existsSync(path.join(dir, d, "run.json")));
-  runs.sort((a, b) => fs.statSync(path.join(dir, a, "run.json")).mtimeMs - fs.statSync(path.join(dir, b, "run.json")).mtimeMs);
-  return runs.length ? path.join(dir, runs[runs.length - 1]) : undefined;
+  const entries = fs
+    .readdirSync(dir)
+    .map((d) => path.join(dir, d))
+    .filter((p) => fs.statSync(p).isDirectory() && (!mustContain || fs.existsSync(path.join(p, mustContain))));
+  entries.sort((a, b) => fs.statSync(a).mtimeMs - fs.statSync(b).mtimeMs);
+  return entries[entries.length - 1];
 }
 
 export async function runCommand(command: "run" | "start" | string, argv: string[]): Promise<number> {
@@ -64,9 +67,9 @@ export async function runCommand(command: "run" | "start" | string, argv: string
     const result = await runNotebook(notebook, { onProgress: printProgress });
     const code = summarize(result);
     const driveRoot = resolveDriveRoot(undefined, path.dirname(notebook));
-    const run = newestRun(driveRoot);
+    const run = newestChild(runsDir(driveRoot), "run.json");
     process.stdout.write(`Run folder: ${run ?? `(none under ${runsDir(driveRoot)})`}\n`);
-    if (run) process.stdout.write(`Exports: ${path.join(run, "exports")}\n`);
+    if (run) process.stdout.write(`Exports: ${newestChild(path.join(run, "exports")) ?? "(none)"}\n`);
     return code;
   }
   const parsed = parseArgs(runSpec, argv, {});
