@@ -6,6 +6,7 @@ import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { boundChild } from "./bounded_child";
 import { gpuTier, profileName } from "./profile";
 
 export const gpuDevice = z.object({
@@ -64,26 +65,14 @@ function run(cmd: string, args: string[], opts: DetectOptions, deadline: number)
       res.error = e as NodeJS.ErrnoException;
       return resolve(res);
     }
-    const kill = () => {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        child.kill("SIGKILL");
-      }
-    };
-    const timer = setTimeout(() => {
-      res.timedOut = true;
-      kill();
-    }, Math.max(1, deadline - Date.now()));
-    opts.signal?.addEventListener("abort", kill, { once: true });
+    const release = boundChild(child, { timeoutMs: deadline - Date.now(), signal: opts.signal, onTimeout: () => (res.timedOut = true) });
     child.stdout!.on("data", (d: Buffer) => (res.stdout = (res.stdout + d.toString()).slice(-65_536)));
     child.stderr!.on("data", (d: Buffer) => (res.stderr = (res.stderr + d.toString()).slice(-65_536)));
     child.on("error", (e) => {
       res.error = e;
     });
     child.on("close", (code) => {
-      clearTimeout(timer);
-      opts.signal?.removeEventListener("abort", kill);
+      release();
       res.code = code;
       resolve(res);
     });

@@ -5,6 +5,7 @@
 // The child reports its progress stage by stage, so a crash or a hang is
 // attributed to the step that caused it.
 import { spawn } from "node:child_process";
+import { boundChild } from "./bounded_child";
 import { smokeTestMatMul, type SmokeOutcome } from "./smoke";
 
 export interface NativeProbeOptions {
@@ -110,22 +111,9 @@ export function probeNative(opts: NativeProbeOptions): Promise<NativeProbeResult
     child.stderr.on("data", (d: Buffer) => {
       err = (err + d.toString()).slice(-16_384);
     });
-    const kill = () => {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        child.kill("SIGKILL");
-      }
-    };
-    const timer = setTimeout(() => {
-      result.timedOut = true;
-      kill();
-    }, timeoutMs);
-    const onAbort = () => kill();
-    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    const release = boundChild(child, { timeoutMs, signal: opts.signal, onTimeout: () => (result.timedOut = true) });
     const finish = () => {
-      clearTimeout(timer);
-      opts.signal?.removeEventListener("abort", onAbort);
+      release();
       result.elapsedMs = Date.now() - started;
       result.stderrTail = err.split("\n").map((l) => l.trimEnd()).filter(Boolean).slice(-20);
       result.loadable = result.stage === "done" && !result.thrown && !result.signal && !result.timedOut;
