@@ -53,8 +53,8 @@ export class TorchBench {
     return new TorchBench(child, lines, hello.torch, hello.threads);
   }
 
-  async epoch(model: string, samples: number, batchSize: number): Promise<number> {
-    this.child.stdin.write(`${model} ${samples} ${batchSize}\n`);
+  async epoch(model: string, samples: number, batchSize: number, threads = this.threads): Promise<number> {
+    this.child.stdin.write(`${model} ${samples} ${batchSize} ${threads}\n`);
     const next = await this.lines.next();
     if (next.done) throw new Error("PyTorch bench exited mid-run");
     return epochLine.parse(JSON.parse(next.value)).samplesPerSec;

@@ -3,7 +3,10 @@ step (forward, loss, backward, Adam) timed over one epoch of synthetic data.
 
 Protocol (line based, so the Node bench can interleave rounds with its own):
   stdout first line: {"torch": version, "threads": n}
-  stdin  "mlp 1280 64"  -> stdout {"model": "mlp", "samplesPerSec": ...}
+  stdin  "mlp 1280 64 2" -> stdout {"model": "mlp", "threads": 2, "samplesPerSec": ...}
+(the last field, torch's intra-op thread count, is optional). On a busy
+2-core machine one torch thread plus OpenBLAS's own threads is often faster
+than two, so the Node side asks for both and keeps the better.
 """
 import json
 import os
@@ -75,4 +78,6 @@ for line in sys.stdin:
     if not parts:
         continue
     name, samples, batch = parts[0], int(parts[1]), int(parts[2])
-    print(json.dumps({"model": name, "samplesPerSec": epoch(name, samples, batch)}), flush=True)
+    torch.set_num_threads(int(parts[3]) if len(parts) > 3 else threads)
+    sps = epoch(name, samples, batch)
+    print(json.dumps({"model": name, "threads": torch.get_num_threads(), "samplesPerSec": sps}), flush=True)

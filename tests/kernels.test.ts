@@ -246,3 +246,71 @@ describe("Conv2D backprop kernels on wasm vs cpu", () => {
     expectClose(got[1], want[1], 100, "d/dw");
   });
 });
+
+describe("MaxPoolGrad on wasm vs cpu", () => {
+  const r = rng(11);
+  type PoolCase = { x: [number, number, number, number]; size: [number, number]; strides: [number, number]; pad: "valid" | "same" | number };
+  const cases: PoolCase[] = [
+    { x: [4, 26, 26, 8], size: [2, 2], strides: [2, 2], pad: "valid" }, // the bench CNN's pools
+    { x: [4, 11, 11, 16], size: [2, 2], strides: [2, 2], pad: "valid" },
+  ];
+  for (let i = 0; i < 16; i++) {
+    const fh = r.int(1, 3);
+    const fw = r.int(1, 3);
+    cases.push({
+      x: [r.int(1, 3), r.int(fh, 9), r.int(fw, 9), r.int(1, 5)],
+      size: [fh, fw],
+      strides: [r.int(1, 3), r.int(1, 3)],
+      // Only the paddings Keras pooling layers use: stock wasm MaxPool (the
+      // forward pass, not ours) writes out of bounds for numeric padding with
+      // non-square windows, e.g. size [3,2] pad 0.
+      pad: r.pick(["valid", "same"] as const),
+    });
+  }
+
+  it.each(cases.map((c) => [`x=[${c.x}] size=[${c.size}] s=[${c.strides}] pad=${c.pad}`, c] as const))(
+    "%s (relu'd input, so windows tie at 0)",
+    async (_l, c) => {
+      // Quantised values after relu: ties inside windows are common, and the
+      // gradient must go to the same (first) maximum as on cpu.
+      const xData = r.data(size(c.x)).map((v) => Math.max(0, Math.round(v * 4) / 4));
+      const run = () => {
+        const f = (x: tf.Tensor) => {
+          const y = tf.maxPool(x as tf.Tensor4D, c.size, c.strides, c.pad);
+          return tf.sum(tf.mul(y, tf.range(1, y.size + 1).reshape(y.shape)));
+        };
+        return tf.grad(f)(tf.tensor4d(xData, c.x));
+      };
+      const [got] = await on("wasm", run);
+      const [want] = await on("cpu", run);
+      expectClose(got, want, 9, "MaxPoolGrad");
+    },
+  );
+});
+
+describe("Identity and Cast share the buffer instead of copying", () => {
+  it("a clone and a same-dtype cast outlive their source, and nothing leaks", async () => {
+    await tf.setBackend("wasm");
+    const before = tf.memory().numBytes;
+    const x = tf.tensor([1.5, -2, 3], [3]);
+    const c = tf.clone(x);
+    const k = tf.cast(x, "float32");
+    const i = tf.cast(x, "int32");
+    x.dispose();
+    expect(Array.from(c.dataSync())).toEqual([1.5, -2, 3]);
+    expect(Array.from(k.dataSync())).toEqual([1.5, -2, 3]);
+    expect(Array.from(i.dataSync())).toEqual([1, -2, 3]);
+    tf.dispose([c, k, i]);
+    expect(tf.memory().numBytes).toBe(before);
+  });
+
+  it("a variable assigned from a clone keeps its value when the clone's source is disposed", async () => {
+    await tf.setBackend("wasm");
+    const v = tf.variable(tf.zeros([2]));
+    const src = tf.tensor([4, 5]);
+    v.assign(tf.clone(src));
+    src.dispose();
+    expect(Array.from(v.dataSync())).toEqual([4, 5]);
+    v.dispose();
+  });
+});

@@ -10,6 +10,8 @@ import { rememberStock } from "./stock";
 import { wasmBatchMatMulConfig } from "./wasm_batch_mat_mul";
 import { wasmConv2DBackpropFilterConfig } from "./wasm_conv2d_backprop_filter";
 import { wasmConv2DBackpropInputConfig } from "./wasm_conv2d_backprop_input";
+import { wasmMaxPoolGradConfig } from "./wasm_max_pool_grad";
+import { wasmCastConfig, wasmIdentityConfig } from "./wasm_no_copy";
 
 interface Patch {
   /** Shown in %verify_env, e.g. "wasm:BatchMatMul(transposed→XNNPACK)". */
@@ -38,6 +40,24 @@ const PATCHES: Patch[] = [
     kernelName: "Conv2DBackpropInput",
     backendName: "wasm",
     make: (stock) => wasmConv2DBackpropInputConfig(stock?.setupFunc),
+  },
+  {
+    name: "wasm:MaxPoolGrad(first-max scatter)",
+    kernelName: "MaxPoolGrad",
+    backendName: "wasm",
+    make: () => wasmMaxPoolGradConfig(),
+  },
+  {
+    name: "wasm:Identity(shared buffer)",
+    kernelName: "Identity",
+    backendName: "wasm",
+    make: (stock) => wasmIdentityConfig(stock?.setupFunc),
+  },
+  {
+    name: "wasm:Cast(same dtype→shared buffer)",
+    kernelName: "Cast",
+    backendName: "wasm",
+    make: (stock) => wasmCastConfig(stock?.setupFunc),
   },
 ];
 
