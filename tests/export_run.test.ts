@@ -143,6 +143,13 @@ describe("export from a run", () => {
     const meta = JSON.parse(fs.readFileSync(path.join(r.out, "tfjs", "model.json"), "utf8")).userDefinedMetadata;
     expect(meta.labels).toEqual(["blue", "green", "red"]);
     expect(meta.features).toEqual(["a", "b", "c"]);
+
+    // `%train ... --as summary` then `%export summary`: the summary stands for its run.
+    await import("../magics/index");
+    const { invokeMagic } = await import("../magics/registry");
+    const ctx = { cwd: tmp, signal: new AbortController().signal, variables: { summary }, rich: true, stdout() {}, stderr() {}, display: () => ({ update() {} }) };
+    const viaMagic = await invokeMagic("export", `summary --checkpoint last --formats tfjs --out ${path.join(tmp, "via-magic")}`, ctx);
+    expect((viaMagic.result as { source: { runId: string } }).source.runId).toBe(summary.runId);
   });
 });
 

@@ -1,12 +1,13 @@
 // %export / `tscolab export`: parses the flags and renders; exportModel() does the work.
 import { z } from "zod";
 import { registerMagic } from "../registry";
+import { isLayersModel } from "../shared/models";
 import { exportModel, type ExportResult } from "./engine";
 import { formatName } from "./formats";
 import { exportBundle } from "./render";
 
 export const exportArgs = z.object({
-  model: z.any().optional().describe("a notebook variable holding a tf.LayersModel"),
+  model: z.any().optional().describe("a notebook variable holding a tf.LayersModel (or a %train result: its run)"),
   run: z.string().optional().describe("run id, run folder or 'last'"),
   checkpoint: z.enum(["best", "last"]).default("best").describe("which checkpoint to export"),
   formats: z.array(formatName).default(["tfjs"]).describe("formats to write, comma-separated"),
@@ -33,8 +34,13 @@ registerMagic({
       if (progress) progress.update(bundle);
       else progress = ctx.display(bundle);
     };
+    // `%train ... --as r` then `%export r`: a train summary stands for its run folder.
+    const summary = args.model as { runDir?: unknown } | undefined;
+    const fromSummary = !!summary && typeof summary === "object" && typeof summary.runDir === "string" && !isLayersModel(summary);
+    const model = fromSummary ? undefined : args.model;
+    const run = fromSummary ? (summary!.runDir as string) : args.run;
     const result = await exportModel(
-      { model: args.model, run: args.run, checkpoint: args.checkpoint, formats: args.formats, out: args.out, drive: args.drive, bundle: args.bundle, cwd: ctx.cwd },
+      { model, run, checkpoint: args.checkpoint, formats: args.formats, out: args.out, drive: args.drive, bundle: args.bundle, cwd: ctx.cwd },
       { signal: ctx.signal, onProgress: show },
     );
     if (args.json) wantsJson.add(result);
