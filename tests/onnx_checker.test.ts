@@ -9,7 +9,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkOnnxFiles, findOnnxPython, layersModelToOnnx, MAX_OPSET, MIN_OPSET, onnxCheckerMaxOpset, type OnnxCheckResult } from "../magics/export/onnx";
-import { allCases } from "./onnx_models";
+import { allCases, mlp } from "./onnx_models";
 
 const required = process.env.TSCOLAB_REQUIRE_JUPYTER === "1" || !!process.env.CI;
 const python = await findOnnxPython();
@@ -72,6 +72,15 @@ describe.skipIf(!python && !required)("onnx.checker full check", () => {
       expect(r?.error, `${w.name} at opset ${w.opset}`).toBeUndefined();
       expect(r?.summary?.opset).toBe(w.opset);
     }
+  });
+
+  it("leaves the checked file as it was (onnx's full check rewrites the path it is given)", async () => {
+    const file = path.join(dir, "untouched.onnx");
+    fs.writeFileSync(file, layersModelToOnnx(mlp().model)); // fresh: no inferred shapes in it yet
+    const before = fs.readFileSync(file);
+    const [r] = await checkOnnxFiles(python!, [file]);
+    expect(r!.ok).toBe(true);
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
   });
 
   it("rejects a broken file (the check can fail)", async () => {

@@ -25,7 +25,7 @@ export interface OnnxCheckResult {
 }
 
 const CHECK_SCRIPT = `
-import json, sys
+import json, os, shutil, sys, tempfile
 import onnx
 def dims(v):
     return [d.dim_param if d.HasField("dim_param") else d.dim_value for d in v.type.tensor_type.shape.dim]
@@ -33,7 +33,12 @@ out = []
 for path in sys.argv[1:]:
     r = {"path": path}
     try:
-        onnx.checker.check_model(path, full_check=True)
+        # check_model(path, full_check=True) writes the shape-inferred model back
+        # to that path (onnx 1.12's infer_shapes_path), so it checks a copy.
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = os.path.join(tmp, "model.onnx")
+            shutil.copyfile(path, copy)
+            onnx.checker.check_model(copy, full_check=True)
         m = onnx.load(path)
         r["ok"] = True
         r["summary"] = {
@@ -97,7 +102,10 @@ export async function onnxCheckerMaxOpset(python: string): Promise<number> {
   return n;
 }
 
-/** Runs onnx.checker.check_model(path, full_check=True) on each file with `python`. */
+/**
+ * Runs onnx.checker.check_model(path, full_check=True) on each file with
+ * `python`, on a temporary copy: the check rewrites the file it is given.
+ */
 export async function checkOnnxFiles(python: string, paths: string[]): Promise<OnnxCheckResult[]> {
   const r = await run(python, ["-c", CHECK_SCRIPT, ...paths]);
   if (r.code !== 0) throw new Error(`onnx checker script failed (exit ${r.code}): ${r.stderr.trim().split("\n").pop()}`);
