@@ -1,0 +1,7 @@
+// Models from git, with provenance (SPEC 10, issue 9).
+export { resolveGitModel, refusal, gitProvenance, type GitProvenance, type ResolveGitOptions, type ResolvedGitModel } from "./resolve";
+export { parseGitModelRef, formatGitModelRef, isGitModelRef, gitModelSource, type GitModelSource } from "./ref";
+export { scanModelSource, scanFinding, type ScanFinding } from "./scan";
+export { scanModelTree, type TreeScan } from "./scan_tree";
+export { notebookProvenance, notebookProvenanceSchema, type NotebookProvenance } from "./notebook";
+export { gitCacheRoot, cacheKey } from "./cache";

@@ -1,0 +1,52 @@
+// A cross-process lock on one cached repository, so two runs fetching the same
+// repository at once do not fail on git's ref locks. mkdir is atomic on every
+// filesystem (Drive mounts included); the holder's pid lets a lock left by a
+// killed process be taken over instead of blocking forever.
+import fs from "node:fs";
+import path from "node:path";
+import { TscolabError } from "../../types";
+
+const STALE_MS = 10 * 60_000;
+
+function holderIsGone(lockDir: string): boolean {
+  try {
+    const { pid, at } = JSON.parse(fs.readFileSync(path.join(lockDir, "owner.json"), "utf8")) as { pid: number; at: number };
+    if (Date.now() - at > STALE_MS) return true;
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    // ESRCH: no such process. A missing owner.json is a lock being created (or
+    // its creator died in between): stale only once the folder itself is old.
+    if ((e as NodeJS.ErrnoException).code === "ESRCH") return true;
+    if ((e as NodeJS.ErrnoException).code === "EPERM") return false;
+    try {
+      return Date.now() - fs.statSync(lockDir).mtimeMs > 30_000;
+    } catch {
+      return false;
+    }
+  }
+}
+
+export async function withDirLock<T>(lockDir: string, fn: () => Promise<T>, timeoutMs = 5 * 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
+    try {
+      fs.mkdirSync(lockDir);
+      fs.writeFileSync(path.join(lockDir, "owner.json"), JSON.stringify({ pid: process.pid, at: Date.now() }));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      if (holderIsGone(lockDir)) {
+        fs.rmSync(lockDir, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new TscolabError(`the git cache ${path.dirname(lockDir)} is locked by another run`, `wait for it, or delete ${lockDir} if no run is using it`);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(lockDir, { recursive: true, force: true });
+  }
+}

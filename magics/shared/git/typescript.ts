@@ -1,0 +1,18 @@
+// The TypeScript compiler API for the scanner: the `typescript` package when it
+// is installed, else the copy tslab ships as a runtime dependency.
+export type TS = typeof import("typescript");
+
+let cached: TS | undefined;
+
+export function typescript(): TS {
+  if (!cached) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      cached = require("typescript") as TS;
+    } catch {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      cached = require("@tslab/typescript-for-tslab") as TS;
+    }
+  }
+  return cached;
+}
