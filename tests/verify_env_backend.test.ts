@@ -15,6 +15,7 @@ describe("ensureBackend", () => {
     expect(b.device).toBe("cpu");
     expect(b.reason).toMatch(/tensorflow-gpu: not installed/);
     expect(Array.isArray(b.patches)).toBe(true);
+    expect(b.profile).toEqual({ name: "cpu", reason: "training runs on the CPU through wasm" });
   });
 
   it("is idempotent and cheap after the first call, and re-sets a backend a cell switched", async () => {

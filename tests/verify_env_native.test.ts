@@ -117,4 +117,17 @@ describe("selection survives broken bindings", () => {
     expect(tf.getBackend()).toBe("tensorflow");
     expect(Array.from(tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]])).dataSync())).toEqual([11]);
   });
+
+  it("ensureBackend on a working GPU binding reports the GPU's profile (fake A100 on PATH)", async () => {
+    const savedPath = process.env.PATH;
+    process.env.PATH = `${path.join(__dirname, "fixtures/verify_env/nvidia-smi/a100")}:${savedPath}`;
+    try {
+      const b = await ensureBackend({ resolveFrom: [treeWith("gpu_working", "tfjs-node-gpu")] });
+      expect(b).toMatchObject({ name: "tensorflow-gpu", tfBackend: "tensorflow", device: "gpu" });
+      expect(b.profile.name).toBe("aggressive");
+      expect(b.profile.reason).toMatch(/NVIDIA A100-SXM4-40GB \(40960 MiB\) through tensorflow-gpu/);
+    } finally {
+      process.env.PATH = savedPath;
+    }
+  });
 });

@@ -8,8 +8,10 @@ import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { TscolabError } from "../types";
+import { detectGpus, trainingGpu } from "./gpu";
 import { diagnoseNative, gpuFallbackReason, probeNative, type NativeProbeResult } from "./native_probe";
 import { installFastKernels } from "./kernels";
+import { profileForDevice, type ProfileName } from "./profile";
 import { smokeTestMatMul, type SmokeOutcome } from "./smoke";
 
 export const BACKEND_ORDER = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
@@ -236,6 +238,8 @@ export interface EnsuredBackend {
   reason: string;
   /** Patched kernels in force (from the speed work in magics/shared/kernels). */
   patches: string[];
+  /** SPEC 5 profile for the device this backend computes on, and why. */
+  profile: { name: ProfileName; reason: string };
 }
 
 let ensured: { key: string; promise: Promise<EnsuredBackend> } | undefined;
@@ -279,12 +283,20 @@ async function chooseAndSet(preference: BackendName | undefined, source: string,
         : skipped.length
           ? `best usable backend (${skipped.join("; ")})`
           : "best usable backend";
-      return { name, tfBackend: TFJS_BACKEND[name], device: attempt.device, reason, patches: installPatches(TFJS_BACKEND[name]) };
+      const profile = await profileOf(name, attempt.device, opts.signal);
+      return { name, tfBackend: TFJS_BACKEND[name], device: attempt.device, reason, patches: installPatches(TFJS_BACKEND[name]), profile };
     }
     if (preference) throw new TscolabError(`backend '${name}' was requested but cannot be used: ${attempt.why}`, attempt.fix ?? "unset TSCOLAB_BACKEND to pick the best usable backend");
     skipped.push(`${name}: ${attempt.why}`);
   }
   throw new TscolabError(`no tfjs backend works (${skipped.join("; ")})`, "reinstall @tensorflow/tfjs with `npm install`");
+}
+
+/** The profile for the chosen backend; asks nvidia-smi only when a GPU is really in use. */
+async function profileOf(name: BackendName, device: "gpu" | "cpu", signal?: AbortSignal): Promise<{ name: ProfileName; reason: string }> {
+  if (device === "cpu") return { name: "cpu", reason: `training runs on the CPU through ${name}` };
+  const gpus = await detectGpus({ signal });
+  return profileForDevice({ backend: name, device, trainingGpu: trainingGpu(gpus), detectedGpus: gpus.devices });
 }
 
 type Attempt = { ok: true; device: "gpu" | "cpu" } | { ok: false; why: string; fix?: string };

@@ -139,6 +139,13 @@ export async function detectGpus(opts: DetectOptions = {}): Promise<GpuDetection
   }
 }
 
+/** The GPU TensorFlow computes on first: device 0, or the first one CUDA_VISIBLE_DEVICES names. */
+export function trainingGpu(g: GpuDetection, env: NodeJS.ProcessEnv = process.env): GpuDevice | null {
+  const first = env.CUDA_VISIBLE_DEVICES?.split(",")[0]?.trim();
+  if (first && /^\d+$/.test(first)) return g.devices.find((d) => d.index === Number(first)) ?? null;
+  return g.devices[0] ?? null;
+}
+
 /** The CUDA runtime libraries tfjs-node-gpu 4.x (libtensorflow 2.9, CUDA 11.2) loads at start-up. */
 export const CUDA_LIBRARIES = ["libcudart.so.11.0", "libcudnn.so.8"] as const;
 

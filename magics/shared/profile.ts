@@ -45,3 +45,36 @@ export function applyPreset(settings: ProfileSettings, preset: PresetName): Prof
       return settings;
   }
 }
+
+/** What the profile choice needs to know about a GPU (structurally a gpu.ts GpuDevice). */
+export interface ProfileGpu {
+  name: string;
+  memoryMiB: number | null;
+  tier: Exclude<ProfileName, "cpu">;
+}
+
+export interface ProfileInput {
+  /** The backend training uses (tensorflow-gpu, wasm, ...); null when none works. */
+  backend: string | null;
+  /** Where that backend computes. */
+  device: "gpu" | "cpu" | null;
+  gflops?: number | null;
+  /** The GPU it computes on, when device is "gpu" and nvidia-smi described it. */
+  trainingGpu?: ProfileGpu | null;
+  /** Every GPU detected, used or not: their own tiers go into the reason. */
+  detectedGpus?: ProfileGpu[];
+}
+
+/** SPEC 5: the profile follows the device training will really use, with the reason. */
+export function profileForDevice(p: ProfileInput): { name: ProfileName; reason: string } {
+  if (p.device === "gpu") {
+    const d = p.trainingGpu;
+    if (d) return { name: d.tier, reason: `training runs on ${d.name} (${d.memoryMiB ?? "?"} MiB) through ${p.backend}, a ${d.tier}-class GPU` };
+    return { name: "optimized", reason: `${p.backend} uses a GPU that nvidia-smi did not describe; assuming the smallest GPU class` };
+  }
+  const speed = p.gflops ? ` at ${p.gflops} GFLOP/s` : "";
+  const base = p.backend ? `training runs on the CPU through ${p.backend}${speed}` : "no backend works, so nothing runs on a GPU";
+  const gpus = p.detectedGpus ?? [];
+  if (!gpus.length) return { name: "cpu", reason: `${base}; no GPU detected` };
+  return { name: "cpu", reason: `${base}; the GPU is unused (${gpus.map((d) => `${d.name} would be ${d.tier}`).join(", ")})` };
+}

@@ -7,8 +7,8 @@ import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { backendName, kernelTfjsEntry, probeCandidates, selectBackend, type CandidateReport } from "../shared/backend";
 import { resolveDriveRoot } from "../shared/drive_root";
-import { detectGpus, findCudaLibraries, type GpuDetection, type GpuDevice } from "../shared/gpu";
-import { PROFILES, type ProfileName } from "../shared/profile";
+import { detectGpus, findCudaLibraries, trainingGpu } from "../shared/gpu";
+import { PROFILES, profileForDevice, type ProfileName } from "../shared/profile";
 import { backendChecks, gpuChecks, resourceChecks, tfjsChecks, toolchainChecks, type Facts } from "./checks";
 import { overallStatus, verifyEnvReport, type VerifyEnvReport } from "./report";
 import { collectResources } from "./resources";
@@ -66,7 +66,7 @@ export async function verifyEnv(options: VerifyEnvOptions = {}): Promise<VerifyE
 
   const selected = pickSelected(reports, requested);
   const gpu: VerifyEnvReport["gpu"] = { ...gpuFound, cudaLibraries: cuda.libraries, cuda12Only: cuda.cuda12Only };
-  const trainingDevice = selected?.device === "gpu" ? visibleDevice(gpuFound, env) : null;
+  const trainingDevice = selected?.device === "gpu" ? trainingGpu(gpuFound, env) : null;
   const facts: Facts = { versions, coreVersion, copies, kernelDir, candidates: reports, selected, requested, gpu, trainingDevice, resources };
   const checks = [...toolchainChecks(facts), ...tfjsChecks(facts), ...backendChecks(facts), ...gpuChecks(facts), ...resourceChecks(facts)];
   const profile = chooseProfile(facts);
@@ -96,24 +96,13 @@ function pickSelected(reports: CandidateReport[], requested: string | null): Can
   return selectBackend(reports) ?? null;
 }
 
-/** The GPU TensorFlow uses first: device 0, or the first one CUDA_VISIBLE_DEVICES names. */
-function visibleDevice(g: GpuDetection, env: NodeJS.ProcessEnv): GpuDevice | null {
-  const first = env.CUDA_VISIBLE_DEVICES?.split(",")[0]?.trim();
-  if (first && /^\d+$/.test(first)) return g.devices.find((d) => d.index === Number(first)) ?? null;
-  return g.devices[0] ?? null;
-}
-
 /** SPEC 5: the profile follows the device training will really use. */
 export function chooseProfile(f: Facts): { name: ProfileName; reason: string } {
-  const sel = f.selected;
-  if (sel?.device === "gpu") {
-    const d = f.trainingDevice;
-    if (d) return { name: d.tier, reason: `training runs on ${d.name} (${d.memoryMiB ?? "?"} MiB) through tensorflow-gpu, a ${d.tier}-class GPU` };
-    return { name: "optimized", reason: "tensorflow-gpu uses a GPU that nvidia-smi did not describe; assuming the smallest GPU class" };
-  }
-  const speed = sel?.gflops ? ` at ${sel.gflops} GFLOP/s` : "";
-  const base = sel ? `training runs on the CPU through ${sel.name}${speed}` : "no backend works, so nothing runs on a GPU";
-  if (!f.gpu.present) return { name: "cpu", reason: `${base}; no GPU detected` };
-  const tiers = f.gpu.devices.map((d) => `${d.name} would be ${d.tier}`).join(", ");
-  return { name: "cpu", reason: `${base}; the GPU is unused (${tiers}): see gpu.usable` };
+  return profileForDevice({
+    backend: f.selected?.name ?? null,
+    device: f.selected?.device ?? null,
+    gflops: f.selected?.gflops,
+    trainingGpu: f.trainingDevice,
+    detectedGpus: f.gpu.devices,
+  });
 }
