@@ -43,7 +43,8 @@ export class Optimizer {
     this.beta2 = settings.beta2 ?? 0.999;
     this.epsilon = settings.epsilon ?? 1e-7;
     const perVar = settings.kind === "sgd" ? (settings.momentum > 0 ? 1 : 0) : 2;
-    this.slots = vars.map((v) => Array.from({ length: perVar }, () => tf.variable(tf.zerosLike(v), false)));
+    // tidy frees the zeros the variables were made from (variables themselves survive it).
+    this.slots = tf.tidy(() => vars.map((v) => Array.from({ length: perVar }, () => tf.variable(tf.zerosLike(v), false))));
   }
 
   get step(): number {

@@ -77,7 +77,7 @@ export class Trainer {
     this.train = splitTensors(tf, data.train, settings.task, data.info.inputShape);
     this.valid = splitTensors(tf, data.valid, settings.task, data.info.inputShape);
     this.validLabels = data.valid.y;
-    this.lossSum = tf.variable(tf.scalar(0), false);
+    this.lossSum = tf.tidy(() => tf.variable(tf.scalar(0), false));
     this.shuffleRng = Rng.create(settings.seed, "shuffle");
     this.stepRng = Rng.create(settings.seed, "step");
     this.order = new Int32Array(0);
