@@ -95,7 +95,7 @@ export async function exportModel(options: ExportOptions, hooks: ExportHooks = {
     const captured = await captureModel(source.model);
     const checks: HealthCheck[] = sourceChecks(source);
     const validation = await loadRunValidation(source, cwd);
-    const ref = await buildReference(source.model, captured, opts, validation.value?.x);
+    const ref = buildReference(source.model, captured, opts, validation.value?.x);
     if (validation.skip) checks.push(validation.skip);
     const extraChecks = validation.value ? (format: FormatName) => (m: tf.LayersModel) => [runValidationCheck(format, m, validation.value!)] : undefined;
     const formats: Record<string, z.infer<typeof formatSummary>> = {};

@@ -9,7 +9,7 @@ import { checkOnnxFiles, findOnnxPython, layersModelToOnnx, openOnnxSession, typ
 import { FORMAT_RULES } from "./formats";
 import { check, worstStatus, type HealthCheck } from "./health";
 import type { ExportMetadata } from "./metadata";
-import { allFinite, measureLatency, type Outputs } from "./probe";
+import { allFinite, forwardRunner, measureSideBySide, type Outputs } from "./probe";
 import type { Reference } from "./reference";
 import type { FormatOutcome } from "./tfjs_format";
 import { latencyCheck, parityCheck, sizeCheck } from "./validate";
@@ -112,15 +112,15 @@ export async function exportOnnxFormat(
     checks.push(par.check);
 
     const latencyFeeds = feedsFor(session, ref.latencyInputs);
-    const latency = await measureLatency(
+    const timed = await measureSideBySide(
+      forwardRunner(ref.model, ref.latencyInputs),
       async () => {
         await session.runFeeds(latencyFeeds);
       },
-      opts.warmupRuns,
-      opts.latencyRuns,
-      ref.latencyInputs[0]?.shape[0] ?? 1,
+      { warmup: opts.warmupRuns, runs: opts.latencyRuns, batch: ref.latencyInputs[0]?.shape[0] ?? 1 },
     );
-    checks.push(latencyCheck("onnx", latency, ref.latency));
+    const latency = timed.candidate;
+    checks.push(latencyCheck("onnx", latency, timed.baseline));
     checks.push(sizeCheck("onnx", bytes.byteLength, bytes.byteLength, ref.float32WeightBytes));
     return {
       summary: {

@@ -105,29 +105,46 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
 }
 
-/** Warm-up runs first (kernel compilation, allocator), then timed runs. */
-export async function measureLatency(run: () => Promise<void> | void, warmup: number, runs: number, batch: number): Promise<Latency> {
-  for (let i = 0; i < warmup; i++) await run();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await run();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  const mean = times.reduce((a, b) => a + b, 0) / times.length;
-  return { p50Ms: percentile(times, 50), p95Ms: percentile(times, 95), meanMs: mean, runs, warmup, batch };
+function summarize(times: number[], warmup: number, batch: number): Latency {
+  const sorted = [...times].sort((a, b) => a - b);
+  const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+  return { p50Ms: percentile(sorted, 50), p95Ms: percentile(sorted, 95), meanMs: mean, runs: sorted.length, warmup, batch };
 }
 
-export function latencyOfModel(model: tf.LayersModel, inputs: tf.Tensor[], warmup: number, runs: number): Promise<Latency> {
-  return measureLatency(
-    () => {
-      forward(model, inputs); // dataSync inside: the time includes reading the result back
-    },
-    warmup,
-    runs,
-    inputs[0]?.shape[0] ?? 1,
-  );
+/**
+ * Latency of `candidate` measured side by side with `baseline`: warm-up runs
+ * of both first (kernel compilation, allocator), then timed runs alternating
+ * between the two, so a busy machine slows both alike and the comparison
+ * stays fair even when the absolute numbers are noisy.
+ */
+export async function measureSideBySide(
+  baseline: () => Promise<void> | void,
+  candidate: () => Promise<void> | void,
+  opts: { warmup: number; runs: number; batch: number },
+): Promise<{ baseline: Latency; candidate: Latency }> {
+  for (let i = 0; i < opts.warmup; i++) {
+    await baseline();
+    await candidate();
+  }
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < opts.runs; i++) {
+    // Alternate which goes first, so neither always runs on a warmer cache.
+    const order = i % 2 === 0 ? ([baseline, a, candidate, b] as const) : ([candidate, b, baseline, a] as const);
+    for (const [fn, into] of [[order[0], order[1]], [order[2], order[3]]] as const) {
+      const t0 = performance.now();
+      await fn();
+      into.push(performance.now() - t0);
+    }
+  }
+  return { baseline: summarize(a, opts.warmup, opts.batch), candidate: summarize(b, opts.warmup, opts.batch) };
+}
+
+/** One forward pass, read back to the host (so the time includes the result's transfer). */
+export function forwardRunner(model: tf.LayersModel, inputs: tf.Tensor[]): () => void {
+  return () => {
+    forward(model, inputs);
+  };
 }
 
 export interface ParamScan {

@@ -1,7 +1,7 @@
 // What every export is compared against: the in-memory model's outputs on
-// seeded probe rows, its latency, and its float32 weight bytes.
+// probe rows (validation rows or seeded noise) and its float32 weight bytes.
 import * as tf from "@tensorflow/tfjs";
-import { forward, latencyOfModel, probeInputs, sliceRows, type Latency, type Outputs } from "./probe";
+import { forward, probeInputs, sliceRows, type Outputs } from "./probe";
 import type { CapturedModel } from "./tfjs_files";
 
 export interface Reference {
@@ -11,26 +11,24 @@ export interface Reference {
   probe: tf.Tensor[];
   outputs: Outputs;
   latencyInputs: tf.Tensor[];
-  latency: Latency;
   float32WeightBytes: number;
   /** Where the probe rows came from. */
   probeSource: "validation" | "seeded-normal";
 }
 
-export async function buildReference(
+export function buildReference(
   model: tf.LayersModel,
   captured: CapturedModel,
-  opts: { probeRows: number; seed: number; latencyBatch: number; warmupRuns: number; latencyRuns: number },
+  opts: { probeRows: number; seed: number; latencyBatch: number },
   /** Real rows (e.g. the run's validation split) to probe with instead of seeded noise; not disposed here. */
   realRows?: tf.Tensor,
-): Promise<Reference> {
+): Reference {
   const rows = Math.max(opts.probeRows, opts.latencyBatch);
   const usable = !!realRows && model.inputs.length === 1 && realRows.shape[0]! >= opts.latencyBatch;
   const probe = usable ? [realRows.slice(0, Math.min(rows, realRows.shape[0]!))] : probeInputs(model, rows, opts.seed);
   const outputs = forward(model, probe);
   const latencyInputs = sliceRows(probe, opts.latencyBatch);
-  const latency = await latencyOfModel(model, latencyInputs, opts.warmupRuns, opts.latencyRuns);
-  return { model, captured, probe, outputs, latencyInputs, latency, float32WeightBytes: captured.weightData.byteLength, probeSource: usable ? "validation" : "seeded-normal" };
+  return { model, captured, probe, outputs, latencyInputs, float32WeightBytes: captured.weightData.byteLength, probeSource: usable ? "validation" : "seeded-normal" };
 }
 
 export function disposeReference(ref: Reference): void {
