@@ -111,6 +111,15 @@ describe("export from a run", () => {
     expect(r.checks.find((c) => c.name === "source.checkpoint")).toMatchObject({ status: "warning", message: expect.stringMatching(/corrupt.*weights\.bin/) });
   });
 
+  test("a run with no checkpoint yet: one line saying so", async () => {
+    const emptyDrive = path.join(tmp, "drive-empty-run");
+    const fresh = await createRun(emptyDrive, { runName: "fresh" });
+    const err = await exportModel({ run: fresh.runId, drive: emptyDrive, checkpoint: "last", formats: ["tfjs"], out: path.join(tmp, "fresh") }).catch((e) => e);
+    expect(err).toBeInstanceOf(TscolabError);
+    expect(err.message).toMatch(new RegExp(`run ${fresh.runId} has no valid checkpoint`));
+    expect(fs.existsSync(path.join(tmp, "fresh"))).toBe(false); // nothing written before the input is known good
+  });
+
   test("a run without best/ asks for --checkpoint last", async () => {
     const copy = path.join(tmp, "drive-nobest");
     fs.cpSync(drive, copy, { recursive: true });
