@@ -241,6 +241,21 @@ describe("edge cases on real models", () => {
   });
 });
 
+describe("interrupt", () => {
+  test("stop between formats: what is done is kept and reported, the rest is named", async () => {
+    const stop = new AbortController();
+    const out = path.join(tmp, "interrupted");
+    const r = await exportModel({ model: mlp(17), formats: ["tfjs", "tfjs-float16", "tfjs-uint8"], out, latencyRuns: 2 }, { signal: stop.signal, onProgress: (m) => m.startsWith("tfjs: ") && stop.abort() });
+    expect(r.formats.tfjs.status).toBe("passed");
+    expect(Object.keys(r.formats)).toEqual(["tfjs"]);
+    expect(r.checks.find((c) => c.name === "export.interrupted")).toMatchObject({ status: "failed", details: { skipped: ["tfjs-float16", "tfjs-uint8"] } });
+    expect(r.status).toBe("failed");
+    expect(fs.existsSync(path.join(out, "tfjs", "model.json"))).toBe(true);
+    expect(fs.existsSync(path.join(out, "tfjs-float16"))).toBe(false);
+    expect(JSON.parse(fs.readFileSync(path.join(out, "health_report.json"), "utf8")).checks.at(-1).name).toBe("export.interrupted");
+  });
+});
+
 describe("resources", () => {
   test("an export leaves no tensors behind (reloaded models, probes and references are disposed)", async () => {
     const model = mlp(13);

@@ -5,7 +5,7 @@ import path from "node:path";
 import type * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { ensureBackend } from "../shared/backend";
-import { TscolabError, UsageError } from "../types";
+import { UsageError } from "../types";
 import { writeBundle } from "./bundle";
 import { environmentSnapshot } from "./environment";
 import { formatSummary, healthCheck, checkStatus, check, countChecks, healthScore, worstStatus, writeHealthReport, type HealthCheck, type HealthReport } from "./health";
@@ -43,10 +43,6 @@ function parseOptions(options: ExportOptions) {
     throw new UsageError(`${where}${issue.message}`);
   }
   return parsed.data;
-}
-
-function checkAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw new TscolabError("export interrupted; the formats written so far are on disk but not reported", "run the export again");
 }
 
 /** Checks on the model being exported, before any format. */
@@ -101,8 +97,13 @@ export async function exportModel(options: ExportOptions, hooks: ExportHooks = {
     const formats: Record<string, z.infer<typeof formatSummary>> = {};
     const metadata = buildMetadata(source.model, source.dataset, source.describe, TOOL);
     try {
-      for (const format of [...new Set(opts.formats)]) {
-        checkAborted(hooks.signal);
+      const wanted = [...new Set(opts.formats)];
+      for (const [i, format] of wanted.entries()) {
+        if (hooks.signal?.aborted) {
+          // Stop between formats, but keep (and report) what is done.
+          checks.push(check("export.interrupted", "failed", `interrupted before ${wanted.slice(i).join(", ")}; run the export again for them`, { skipped: wanted.slice(i) }));
+          break;
+        }
         progress(`${format}: writing and validating`);
         let outcome: FormatOutcome;
         if (format === "onnx") outcome = await exportOnnxFormat(out, ref, metadata, opts);
