@@ -246,4 +246,19 @@ describe("rendering and the magic", () => {
     expect(spec.exitCode!(failing.result)).toBe(1);
     expect(failing.bundle!["text/html"]).toMatch(/✖ fail/);
   });
+
+  it("a slow check (hanging nvidia-smi) shows progress in place and clears it, with no flood of lines", async () => {
+    const savedPath = process.env.PATH;
+    process.env.PATH = `${path.join(__dirname, "fixtures/verify_env/nvidia-smi/hang")}:/usr/bin:/bin`;
+    try {
+      const c = ctx(scratchDir("progress"));
+      const out = await invokeMagic("verify_env", "", c);
+      expect((out.result as VerifyEnvReport).gpu.nvidiaSmi.status).toBe("timeout");
+      expect(c.shown).toHaveLength(2);
+      expect((c.shown[0] as { "text/plain": string })["text/plain"]).toMatch(/^verify_env: probing/);
+      expect(c.shown[1]).toEqual({ "text/plain": "", "text/html": "" });
+    } finally {
+      process.env.PATH = savedPath;
+    }
+  });
 });

@@ -2,7 +2,7 @@
 // magic's and the CLI's flags), call the engine, render.
 import { z } from "zod";
 import { registerMagic } from "../registry";
-import type { MimeBundle } from "../types";
+import type { DisplayHandle, MimeBundle } from "../types";
 import { renderReport } from "./render";
 import type { VerifyEnvReport } from "./report";
 
@@ -21,8 +21,10 @@ registerMagic({
   args: verifyEnvArgs,
   examples: ["%verify_env", "%verify_env --json", "%verify_env --drive /content/drive/MyDrive", "tscolab verify-env --json"],
   async run(args, ctx) {
-    // Native probes can take seconds; say so in place rather than sit silent.
-    const progress = ctx.rich ? ctx.display({ "text/plain": "verify_env: probing backends, GPU and resources…" }) : undefined;
+    // Native probes can take seconds (up to their timeout when a binding
+    // hangs): past one second, say what is going on, in place.
+    let progress: DisplayHandle | undefined;
+    const slow = ctx.rich ? setTimeout(() => (progress = ctx.display({ "text/plain": "verify_env: probing backends in child processes, GPU and resources…" })), 1_000) : undefined;
     try {
       // Loaded on first use: the engine pulls in tfjs, which registering the
       // magic (at kernel or CLI start) should not pay for.
@@ -31,6 +33,7 @@ registerMagic({
       if (args.json) asJson.add(report);
       return report;
     } finally {
+      clearTimeout(slow);
       progress?.update({ "text/plain": "", "text/html": "" });
     }
   },
