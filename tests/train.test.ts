@@ -226,6 +226,34 @@ describe("three faces, one engine", () => {
     expect(magic.bundle!["text/plain"]).toMatch(/completed after 4 epoch/);
   });
 
+  test("%train <variable> trains the notebook's LayersModel in place; %%train takes a JSON body; flags override it", async () => {
+    const net = tf.sequential({ layers: [tf.layers.dense({ units: 8, inputShape: [4], activation: "relu" }), tf.layers.dense({ units: 3, activation: "softmax" })] });
+    const before = weightsOf(net);
+    const ctx: MagicContext = {
+      cwd: work,
+      signal: new AbortController().signal,
+      variables: { net },
+      rich: false,
+      stdout: () => undefined,
+      stderr: () => undefined,
+      display: () => ({ update: () => undefined }),
+    };
+    const out = await invokeMagic("train", `net --data iris --epochs 2 --tier 3 --drive ${drive}`, ctx);
+    const r = out.result as TrainResult;
+    expect(r.status).toBe("completed");
+    expect(r.model).toBe(net);
+    expect(weightsOf(net)).not.toEqual(before);
+    expect(r.config.data.train).toEqual({ builtin: "iris" });
+
+    const body = JSON.stringify({ data: { train: "blobs.jsonl", label: "color" }, epochs: 9, tier: "1", model: { zoo: "mlp", hidden: [4] } });
+    const cell = await invokeMagic("train", `--epochs 1 --hidden 6,3 --drive ${drive}`, ctx, { body });
+    const c = cell.result as TrainResult;
+    expect(c.config.epochs).toBe(1);
+    expect(c.config.model).toEqual({ zoo: "mlp", hidden: [6, 3] });
+    expect(c.tiers["1"].status).toBe("passed");
+    expect(c.tiers["3"].status).toBe("skipped");
+  });
+
   test("bad config, missing file, malformed row, unknown label column: one clear line and a non-zero exit", async () => {
     const write = (name: string, cfg: unknown) => fs.writeFileSync(path.join(work, name), JSON.stringify(cfg));
     write("e_config.json", { data: { train: "reg.csv" }, epochs: -2 });

@@ -77,48 +77,32 @@ function parseJsonObject(text: string, what: string): Obj {
   return value;
 }
 
+// Flag → config key, at the top level and inside the nested sections.
+const TOP_FLAGS = [
+  ["epochs", "epochs"], ["batchSize", "batchSize"], ["lr", "learningRate"], ["optimizer", "optimizer"], ["weightDecay", "weightDecay"],
+  ["momentum", "momentum"], ["gradClipNorm", "gradClipNorm"], ["seed", "seed"], ["tier", "tier"], ["preset", "preset"], ["profile", "profile"],
+  ["runName", "runName"], ["drive", "drive"], ["task", "task"],
+] as const;
+const SECTION_FLAGS = [
+  ["data", [["data", "train"], ["valid", "valid"], ["label", "label"], ["features", "features"], ["validationSplit", "validationSplit"]]],
+  ["schedule", [["schedule", "type"], ["warmupEpochs", "warmupEpochs"]]],
+  ["earlyStopping", [["patience", "patience"], ["minDelta", "minDelta"], ["monitor", "monitor"]]],
+  ["checkpoint", [["checkpointEverySteps", "everySteps"], ["checkpointEveryEpochs", "everyEpochs"], ["keepLast", "keepLast"]]],
+  ["model", [["hidden", "hidden"], ["dropout", "dropout"], ["batchNorm", "batchNorm"]]],
+] as const;
+
+/** `--data iris` means the built-in data set; anything else is a file. */
+const dataSource = (v: unknown) => (typeof v === "string" && (BUILTIN_DATASETS as readonly string[]).includes(v) ? { builtin: v } : v);
+
 /** Flags override the file and the body; nested sections merge key by key. */
 function applyFlags(raw: Obj, a: TrainArgs): Obj {
-  const set = (obj: Obj, key: string, value: unknown) => {
-    if (value !== undefined) obj[key] = value;
-  };
-  const section = (key: string): Obj => (raw[key] = isObj(raw[key]) ? { ...(raw[key] as Obj) } : {}) as Obj;
-  for (const [flag, key] of [
-    ["epochs", "epochs"], ["batchSize", "batchSize"], ["lr", "learningRate"], ["optimizer", "optimizer"], ["weightDecay", "weightDecay"],
-    ["momentum", "momentum"], ["gradClipNorm", "gradClipNorm"], ["seed", "seed"], ["tier", "tier"], ["preset", "preset"], ["profile", "profile"],
-    ["runName", "runName"], ["drive", "drive"], ["task", "task"],
-  ] as const) set(raw, key, a[flag]);
-  if (a.data !== undefined || a.valid !== undefined || a.label !== undefined || a.features !== undefined || a.validationSplit !== undefined) {
-    const data = section("data");
-    const source = (v: string) => ((BUILTIN_DATASETS as readonly string[]).includes(v) ? { builtin: v } : v);
-    if (a.data !== undefined) data.train = source(a.data);
-    if (a.valid !== undefined) data.valid = source(a.valid);
-    set(data, "label", a.label);
-    set(data, "features", a.features);
-    set(data, "validationSplit", a.validationSplit);
-  }
-  if (a.schedule !== undefined || a.warmupEpochs !== undefined) {
-    const s = section("schedule");
-    set(s, "type", a.schedule);
-    set(s, "warmupEpochs", a.warmupEpochs);
-  }
-  if (a.patience !== undefined || a.minDelta !== undefined || a.monitor !== undefined) {
-    const es = section("earlyStopping");
-    set(es, "patience", a.patience);
-    set(es, "minDelta", a.minDelta);
-    set(es, "monitor", a.monitor);
-  }
-  if (a.checkpointEverySteps !== undefined || a.checkpointEveryEpochs !== undefined || a.keepLast !== undefined) {
-    const c = section("checkpoint");
-    set(c, "everySteps", a.checkpointEverySteps);
-    set(c, "everyEpochs", a.checkpointEveryEpochs);
-    set(c, "keepLast", a.keepLast);
-  }
-  if (a.hidden !== undefined || a.dropout !== undefined || a.batchNorm !== undefined) {
-    const m = section("model");
-    set(m, "hidden", a.hidden);
-    set(m, "dropout", a.dropout);
-    set(m, "batchNorm", a.batchNorm);
+  for (const [flag, key] of TOP_FLAGS) if (a[flag] !== undefined) raw[key] = a[flag];
+  for (const [name, pairs] of SECTION_FLAGS) {
+    const given = pairs.filter(([flag]) => a[flag] !== undefined);
+    if (!given.length) continue;
+    const section: Obj = isObj(raw[name]) ? { ...(raw[name] as Obj) } : {};
+    for (const [flag, key] of given) section[key] = name === "data" && (key === "train" || key === "valid") ? dataSource(a[flag]) : a[flag];
+    raw[name] = section;
   }
   return raw;
 }
