@@ -314,3 +314,28 @@ describe("Identity and Cast share the buffer instead of copying", () => {
     v.dispose();
   });
 });
+
+describe("SIMD transpose (used by the matMul plans)", () => {
+  it.each([
+    [1, 1],
+    [3, 5],
+    [4, 4],
+    [7, 13],
+    [64, 2056],
+    [1030, 67],
+  ])("[%i,%i] equals tf.transpose on cpu bit for bit", async (rows, cols) => {
+    const { transpose2d } = await import("../magics/shared/kernels/wasm_matmul_2d");
+    const { simdKernelsFor } = await import("../magics/shared/kernels/simd");
+    const values = rng(rows * 131 + cols).data(rows * cols);
+    await tf.setBackend("wasm");
+    const backend = tf.backend() as unknown as Parameters<typeof transpose2d>[0];
+    expect(simdKernelsFor(backend)).not.toBeNull();
+    const x = tf.tensor2d(values, [rows, cols]);
+    const out = transpose2d(backend, { dataId: x.dataId, shape: [rows, cols], dtype: "float32" });
+    const got = tf.engine().makeTensorFromTensorInfo(out);
+    const gotData = got.dataSync();
+    tf.dispose([x, got]);
+    const [want] = await on("cpu", () => tf.transpose(tf.tensor2d(values, [rows, cols])));
+    expect(Array.from(gotData)).toEqual(Array.from(want));
+  });
+});

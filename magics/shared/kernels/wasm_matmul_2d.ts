@@ -12,12 +12,19 @@
 // step), so we count that pass too and pick the plan that moves fewer floats.
 import { BatchMatMul, Transpose, type TensorInfo } from "@tensorflow/tfjs-core";
 import { callStock } from "./stock";
-import { withShape, type WasmBackendLike } from "./wasm_heap";
+import { simdKernelsFor } from "./simd";
+import { offsetOf, withShape, type WasmBackendLike } from "./wasm_heap";
 
 const WASM = "wasm";
 
-function transpose2d(backend: WasmBackendLike, x: TensorInfo): TensorInfo {
-  return callStock(Transpose, WASM, { x }, backend, { perm: [1, 0] });
+/** [r,c] → [c,r]: our 4×4-blocked SIMD transpose (stock's is a scalar strided loop), else stock's. */
+export function transpose2d(backend: WasmBackendLike, x: TensorInfo): TensorInfo {
+  const simd = simdKernelsFor(backend);
+  if (!simd || x.dtype !== "float32") return callStock(Transpose, WASM, { x }, backend, { perm: [1, 0] });
+  const [rows, cols] = x.shape;
+  const out = backend.makeOutput([cols, rows], "float32");
+  simd.transpose2d(offsetOf(backend, x), offsetOf(backend, out), rows, cols);
+  return out;
 }
 
 /** The stock XNNPACK path: left [M,K] · right [K,N] → [M,N]. */

@@ -1,0 +1,51 @@
+// Instantiates kernels.wat against tfjs-backend-wasm's own WebAssembly.Memory
+// (one instance per backend), so our SIMD loops read and write tensors where
+// tfjs keeps them. Returns null when that memory is not reachable or the
+// engine lacks SIMD; callers then keep the stock path.
+import { SIMD_KERNELS_WASM_BASE64 } from "./simd_bytes";
+
+export interface SimdKernels {
+  adam(
+    w: number, g: number, m: number, v: number, ow: number, om: number, ov: number, n: number,
+    b1: number, omb1: number, b2: number, omb2: number, bc1: number, bc2: number, lr: number, eps: number,
+    l2: number, decay: number, flags: number,
+  ): void;
+  /** out[c,r] = in[r,c]; byte offsets, rows×cols floats. */
+  transpose2d(inOffset: number, outOffset: number, rows: number, cols: number): void;
+}
+
+interface BackendWithMemory {
+  wasm?: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory };
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+const instances = new WeakMap<object, SimdKernels | null>();
+
+function compile(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    try {
+      compiled = new WebAssembly.Module(Buffer.from(SIMD_KERNELS_WASM_BASE64, "base64"));
+    } catch {
+      compiled = null; // no wasm SIMD in this engine
+    }
+  }
+  return compiled;
+}
+
+export function simdKernelsFor(backend: unknown): SimdKernels | null {
+  const key = backend as object;
+  if (instances.has(key)) return instances.get(key) ?? null;
+  let kernels: SimdKernels | null = null;
+  const b = backend as BackendWithMemory;
+  const memory = b.wasm?.asm?.memory ?? b.wasm?.wasmMemory;
+  const module = compile();
+  if (module && memory instanceof WebAssembly.Memory) {
+    try {
+      kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SimdKernels;
+    } catch {
+      kernels = null;
+    }
+  }
+  instances.set(key, kernels);
+  return kernels;
+}
