@@ -25,7 +25,7 @@ const CONFIG = {
   task: "classification",
   model: { zoo: "mlp", hidden: [32, 16], dropout: 0.25 },
   data: { train: { builtin: "iris" }, validationSplit: 0.2 },
-  epochs: 40,
+  epochs: 24,
   batchSize: 8,
   optimizer: "adam",
   learningRate: 0.01,
@@ -67,15 +67,6 @@ async function waitFor(cond: () => boolean, what: string, ms = 60_000): Promise<
   }
 }
 
-const hasCheckpoint = (drive: string) => () => {
-  const runs = path.join(drive, "tscolab", "runs");
-  if (!fs.existsSync(runs)) return false;
-  return fs.readdirSync(runs).some((id) => {
-    const ck = path.join(runs, id, "checkpoints");
-    return fs.existsSync(ck) && fs.readdirSync(ck).some((n) => n.startsWith("step-"));
-  });
-};
-
 /** What must be bit-identical at the end: final weights, optimizer state, best model, metric values. */
 async function fingerprint(runDir: string) {
   const { checkpoint } = await loadLatestCheckpoint(runDir);
@@ -93,19 +84,36 @@ async function fingerprint(runDir: string) {
   };
 }
 
-/** Kills `proc` with SIGKILL at a random moment after its first checkpoint (within `windowMs`). */
-async function killAtRandom(proc: Proc, drive: string, windowMs: number, label: string): Promise<number> {
-  await waitFor(hasCheckpoint(drive), `${label}: a first checkpoint`);
-  const delay = Math.round(random() * windowMs);
-  await sleep(delay);
+const newestStepOnDisk = (drive: string): number => {
+  const runs = path.join(drive, "tscolab", "runs");
+  let newest = -1;
+  for (const id of fs.existsSync(runs) ? fs.readdirSync(runs) : []) {
+    const ck = path.join(runs, id, "checkpoints");
+    for (const n of fs.existsSync(ck) ? fs.readdirSync(ck) : []) if (/^step-\d+$/.test(n)) newest = Math.max(newest, Number(n.slice(5)));
+  }
+  return newest;
+};
+
+/**
+ * SIGKILLs `proc` at a random moment: once its checkpoints reach a random step
+ * in [from, to], plus a random 0-60 ms so the kill lands anywhere in a step,
+ * a commit or a metrics write. Progress-based rather than time-based, because
+ * the machine is shared and wall times swing by 3x.
+ */
+async function killAtRandom(proc: Proc, drive: string, from: number, to: number, label: string): Promise<{ target: number; extraMs: number }> {
+  const target = from + Math.floor(random() * (to - from));
+  const extraMs = Math.round(random() * 60);
+  let exited = false;
+  void proc.done.then(() => (exited = true));
+  await waitFor(() => exited || newestStepOnDisk(drive) >= target, `${label}: a checkpoint at step ${target}`, 200_000);
+  await sleep(extraMs);
   proc.child.kill("SIGKILL");
   const r = await proc.done;
-  expect(r.signal, `${label}: still running when killed (delay ${delay} ms); stderr: ${r.stderr}`).toBe("SIGKILL");
-  return delay;
+  expect(r.signal, `${label}: still running when killed (target step ${target}); stderr: ${r.stderr.slice(-2000)}`).toBe("SIGKILL");
+  return { target, extraMs };
 }
 
 let base: Awaited<ReturnType<typeof fingerprint>>;
-let baseMs = 0;
 let work: string;
 
 beforeAll(async () => {
@@ -117,7 +125,6 @@ beforeAll(async () => {
   expect(r.code, r.stderr).toBe(0);
   const summary = JSON.parse(r.stdout);
   expect(summary.status).toBe("completed");
-  baseMs = r.ms;
   base = await fingerprint(onlyRun(path.join(work, "drive-base")));
   // iris: 150 rows, 20% held out → 120 / batch 8 = 15 steps per epoch, no early stopping.
   expect({ step: base.step, epoch: base.epoch }).toEqual({ step: CONFIG.epochs * 15, epoch: CONFIG.epochs });
@@ -127,13 +134,12 @@ beforeAll(async () => {
 describe("resume after SIGKILL", () => {
   test("killed twice at random moments, resumed with --resume last: bit-identical end", async () => {
     const drive = path.join(work, "drive-kill");
-    const window = Math.max(300, baseMs * 0.5);
-    const d1 = await killAtRandom(train(work, ["--config", "config.json", "--drive", drive, "--json"]), drive, window, "first run");
+    const k1 = await killAtRandom(train(work, ["--config", "config.json", "--drive", drive, "--json"]), drive, 4, base.step / 2, "first run");
     const runDir = onlyRun(drive);
     const after1 = (await listValidCheckpoints(runDir)).valid[0]!.step;
-    const d2 = await killAtRandom(train(work, ["--resume", "last", "--drive", drive, "--json"]), drive, window, "first resume");
+    const k2 = await killAtRandom(train(work, ["--resume", "last", "--drive", drive, "--json"]), drive, after1 + 4, base.step - 40, "first resume");
     const after2 = (await listValidCheckpoints(runDir)).valid[0]!.step;
-    console.log(`killed after ${d1} ms (newest checkpoint step ${after1}) and ${d2} ms into the resume (step ${after2}); baseline ${base.step} steps`);
+    console.log(`killed at step >= ${k1.target} +${k1.extraMs} ms (newest valid checkpoint ${after1}), then at >= ${k2.target} +${k2.extraMs} ms into the resume (${after2}); ${base.step} steps in all`);
     const r = await train(work, ["--resume", "last", "--drive", drive, "--json"]).done;
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ status: "completed", runDir });
@@ -142,12 +148,12 @@ describe("resume after SIGKILL", () => {
 
   test("a flipped byte in the newest checkpoint is reported (file, sha256) and the previous one is used: bit-identical end", async () => {
     const drive = path.join(work, "drive-flip");
-    await killAtRandom(train(work, ["--config", "config.json", "--drive", drive, "--json"]), drive, Math.max(300, baseMs * 0.5), "run");
+    await killAtRandom(train(work, ["--config", "config.json", "--drive", drive, "--json"]), drive, 8, base.step - 40, "run");
     const runDir = onlyRun(drive);
     let { valid } = await listValidCheckpoints(runDir);
     if (valid.length < 2) {
       // Killed right after the first commit: let a resume write a second one, then kill it.
-      await killAtRandom(train(work, ["--resume", runDir, "--json"]), drive, Math.max(300, baseMs * 0.3), "resume");
+      await killAtRandom(train(work, ["--resume", runDir, "--json"]), drive, valid[0]!.step + 4, base.step - 20, "resume");
       ({ valid } = await listValidCheckpoints(runDir));
     }
     expect(valid.length).toBeGreaterThanOrEqual(2);
@@ -181,8 +187,8 @@ describe.skipIf(!mounted)("resume after the Drive filled up", () => {
   test("ENOSPC mid-run: one clear line, non-zero exit, committed checkpoints valid; after a remount with more room --resume ends bit-identical", async () => {
     const drive = path.join(mountPoint, "drive");
     const proc = train(work, ["--config", "config.json", "--drive", drive, "--json"]);
-    await waitFor(hasCheckpoint(drive), "a first checkpoint on the tmpfs");
-    await sleep(Math.round(random() * 200));
+    const fillAt = 8 + Math.floor(random() * (base.step / 2));
+    await waitFor(() => newestStepOnDisk(drive) >= fillAt, `a checkpoint at step ${fillAt} on the tmpfs`, 200_000);
     // Fill the Drive from outside, as another writer (or a quota) would.
     const filler = path.join(mountPoint, "filler");
     const fd = fs.openSync(filler, "w");
@@ -197,12 +203,16 @@ describe.skipIf(!mounted)("resume after the Drive filled up", () => {
     expect(r.code, `the trainer must fail on the full Drive; stdout ${r.stdout.slice(0, 400)}`).not.toBe(0);
     const lines = r.stderr.split("\n").filter((l) => /Drive is full/.test(l));
     expect(lines, r.stderr).toHaveLength(1);
-    expect(lines[0]).toMatch(/Drive is full: .*\(ENOSPC\).*fix: free space on the Drive .* or pass --drive elsewhere, then continue with --resume/);
+    const runId = path.basename(onlyRun(drive));
+    expect(lines[0]).toMatch(/Drive is full: .*\(ENOSPC\); .*are intact.*fix: free space on the Drive, .* pass --drive elsewhere; then continue with --resume /);
+    expect(lines[0]!.endsWith(`--resume ${runId})`)).toBe(true);
     expect(r.stderr).not.toMatch(/^\s+at /m); // no stack trace
+    console.log(`full Drive at step >= ${fillAt}: exit ${r.code}, stderr: ${lines[0]}`);
     const runDir = onlyRun(drive);
     const { valid, corrupt } = await listValidCheckpoints(runDir);
     expect(corrupt).toEqual([]);
     expect(valid.length).toBeGreaterThan(0);
+    expect(valid[0]!.step).toBeGreaterThanOrEqual(fillAt);
     execFileSync("mount", ["-o", "remount,size=64m", mountPoint]);
     const resumed = await train(work, ["--resume", "last", "--drive", drive, "--json"]).done;
     expect(resumed.code, resumed.stderr).toBe(0);

@@ -267,7 +267,7 @@ describe.skipIf(!mounted)("full disk (tmpfs)", () => {
     expect(error).toBeInstanceOf(DriveWriteError);
     const msg = (error as Error).message;
     expect(msg.split("\n")).toHaveLength(1);
-    expect(msg).toMatch(/^Drive is full: writing checkpoint step-\d{9} failed at .*checkpoints \(ENOSPC\); committed checkpoints are intact \(newest: step-\d{9}\) \(fix: free space on the Drive .* or pass --drive elsewhere, then continue with --resume\)$/);
+    expect(msg).toMatch(/^Drive is full: writing checkpoint step-\d{9} failed at .*checkpoints \(ENOSPC\); committed checkpoints are intact \(newest: step-\d{9}\) \(fix: free space on the Drive, .* or move the run folder and pass --drive elsewhere; then continue with --resume 20\d{6}-\d{6}-full\)$/);
     expect(committed.length).toBeGreaterThan(2);
     const { valid, corrupt } = await listValidCheckpoints(run.runDir);
     expect(corrupt).toEqual([]);
@@ -280,7 +280,7 @@ describe.skipIf(!mounted)("full disk (tmpfs)", () => {
     } catch {
       /* now truly full */
     }
-    await expect(updateRunJson(run.runDir, { status: "x" })).rejects.toThrow(/^Drive is full: updating run\.json .*the previous run\.json is intact/);
+    await expect(updateRunJson(run.runDir, { status: "x" })).rejects.toThrow(/^Drive is full: updating run\.json .*the previous run\.json and committed checkpoints are intact/);
     expect(JSON.parse(fs.readFileSync(path.join(run.runDir, "run.json"), "utf8")).status).toBe("running");
     fs.rmSync(path.join(mountPoint, "filler"));
     execFileSync("mount", ["-o", "remount,size=16m", mountPoint]);

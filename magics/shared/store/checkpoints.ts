@@ -189,7 +189,7 @@ export async function commitCheckpoint(runDir: string, opts: CommitCheckpointOpt
     }
   } catch (err) {
     const newest = (await stepFolders(ckDir)).find((f) => f.step !== step);
-    rethrowDiskError(err, `writing checkpoint ${name}`, ckDir, newest ? `committed checkpoints are intact (newest: ${newest.name})` : "no checkpoint had been committed yet");
+    rethrowDiskError(err, `writing checkpoint ${name}`, ckDir, newest ? `committed checkpoints are intact (newest: ${newest.name})` : "no checkpoint had been committed yet", path.basename(runDir));
   }
   const removed: string[] = [];
   const keepStep = keepBest ? await bestStep(runDir) : undefined;

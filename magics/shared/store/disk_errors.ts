@@ -16,6 +16,8 @@ export class DriveWriteError extends TscolabError {
     readonly target: string,
     what: string,
     keptNote: string,
+    /** Run id to name in the fix (`--resume <id>`), when the failure was inside a run. */
+    resumeRef?: string,
   ) {
     const full = code === "ENOSPC" || code === "EDQUOT" || code === "EFBIG";
     const head = full
@@ -23,16 +25,17 @@ export class DriveWriteError extends TscolabError {
       : code === "EROFS"
         ? `Drive is read-only: ${what} failed at ${target} (${code}); ${keptNote}`
         : `Drive write failed: ${what} failed at ${target} (${code}: disk or network filesystem error); ${keptNote}`;
+    const resume = `--resume ${resumeRef ?? "last"}`;
     const fix = full
-      ? "free space on the Drive (old runs can be freed by deleting their checkpoints/ folders) or pass --drive elsewhere, then continue with --resume"
-      : "check the disk or mount (remount the Drive, or pass --drive elsewhere), then continue with --resume";
+      ? `free space on the Drive, e.g. delete the checkpoints/ folders of old runs, or move the run folder and pass --drive elsewhere; then continue with ${resume}`
+      : `check the disk or remount the Drive, or move the run folder and pass --drive elsewhere; then continue with ${resume}`;
     super(head, fix);
   }
 }
 
 /** Rethrows a disk error as DriveWriteError; anything else unchanged. */
-export function rethrowDiskError(err: unknown, what: string, target: string, keptNote = "nothing already committed was changed"): never {
+export function rethrowDiskError(err: unknown, what: string, target: string, keptNote = "nothing already committed was changed", resumeRef?: string): never {
   if (err instanceof DriveWriteError) throw err;
-  if (isDiskError(err)) throw new DriveWriteError(String(err.code), target, what, keptNote);
+  if (isDiskError(err)) throw new DriveWriteError(String(err.code), target, what, keptNote, resumeRef);
   throw err;
 }

@@ -21,7 +21,7 @@ export async function appendMetrics(runDir: string, row: MetricsRow): Promise<vo
       await fh.close();
     }
   } catch (err) {
-    rethrowDiskError(err, "appending to metrics.jsonl", file, "earlier metrics lines are intact");
+    rethrowDiskError(err, "appending to metrics.jsonl", file, "earlier metrics lines and committed checkpoints are intact", path.basename(runDir));
   }
 }
 

@@ -170,7 +170,7 @@ export async function updateRunJson(runDir: string, patch: Record<string, unknow
   try {
     await writeFileAtomic(file, JSON.stringify(next, null, 2) + "\n");
   } catch (err) {
-    rethrowDiskError(err, "updating run.json", file, "the previous run.json is intact");
+    rethrowDiskError(err, "updating run.json", file, "the previous run.json and committed checkpoints are intact", path.basename(runDir));
   }
   return next;
 }
