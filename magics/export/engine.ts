@@ -56,12 +56,14 @@ function sourceChecks(source: ModelSource): HealthCheck[] {
   );
   const d = source.dataset;
   const isClassifier = d?.task === "classification";
+  // Counts, not the arrays: MNIST has 784 features, each with a mean and std.
+  const summary = d && { task: d.task, labels: d.labels ?? null, features: d.features?.length ?? null, normalization: !!d.normalization, inputShape: d.inputShape ?? null };
   if (!d) {
     checks.push(check("source.metadata", "warning", "no dataset information (labels, normalization): a consumer gets raw outputs and must normalise inputs on its own", {}));
   } else if (isClassifier && !d.labels) {
-    checks.push(check("source.metadata", "warning", "classification without a label vocabulary: outputs are class indices", { ...d }));
+    checks.push(check("source.metadata", "warning", "classification without a label vocabulary: outputs are class indices", { ...summary }));
   } else {
-    checks.push(check("source.metadata", "passed", `labels ${d.labels ? `(${d.labels.length})` : "n/a"}, normalization ${d.normalization ? "yes" : "none"}, stored in userDefinedMetadata`, { ...d }));
+    checks.push(check("source.metadata", "passed", `labels ${d.labels ? `(${d.labels.length})` : "n/a"}, normalization ${d.normalization ? "yes" : "none"}, stored in userDefinedMetadata`, { ...summary }));
   }
   for (const w of source.warnings) checks.push(check("source.checkpoint", "warning", w));
   return checks;
