@@ -69,4 +69,11 @@ describe("tscolab verify-env", () => {
     expect(help.stdout).toMatch(/--json/);
     expect(help.stdout).toMatch(/--drive/);
   });
+
+  it("verifyEnv() in a fresh process leaves tfjs on its own default (wasm), not on the last backend probed", () => {
+    const script = `const tf = require("@tensorflow/tfjs");
+      require("./dist/magics/verify_env/engine.js").verifyEnv({ budgetMs: 5 }).then(() => console.log("ACTIVE=" + tf.engine().backendName));`;
+    const r = spawnSync(process.execPath, ["-e", script], { cwd: root, encoding: "utf8", timeout: 60_000 });
+    expect(r.stdout.trim()).toBe("ACTIVE=wasm");
+  });
 });

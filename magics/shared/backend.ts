@@ -203,8 +203,15 @@ export async function probeInProcessCandidate(name: "wasm" | "cpu", opts: ProbeO
 export async function probeCandidates(opts: ProbeOptions = {}): Promise<{ reports: CandidateReport[]; native: Partial<Record<BackendName, NativeProbeResult | null>> }> {
   const nativeRuns = Promise.all([probeNativeCandidate("tensorflow-gpu", opts), probeNativeCandidate("tensorflow", opts)]);
   // In-process probes measure throughput; they run while the children load libtensorflow.
+  const before = tf.engine().backendName as string | null;
   const wasm = await probeInProcessCandidate("wasm", opts);
   const cpu = await probeInProcessCandidate("cpu", opts);
+  if (!before) {
+    // No backend was active, so there is nothing to restore; leave tfjs where
+    // its own default would have gone (wasm outranks cpu), not on the last probed.
+    const fallback = wasm.loadable && wasm.smoke ? "wasm" : "cpu";
+    if (tf.engine().backendName !== fallback) await tf.setBackend(fallback).catch(() => false);
+  }
   const [gpu, native] = await nativeRuns;
   return { reports: [gpu.report, native.report, wasm, cpu], native: { "tensorflow-gpu": gpu.raw, tensorflow: native.raw } };
 }
