@@ -6,12 +6,14 @@ import * as tf from "@tensorflow/tfjs";
 import { ensureBackend } from "../shared/backend";
 import { loadDataset, type LoadedDataset } from "../shared/data/dataset";
 import { resolveDriveRoot } from "../shared/drive_root";
+import { gitModelForTraining, runProvenance, type GitModelForTraining } from "../shared/git";
 import { createModel, isLayersModel } from "../shared/models";
 import type { ProfileName } from "../shared/profile";
 import { createRun, loadModelFromFiles, prepareResume, updateRunJson, readMetrics, type LoadedCheckpoint } from "../shared/store";
 import { TscolabError } from "../types";
 import { resolveConfig, resolvedConfig, type ResolvedConfig, type TrainConfigInput } from "./config";
 import { runFull } from "./full_run";
+import { outputsAreLogits } from "./metrics";
 import type { EpochRow, ProgressEvent, ProgressListener } from "./progress";
 import { stateFromFiles, type RunProgress } from "./state";
 import type { TrainSummary } from "./summary";
@@ -91,6 +93,7 @@ export async function train(config: TrainConfigInput | undefined, options: Train
 
   let model: tf.LayersModel;
   let where: string;
+  let gitModel: GitModelForTraining<ResolvedConfig["model"]> | null = null;
   if (checkpoint) {
     model = await loadModelFromFiles(checkpoint.files, tf);
     where = `the model in ${checkpoint.name}`;
@@ -99,8 +102,11 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     model = options.model;
     where = "the notebook's model";
   } else {
-    model = await createModel(tf, resolved.model, { inputShape: data.info.inputShape, outputs: data.outputs, task }, { seed: resolved.seed, cwd });
-    where = resolved.model.file ? `model file ${resolved.model.file}` : `model zoo "${resolved.model.zoo ?? "mlp"}"`;
+    // A git model (SPEC 10): fetched, scanned (refused unless trusted), then loaded as a model file.
+    gitModel = resolved.model.git ? await gitModelForTraining({ ...resolved.model, git: resolved.model.git }, { driveRoot: resolveDriveRoot(resolved.drive ?? options.drive, cwd), cwd }) : null;
+    if (gitModel) notes.push(...gitModel.notes);
+    model = await createModel(tf, gitModel?.model ?? resolved.model, { inputShape: data.info.inputShape, outputs: data.outputs, task }, { seed: resolved.seed, cwd });
+    where = gitModel ? gitModel.where : resolved.model.file ? `model file ${resolved.model.file}` : `model zoo "${resolved.model.zoo ?? "mlp"}"`;
   }
   checkModelFits(model, data, where);
 
@@ -109,7 +115,12 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     const driveRoot = resolveDriveRoot(resolved.drive ?? options.drive, cwd);
     const created = await createRun(driveRoot, {
       runName: resolved.runName,
-      fields: { config: resolved, dataset: data.info, environment, provenance: { modelSource: options.model ? "notebook variable" : resolved.model.file ? "file" : "zoo", cwd } },
+      fields: {
+        config: resolved,
+        dataset: data.info,
+        environment,
+        provenance: await runProvenance({ cwd, driveRoot, modelSource: options.model ? "notebook variable" : gitModel ? "git" : resolved.model.file ? "file" : "zoo", git: gitModel?.provenance }),
+      },
     });
     run = { runId: created.runId, runDir: created.runDir };
   } else {
@@ -117,8 +128,11 @@ export async function train(config: TrainConfigInput | undefined, options: Train
   }
   const { runId, runDir } = run;
 
+  const logits = task === "classification" && outputsAreLogits(model);
+  if (logits) notes.push("the model's last layer has no softmax: its outputs are treated as logits (softmax cross-entropy)");
   const trainer = new Trainer(tf, model, data, {
     task,
+    logits,
     outputs: data.outputs,
     batchSize: resolved.batchSize,
     seed: resolved.seed,

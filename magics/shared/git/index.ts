@@ -5,3 +5,4 @@ export { scanModelSource, scanFinding, type ScanFinding } from "./scan";
 export { scanModelTree, type TreeScan } from "./scan_tree";
 export { notebookProvenance, notebookProvenanceSchema, type NotebookProvenance } from "./notebook";
 export { gitCacheRoot, cacheKey } from "./cache";
+export { gitModelForTraining, runProvenance, type GitModelForTraining } from "./train_hook";

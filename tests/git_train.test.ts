@@ -1,0 +1,90 @@
+// Issue 9 acceptance through the training engine: a model from a local git
+// repository trains at the pinned revision even after the branch moved on,
+// run.json records commit and sha256 plus the notebook's own repository
+// state, a model that spawns a child process is refused before anything of
+// it runs (no marker file, no run folder), trust runs it, and bad revisions
+// fail in one line.
+process.env.TSCOLAB_BACKEND = "wasm";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { beforeAll, describe, expect, test } from "vitest";
+import { runsDir } from "../magics/shared/drive_root";
+import { train } from "../magics/train/engine";
+import { TscolabError } from "../magics/types";
+import { makeRepo, modelSource, spawnsChild, tempDir, type TestRepo } from "./fixtures/git/repo";
+
+let work: string;
+let notebookRepo: TestRepo;
+let models: TestRepo;
+let v1: string;
+let notebookCommit: string;
+let marker: string;
+
+const quick = { data: { train: { builtin: "iris" } }, epochs: 1, batchSize: 32, tier: "3", seed: 7 } as const;
+const runJson = (runDir: string) => JSON.parse(fs.readFileSync(path.join(runDir, "run.json"), "utf8"));
+const hidden = (m: { layers: { getConfig(): unknown }[] }) => (m.layers[0].getConfig() as { units: number }).units;
+
+beforeAll(async () => {
+  work = tempDir("git-train");
+  // The notebook's own folder is a git repository; its Drive lives inside it.
+  notebookRepo = await makeRepo(path.join(work, "notebook"));
+  notebookCommit = await notebookRepo.commit({ "train.ipynb": "{}\n" }, "notebook");
+  models = await makeRepo(path.join(work, "models"));
+  v1 = await models.commit({ "net.ts": modelSource(3) }, "v1");
+  await models.commit({ "net.ts": modelSource(6) }, "v2: the branch moves on");
+  marker = path.join(work, "spawned.marker");
+  await models.commit({ "evil.ts": modelSource(2, spawnsChild(marker)) }, "a model that spawns a child process");
+});
+
+describe("train() with a git model", () => {
+  test("the pinned older revision is what trains, and run.json carries commit, sha256 and the notebook's state", async () => {
+    const cwd = notebookRepo.dir;
+    const result = await train({ ...quick, model: { git: { repo: "../models", rev: v1, path: "net.ts" } } }, { cwd });
+    expect(result.status).toBe("completed");
+    expect(hidden(result.model as never)).toBe(3); // v1, not main's 6
+    const prov = runJson(result.runDir).provenance;
+    expect(prov.modelSource).toBe("git");
+    expect(prov.git).toMatchObject({ repo: models.dir, requestedRev: v1, commit: v1, path: "net.ts", trusted: false, findings: [] });
+    expect(prov.git.sha256).toBe(crypto.createHash("sha256").update(modelSource(3)).digest("hex"));
+    // The Drive folder (./drive inside the notebook repository) does not count as a change.
+    expect(prov.notebook).toEqual({ root: fs.realpathSync(cwd), commit: notebookCommit, branch: "main", dirty: false });
+    expect(result.runDir.startsWith(path.join(cwd, "drive"))).toBe(true);
+
+    // A dirty notebook folder is recorded with the hash of its diff.
+    fs.writeFileSync(path.join(cwd, "train.ipynb"), '{"cells": []}\n');
+    const again = await train({ ...quick, model: { git: { repo: models.dir, rev: "main", path: "net.ts" } } }, { cwd });
+    expect(hidden(again.model as never)).toBe(6);
+    const prov2 = runJson(again.runDir).provenance;
+    expect(prov2.git.commit).not.toBe(v1);
+    expect(prov2.notebook).toMatchObject({ commit: notebookCommit, dirty: true, changedFiles: 1 });
+    expect(prov2.notebook.diffSha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  test("a model that spawns a child process is refused: no marker, no run folder", async () => {
+    const drive = path.join(work, "drive-refused");
+    const config = { ...quick, drive, model: { git: { repo: models.dir, rev: "main", path: "evil.ts" } } };
+    await expect(train(config, { cwd: work })).rejects.toThrow(TscolabError);
+    await expect(train(config, { cwd: work })).rejects.toThrow(/^refusing to run evil\.ts from .* evil\.ts:1: child process: require\("child_process"\) .*--trust/);
+    expect(fs.existsSync(marker)).toBe(false);
+    expect(fs.existsSync(runsDir(drive)) ? fs.readdirSync(runsDir(drive)) : []).toEqual([]);
+  });
+
+  test('"trust": true runs it, and run.json says it was trusted and what the scan found', async () => {
+    const drive = path.join(work, "drive-trusted");
+    const result = await train({ ...quick, drive, model: { git: { repo: models.dir, rev: "main", path: "evil.ts" }, trust: true } }, { cwd: work });
+    expect(result.status).toBe("completed");
+    expect(fs.readFileSync(marker, "utf8")).toBe("spawned");
+    const prov = runJson(result.runDir).provenance;
+    expect(prov.git.trusted).toBe(true);
+    expect(prov.git.findings.map((f: { pattern: string }) => f.pattern)).toEqual(['child process: require("child_process")']);
+    expect(prov.notebook).toBeNull(); // `work` is no repository
+    expect(result.notes.join("\n")).toMatch(/trusted evil\.ts despite 1 finding/);
+  });
+
+  test("an unknown revision is one clear line", async () => {
+    const err = await train({ ...quick, drive: path.join(work, "drive-bad"), model: { git: { repo: models.dir, rev: "v9", path: "net.ts" } } }, { cwd: work }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(TscolabError);
+    expect((err as Error).message).toBe(`revision "v9" not found in ${models.dir} (branches: main; no tags) (fix: set model.git.rev to a commit sha, tag or branch of that repository)`);
+  });
+});
