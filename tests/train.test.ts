@@ -117,6 +117,13 @@ describe("learnable problems are learned", () => {
     if (r.stoppedEarly) expect(r.epochs).toBeLessThan(40);
   });
 
+  test("a notebook model ending in a linear layer is trained on logits", async () => {
+    const net = tf.sequential({ layers: [tf.layers.dense({ units: 16, inputShape: [2], activation: "relu" }), tf.layers.dense({ units: 3 })] });
+    const r = await train({ data: { train: "blobs.jsonl", label: "color" }, epochs: 8, batchSize: 16, learningRate: 0.01, tier: "3", drive }, { cwd: work, model: net });
+    expect(r.notes.join(" ")).toMatch(/treated as logits/);
+    expect(r.metrics.val_accuracy).toBeGreaterThanOrEqual(0.95);
+  });
+
   test("a model file gets the kernel's own tf", async () => {
     const r = await train({ data: { train: "reg.csv" }, model: { file: path.join(FIXTURES, "custom_model.ts") }, epochs: 1, tier: "1", drive }, { cwd: work });
     expect(r.status, r.diagnosis).toBe("completed");

@@ -5,6 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { BUILTIN_DATASETS, taskName } from "../shared/data/schema";
+import { isGitModelRef, parseGitModelRef } from "../shared/git";
 import { isLayersModel, ZOO_NAMES } from "../shared/models";
 import { presetName, profileName } from "../shared/profile";
 import { registerMagic } from "../registry";
@@ -15,7 +16,8 @@ import type { ProgressEvent } from "./progress";
 import { progressBundle, summaryBundle } from "./render";
 
 export const trainArgs = z.object({
-  model: z.any().optional().describe("a notebook variable holding a tf.LayersModel, a zoo name (mlp, cnn) or a .ts/.js model file"),
+  model: z.any().optional().describe("a notebook variable holding a tf.LayersModel, a zoo name (mlp, cnn), a .ts/.js model file or git+URL#REV:FILE"),
+  trust: z.boolean().optional().describe("git models: run the fetched code even when the scan finds child processes, eval, network or file writes"),
   config: z.string().optional().describe("JSON config file (SPEC 6 keys); the cell body and flags override it"),
   resume: z.string().optional().describe("run id, run folder or 'last': continue from its newest valid checkpoint"),
   data: z.string().optional().describe(`training data: a .csv/.jsonl file or a builtin (${BUILTIN_DATASETS.join(", ")})`),
@@ -88,7 +90,7 @@ const SECTION_FLAGS = [
   ["schedule", [["schedule", "type"], ["warmupEpochs", "warmupEpochs"]]],
   ["earlyStopping", [["patience", "patience"], ["minDelta", "minDelta"], ["monitor", "monitor"]]],
   ["checkpoint", [["checkpointEverySteps", "everySteps"], ["checkpointEveryEpochs", "everyEpochs"], ["keepLast", "keepLast"]]],
-  ["model", [["hidden", "hidden"], ["dropout", "dropout"], ["batchNorm", "batchNorm"]]],
+  ["model", [["hidden", "hidden"], ["dropout", "dropout"], ["batchNorm", "batchNorm"], ["trust", "trust"]]],
 ] as const;
 
 /** `--data iris` means the built-in data set; anything else is a file. */
@@ -117,6 +119,7 @@ function modelFromPositional(value: unknown, raw: Obj): TrainOptions["model"] {
     delete model.file;
     delete model.git;
     if ((ZOO_NAMES as readonly string[]).includes(value)) raw.model = { ...model, zoo: value };
+    else if (isGitModelRef(value)) raw.model = { ...model, git: parseGitModelRef(value) };
     else if (/\.(ts|js|mts|cts|mjs|cjs)$/.test(value)) raw.model = { ...model, file: value };
     else throw new UsageError(`<model>: ${JSON.stringify(value)} is not a notebook variable, a zoo name (${ZOO_NAMES.join(", ")}) or a .ts/.js file`);
     return undefined;

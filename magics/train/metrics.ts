@@ -5,18 +5,35 @@ import type { Task } from "../shared/data/schema";
 
 type TF = typeof tfType;
 
+/** How the loss reads a batch's predictions. */
+export interface LossSpec {
+  task: Task;
+  outputs: number;
+  /** Classification head without softmax (a linear last layer): predictions are logits. */
+  logits: boolean;
+}
+
 /**
- * Mean loss of a batch. Classification models output probabilities (softmax
- * heads, as in Keras), so cross-entropy is -log p[label], with p clipped like
- * Keras does to keep a confidently wrong prediction finite.
+ * Mean loss of a batch. Classification models normally output probabilities
+ * (softmax heads, as in Keras), so cross-entropy is -log p[label], with p
+ * clipped like Keras does to keep a confidently wrong prediction finite; a
+ * model ending in a linear layer gets softmax cross-entropy on its logits.
  */
-export function batchLoss(tf: TF, task: Task, outputs: number, pred: tfType.Tensor, y: tfType.Tensor): tfType.Scalar {
-  if (task === "classification") {
-    const oneHot = tf.oneHot(y as tfType.Tensor1D, outputs);
+export function batchLoss(tf: TF, spec: LossSpec, pred: tfType.Tensor, y: tfType.Tensor): tfType.Scalar {
+  if (spec.task === "classification") {
+    const oneHot = tf.oneHot(y as tfType.Tensor1D, spec.outputs);
+    if (spec.logits) return tf.losses.softmaxCrossEntropy(oneHot, pred) as tfType.Scalar;
     const p = tf.clipByValue(pred, 1e-7, 1 - 1e-7);
     return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.log(p)), -1))) as tfType.Scalar;
   }
   return tf.mean(tf.square(tf.sub(tf.reshape(pred, [-1]), y)));
+}
+
+/** True when a classification model's last layer has no softmax (or sigmoid): its outputs are logits. */
+export function outputsAreLogits(model: tfType.LayersModel): boolean {
+  const last = model.layers[model.layers.length - 1];
+  const activation = (last?.getConfig() as { activation?: unknown }).activation;
+  return activation === "linear" || (activation === undefined && last?.getClassName() === "Dense");
 }
 
 export interface ClassificationMetrics {

@@ -4,6 +4,7 @@
 // here the bias correction is 1 - beta^t computed from the integer step t in
 // float64, and the whole state is (t, slot tensors), saved bit-exactly.
 import type * as tfType from "@tensorflow/tfjs";
+import { adamUpdate } from "../shared/kernels/adam_update";
 
 type TF = typeof tfType;
 
@@ -72,11 +73,13 @@ export class Optimizer {
           return;
         }
         const [m, v] = this.slots[i];
-        m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1)));
-        v.assign(tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2)));
-        const update = tf.div(tf.mul(tf.div(m, bc1), lr), tf.add(tf.sqrt(tf.div(v, bc2)), this.epsilon));
-        const decayed = kind === "adamw" && weightDecay > 0 ? tf.mul(w, 1 - lr * weightDecay) : w;
-        w.assign(tf.sub(decayed, update));
+        // m ← β1·m + (1-β1)·g;  v ← β2·v + (1-β2)·g²;  w ← w·decay − lr·(m/bc1) / (√(v/bc2) + ε),
+        // as one fused kernel on wasm/cpu, bit-identical to that float32 op sequence (issue 8).
+        const decay = kind === "adamw" && weightDecay > 0 ? 1 - lr * weightDecay : 1;
+        const next = adamUpdate(tf, { w, g, m, v }, { lr, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, bc1, bc2, l2: 0, decay });
+        m.assign(next.m);
+        v.assign(next.v);
+        w.assign(next.w);
       });
     });
   }

@@ -8,13 +8,15 @@ import type * as tfType from "@tensorflow/tfjs";
 import type { LoadedDataset, Split } from "../shared/data/dataset";
 import type { Task } from "../shared/data/schema";
 import { Rng, withSeededMathRandom, type RngState } from "../shared/rng";
-import { accuracy, batchLoss, regressionMetrics, type ValidationMetrics } from "./metrics";
+import { accuracy, batchLoss, regressionMetrics, type LossSpec, type ValidationMetrics } from "./metrics";
 import { Optimizer, type OptimizerSettings } from "./optimizers";
 
 type TF = typeof tfType;
 
 export interface TrainerSettings {
   task: Task;
+  /** Classification outputs are logits (no softmax in the model). */
+  logits: boolean;
   outputs: number;
   batchSize: number;
   seed: number;
@@ -56,6 +58,7 @@ export class Trainer {
   private readonly valid: { x: tfType.Tensor; y: tfType.Tensor };
   private readonly validLabels: Float32Array;
   private readonly lossSum: tfType.Variable;
+  private readonly lossSpec: LossSpec;
   shuffleRng: Rng;
   stepRng: Rng;
   step = 0;
@@ -70,6 +73,7 @@ export class Trainer {
     readonly data: LoadedDataset,
     readonly settings: TrainerSettings,
   ) {
+    this.lossSpec = { task: settings.task, outputs: settings.outputs, logits: settings.logits };
     this.vars = model.trainableWeights.map((w) => w.read() as tfType.Variable);
     this.optimizer = new Optimizer(tf, this.vars, settings.optimizer);
     this.nTrain = data.train.n;
@@ -109,7 +113,7 @@ export class Trainer {
       const xb = tf.gather(this.train.x, idx);
       const yb = tf.gather(this.train.y, idx);
       const { value, grads } = withSeededMathRandom(rng, () =>
-        tf.variableGrads(() => batchLoss(tf, this.settings.task, this.settings.outputs, this.model.apply(xb, { training: true }) as tfType.Tensor, yb), this.vars),
+        tf.variableGrads(() => batchLoss(tf, this.lossSpec, this.model.apply(xb, { training: true }) as tfType.Tensor, yb), this.vars),
       );
       return { value, grads: this.vars.map((v) => grads[v.name] ?? tf.zerosLike(v)) };
     });
@@ -176,7 +180,7 @@ export class Trainer {
     const tf = this.tf;
     const loss = tf.tidy(() => {
       const idx = tf.tensor1d(rows, "int32");
-      return batchLoss(tf, this.settings.task, this.settings.outputs, this.model.apply(tf.gather(this.train.x, idx), { training: false }) as tfType.Tensor, tf.gather(this.train.y, idx));
+      return batchLoss(tf, this.lossSpec, this.model.apply(tf.gather(this.train.x, idx), { training: false }) as tfType.Tensor, tf.gather(this.train.y, idx));
     });
     const v = loss.dataSync()[0];
     loss.dispose();
@@ -197,7 +201,7 @@ export class Trainer {
         const xb = tf.slice(this.valid.x, start, size);
         const yb = tf.slice(this.valid.y, start, size);
         const pred = this.model.apply(xb, { training: false }) as tfType.Tensor;
-        const l = batchLoss(tf, this.settings.task, this.settings.outputs, pred, yb);
+        const l = batchLoss(tf, this.lossSpec, pred, yb);
         return [l, this.settings.task === "classification" ? tf.argMax(pred, -1) : tf.reshape(pred, [-1])];
       });
       lossSum += (loss.dataSync()[0] as number) * size;
