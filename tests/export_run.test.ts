@@ -91,10 +91,10 @@ describe("export from a run", () => {
     expect(r.out.startsWith(path.join(runDir, "exports", "best-"))).toBe(true);
     expect(r.checks.find((c) => c.name === "tfjs.val_accuracy")?.details).toMatchObject({ reproduced: best.accuracy });
     const zip = unzipSync(fs.readFileSync(r.bundle!.path));
-    expect(Object.keys(zip)).toEqual(expect.arrayContaining(["config.json", "environment.json", "run.json", "metrics.jsonl", "plots/loss.svg", "plots/accuracy.svg", "health_report.json", "health_report.md"]));
+    expect(Object.keys(zip)).toEqual(expect.arrayContaining(["config.json", "environment.json", "run.json", "metrics.jsonl", "plots/history.svg", "health_report.json", "health_report.md"]));
     expect(JSON.parse(strFromU8(zip["config.json"])).train.seed).toBe(42);
     expect(strFromU8(zip["metrics.jsonl"]).trim().split("\n")).toHaveLength(4);
-    expect(strFromU8(zip["plots/accuracy.svg"])).toMatch(/^<svg[^>]*>.*<polyline/s);
+    expect(strFromU8(zip["plots/history.svg"])).toMatch(/^<svg[^>]*>.*val_accuracy.*<\/svg>/s);
   });
 
   test("a corrupt newest checkpoint is skipped with a warning and the previous valid one exported", async () => {

@@ -5,7 +5,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { zipSync, strToU8 } from "fflate";
 import { readMetrics } from "../shared/store";
-import { metricPlots } from "./plots";
+import { historySvg } from "../train/plot";
+import type { EpochRow } from "../train/progress";
 import type { ModelSource } from "./source";
 
 export const BUNDLE_NAME = "bundle.zip";
@@ -40,8 +41,10 @@ export async function writeBundle(
     files["run.json"] = json(runJson);
     const metricsFile = path.join(source.runDir, "metrics.jsonl");
     if (fs.existsSync(metricsFile)) files["metrics.jsonl"] = fs.readFileSync(metricsFile);
+    // The same loss / validation-metric plot %train shows live.
     const { rows } = await readMetrics(source.runDir);
-    for (const [name, svg] of Object.entries(metricPlots(rows))) files[name] = strToU8(svg);
+    const svg = historySvg(rows as unknown as EpochRow[], source.dataset?.task ?? "classification");
+    if (svg) files["plots/history.svg"] = strToU8(svg + "\n");
     Object.assign(files, runPlotFiles(source.runDir));
   }
   files["health_report.json"] = fs.readFileSync(parts.healthFiles.json);
