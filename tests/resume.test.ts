@@ -30,7 +30,7 @@ const CONFIG = {
   optimizer: "adam",
   learningRate: 0.01,
   schedule: { type: "cosine", warmupEpochs: 1 },
-  tier: "3",
+  tier: "all",
   checkpoint: { everyEpochs: 1, everySteps: 4, keepLast: 3, keepBest: true },
 };
 
@@ -142,7 +142,32 @@ describe("resume after SIGKILL", () => {
     console.log(`killed at step >= ${k1.target} +${k1.extraMs} ms (newest valid checkpoint ${after1}), then at >= ${k2.target} +${k2.extraMs} ms into the resume (${after2}); ${base.step} steps in all`);
     const r = await train(work, ["--resume", "last", "--drive", drive, "--json"]).done;
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ status: "completed", runDir });
+    const summary = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({ status: "completed", runDir, tiers: { "1": { status: "skipped" }, "2": { status: "skipped" }, "3": { status: "passed" } } });
+    expect(summary.resumedFrom).toMatch(/^step-\d{9}$/);
+    expect(await fingerprint(runDir)).toEqual(base);
+  }, 240_000);
+
+  test("SIGINT (Ctrl-C) stops after the current step, checkpoints, marks the run resumable; --resume ends bit-identical", async () => {
+    const drive = path.join(work, "drive-sigint");
+    const proc = train(work, ["--config", "config.json", "--drive", drive, "--json"]);
+    const target = 8 + Math.floor(random() * (base.step - 60));
+    await waitFor(() => newestStepOnDisk(drive) >= target, `a checkpoint at step ${target}`, 200_000);
+    await sleep(Math.round(random() * 60));
+    proc.child.kill("SIGINT");
+    const r = await proc.done;
+    expect(r.signal).toBeNull();
+    expect(r.code, r.stderr.slice(-2000)).toBe(130);
+    const stopped = JSON.parse(r.stdout);
+    expect(stopped.status).toBe("stopped");
+    const runDir = onlyRun(drive);
+    expect(JSON.parse(fs.readFileSync(path.join(runDir, "run.json"), "utf8"))).toMatchObject({ status: "stopped", resumable: true });
+    const { valid } = await listValidCheckpoints(runDir);
+    expect(valid[0]!.step).toBeGreaterThanOrEqual(target);
+    expect(valid[0]!.step).toBeLessThan(base.step);
+    const resumed = await train(work, ["--resume", "last", "--drive", drive, "--json"]).done;
+    expect(resumed.code, resumed.stderr.slice(-2000)).toBe(0);
+    expect(JSON.parse(resumed.stdout).resumedFrom).toBe(valid[0]!.name);
     expect(await fingerprint(runDir)).toEqual(base);
   }, 240_000);
 
