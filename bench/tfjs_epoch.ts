@@ -1,18 +1,34 @@
-// The tfjs training step the bench times: the kind of step tscolab's loop
-// does (tf.variableGrads + optimizer.applyGradients, no sync reads inside the
-// step; the summed loss is read once per epoch).
+// The tfjs training step the bench times, the kind of step tscolab's loop
+// does (magics/train/trainer.ts): tf.variableGrads, then an optimizer update,
+// no sync reads inside the step; the summed loss is read once per epoch.
+//   "tscolab": train's own Optimizer (magics/train/optimizers.ts, fused Adam)
+//   "stock":   tf.train.adam, what plain tfjs gives you
 import type * as tfType from "@tensorflow/tfjs";
+import { Optimizer } from "../magics/train/optimizers";
 import type { BenchModel } from "./train_models";
 
 type TF = typeof tfType;
 
-export function makeTrainStep(tf: TF, bm: BenchModel, learningRate = 1e-3) {
-  const optimizer = tf.train.adam(learningRate);
+export type StepFlavour = "tscolab" | "stock";
+
+export function makeTrainStep(tf: TF, bm: BenchModel, flavour: StepFlavour, learningRate = 1e-3) {
   const vars = bm.model.trainableWeights.map((w) => w.read() as tfType.Variable);
+  const lossOf = (x: tfType.Tensor, y: tfType.Tensor) => () => bm.loss(bm.model.apply(x, { training: true }) as tfType.Tensor, y);
+  if (flavour === "stock") {
+    const adam = tf.train.adam(learningRate);
+    return (x: tfType.Tensor, y: tfType.Tensor): tfType.Scalar => {
+      const { value, grads } = tf.variableGrads(lossOf(x, y), vars);
+      adam.applyGradients(grads as tfType.NamedTensorMap as Record<string, tfType.Variable>);
+      tf.dispose(grads);
+      return value;
+    };
+  }
+  const optimizer = new Optimizer(tf, vars, { kind: "adam", weightDecay: 0, momentum: 0 });
   return (x: tfType.Tensor, y: tfType.Tensor): tfType.Scalar => {
-    const { value, grads } = tf.variableGrads(() => bm.loss(bm.model.apply(x, { training: true }) as tfType.Tensor, y), vars);
-    optimizer.applyGradients(grads as tfType.NamedTensorMap as Record<string, tfType.Variable>);
-    tf.dispose(grads);
+    const { value, grads } = tf.variableGrads(lossOf(x, y), vars);
+    const ordered = vars.map((v) => grads[v.name]);
+    optimizer.apply(ordered, learningRate);
+    tf.dispose(ordered);
     return value;
   };
 }

@@ -1,7 +1,8 @@
 // npm run bench — issue 8's table, measured side by side in ONE run:
 // samples/s for one training epoch (batch 64, Adam) of the MLP and the CNN on
-//   (a) tscolab's default backend (ensureBackend(): wasm + our kernels here),
-//   (b) stock tfjs wasm (our kernels uninstalled),
+//   (a) tscolab: the default backend (ensureBackend(): wasm + our kernels
+//       here) and train's own step (variableGrads + its fused Adam),
+//   (b) stock tfjs wasm: our kernels uninstalled, tf.train.adam,
 //   (c) PyTorch CPU, when a python3 with torch exists (loudly skipped if not),
 // rounds interleaved in rotating order, medians reported, ratios printed.
 import * as tf from "@tensorflow/tfjs";
@@ -91,7 +92,7 @@ async function main() {
       try {
         const { bm, step } = await withColumn(col, () => {
           const bm = build(m);
-          const step = makeTrainStep(tf, bm);
+          const step = makeTrainStep(tf, bm, col);
           runEpoch(tf, bm, step, bm.batches.slice(0, 1)); // warm-up, not timed
           return { bm, step };
         });

@@ -1,6 +1,8 @@
 // The fused Adam update must be bit-identical to the op-by-op float32 update
-// of magics/train/optimizers.ts (so installing it changes no run's numbers),
-// on wasm and on cpu, for adam, adam+L2 and adamw, over several steps.
+// (the sequence magics/train/optimizers.ts used before it called the fused
+// kernel, written out below with plain tfjs ops), so the kernel changes no
+// run's numbers: on wasm and on cpu, for adam, adam+L2 and adamw, over several
+// steps, both called directly and through train's Optimizer.
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { describe, expect, it } from "vitest";
@@ -22,6 +24,18 @@ function bitsEqual(a: Float32Array, b: Float32Array): number {
   let diff = 0;
   for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) diff++;
   return diff;
+}
+
+/** The reference: Adam as separate tfjs ops, each rounding to float32. */
+function opByOp(w: tf.Tensor, g0: tf.Tensor, m: tf.Tensor, v: tf.Tensor, h: AdamHyper) {
+  return tf.tidy(() => {
+    const g = h.l2 > 0 ? tf.add(g0, tf.mul(w, h.l2)) : g0;
+    const m2 = tf.add(tf.mul(m, h.beta1), tf.mul(g, 1 - h.beta1));
+    const v2 = tf.add(tf.mul(v, h.beta2), tf.mul(tf.square(g), 1 - h.beta2));
+    const update = tf.div(tf.mul(tf.div(m2, h.bc1), h.lr), tf.add(tf.sqrt(tf.div(v2, h.bc2)), h.epsilon));
+    const w2 = tf.sub(h.decay !== 1 ? tf.mul(w, h.decay) : w, update);
+    return { w: w2, m: m2, v: v2 };
+  });
 }
 
 const variants = [
@@ -57,8 +71,12 @@ describe.each(["wasm", "cpu"])("fused Adam on %s", (backend) => {
         l2: kind === "adam" ? weightDecay : 0,
         decay: kind === "adamw" && weightDecay > 0 ? 1 - lr * weightDecay : 1,
       };
+      const want = opByOp(w, g, m, v, h);
       const next = adamUpdate(tf, { w, g, m, v }, h);
-      tf.dispose([w, m, v, g]);
+      for (const k of ["w", "m", "v"] as const) {
+        expect(bitsEqual(next[k].dataSync() as Float32Array, want[k].dataSync() as Float32Array), `step ${t}: ${k} differing in bits`).toBe(0);
+      }
+      tf.dispose([w, m, v, g, want.w, want.m, want.v]);
       ({ w, m, v } = next);
       expect(bitsEqual(w.dataSync() as Float32Array, ref.dataSync() as Float32Array), `step ${t}: weights differing in bits`).toBe(0);
     }

@@ -14,17 +14,26 @@ export interface SimdKernels {
   transpose2d(inOffset: number, outOffset: number, rows: number, cols: number): void;
 }
 
+// The slice of the WebAssembly JS API we use (the project's lib settings
+// carry no DOM/WebAssembly typings).
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+  Memory: abstract new (...args: never[]) => object;
+}
+const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
 interface BackendWithMemory {
-  wasm?: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory };
+  wasm?: { asm?: { memory?: object }; wasmMemory?: object };
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+let compiled: object | null | undefined;
 const instances = new WeakMap<object, SimdKernels | null>();
 
-function compile(): WebAssembly.Module | null {
+function compile(): object | null {
   if (compiled === undefined) {
     try {
-      compiled = new WebAssembly.Module(Buffer.from(SIMD_KERNELS_WASM_BASE64, "base64"));
+      compiled = new WA.Module(Buffer.from(SIMD_KERNELS_WASM_BASE64, "base64"));
     } catch {
       compiled = null; // no wasm SIMD in this engine
     }
@@ -39,9 +48,9 @@ export function simdKernelsFor(backend: unknown): SimdKernels | null {
   const b = backend as BackendWithMemory;
   const memory = b.wasm?.asm?.memory ?? b.wasm?.wasmMemory;
   const module = compile();
-  if (module && memory instanceof WebAssembly.Memory) {
+  if (module && memory instanceof WA.Memory) {
     try {
-      kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SimdKernels;
+      kernels = new WA.Instance(module, { env: { memory } }).exports as unknown as SimdKernels;
     } catch {
       kernels = null;
     }
