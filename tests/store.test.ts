@@ -15,6 +15,7 @@ import {
   DriveWriteError,
   listValidCheckpoints,
   loadLatestCheckpoint,
+  mirrorCheckpoint,
   loadModelArtifacts,
   loadModelFromFiles,
   modelToFiles,
@@ -22,6 +23,7 @@ import {
   prepareResume,
   readCheckpoint,
   readMetrics,
+  rethrowDiskError,
   saveModelArtifacts,
   sha256,
   updateRunJson,
@@ -216,6 +218,17 @@ describe("checkpoints", () => {
   }, 60_000);
 });
 
+test("EIO and EROFS get their own clear lines (a disk or mount problem, not a full disk)", () => {
+  const eio = Object.assign(new Error("i/o error"), { code: "EIO" });
+  expect(() => rethrowDiskError(eio, "writing checkpoint step-000000001", "/d/checkpoints", "committed checkpoints are intact", "run-1")).toThrow(
+    "Drive write failed: writing checkpoint step-000000001 failed at /d/checkpoints (EIO: disk or network filesystem error); committed checkpoints are intact (fix: check the disk or remount the Drive, or move the run folder and pass --drive elsewhere; then continue with --resume run-1)",
+  );
+  const rofs = Object.assign(new Error("ro"), { code: "EROFS" });
+  expect(() => rethrowDiskError(rofs, "updating run.json", "/d/run.json")).toThrow(/^Drive is read-only: updating run\.json failed at \/d\/run\.json \(EROFS\)/);
+  const other = Object.assign(new Error("nope"), { code: "EACCES" });
+  expect(() => rethrowDiskError(other, "x", "y")).toThrow(other);
+});
+
 describe("model files", () => {
   test("saveModelArtifacts / loadModelArtifacts and checkpoint round trips keep weights bit-identical", async () => {
     const dir = tmp("model");
@@ -287,5 +300,41 @@ describe.skipIf(!mounted)("full disk (tmpfs)", () => {
     const next = committed[committed.length - 1]! + 1;
     await commitCheckpoint(run.runDir, { step: next, epoch: 0, files: { "weights.bin": randomBytes(300_000) }, keepLast: 2 });
     expect((await listValidCheckpoints(run.runDir)).valid.map((v) => v.step)).toEqual([next, next - 1]);
+  });
+
+  test("local-first mirror: a full Drive is retried with backoff, succeeds once there is room, else fails cleanly", async () => {
+    const local = await createRun(tmp("mirror-local"), { runName: "local" });
+    const remote = await createRun(mountPoint, { runName: "remote" });
+    const c1 = await commitCheckpoint(local.runDir, { step: 10, epoch: 1, files: { "weights.bin": randomBytes(200_000), "state.json": "{}" }, isBest: true });
+    const filler = path.join(mountPoint, "mirror-filler");
+    const fill = () => {
+      const fd = fs.openSync(filler, "w");
+      try {
+        for (;;) fs.writeSync(fd, Buffer.alloc(4096));
+      } catch {
+        /* full */
+      } finally {
+        fs.closeSync(fd);
+      }
+    };
+    fill();
+    const retries: string[] = [];
+    const ok = await mirrorCheckpoint(c1.dir, remote.runDir, { backoffMs: 50, isBest: true, onRetry: (n, e) => (retries.push(`${n}: ${e.message.slice(0, 13)}`), fs.rmSync(filler)) });
+    expect(retries).toEqual(["1: Drive is full"]);
+    expect(ok).toMatchObject({ step: 10, attempts: 2 });
+    const copied = await readCheckpoint(path.join(remote.runDir, "checkpoints", "step-000000010"));
+    expect(copied.files["weights.bin"]!.equals((await readCheckpoint(c1.dir)).files["weights.bin"]!)).toBe(true);
+    expect((await readCheckpoint(path.join(remote.runDir, "best"))).step).toBe(10);
+
+    const c2 = await commitCheckpoint(local.runDir, { step: 20, epoch: 2, files: { "weights.bin": randomBytes(200_000) } });
+    fill();
+    const err = await mirrorCheckpoint(c2.dir, remote.runDir, { retries: 2, backoffMs: 20 }).catch((e) => e);
+    fs.rmSync(filler);
+    expect(err).toBeInstanceOf(DriveWriteError);
+    expect(err.message).toMatch(/^Drive is full: mirroring step-000000020 after 3 attempt\(s\) failed at .*\(ENOSPC\); the local copy checkpoints\/step-000000020 is committed and valid/);
+    const { valid, corrupt } = await listValidCheckpoints(remote.runDir);
+    expect(corrupt).toEqual([]);
+    expect(valid.map((v) => v.step)).toEqual([10]);
+    expect(fs.readdirSync(path.join(remote.runDir, "checkpoints")).filter((n) => n.startsWith("."))).toEqual([]);
   });
 });

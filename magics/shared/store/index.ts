@@ -21,6 +21,8 @@ export type { Manifest, CheckpointProblem } from "./manifest";
 export { modelToFiles, saveModelArtifacts, loadModelArtifacts, loadModelFromFiles, artifactsFromFiles, MODEL_JSON, WEIGHTS_BIN } from "./model_artifacts";
 export type { TfForLoading, SavableModel } from "./model_artifacts";
 export { prepareResume } from "./resume";
+export { mirrorCheckpoint } from "./mirror";
+export type { MirrorOptions } from "./mirror";
 export type { ResumePoint } from "./resume";
 export { DriveWriteError, isDiskError, rethrowDiskError } from "./disk_errors";
 export { sha256 } from "./durable_fs";
