@@ -121,7 +121,7 @@ function modelFromPositional(value: unknown, raw: Obj): TrainOptions["model"] {
     if ((ZOO_NAMES as readonly string[]).includes(value)) raw.model = { ...model, zoo: value };
     else if (isGitModelRef(value)) raw.model = { ...model, git: parseGitModelRef(value) };
     else if (/\.(ts|js|mts|cts|mjs|cjs)$/.test(value)) raw.model = { ...model, file: value };
-    else throw new UsageError(`<model>: ${JSON.stringify(value)} is not a notebook variable, a zoo name (${ZOO_NAMES.join(", ")}) or a .ts/.js file`);
+    else throw new UsageError(`<model>: ${JSON.stringify(value)} is not a notebook variable, a zoo name (${ZOO_NAMES.join(", ")}), a .ts/.js file or git+URL#REV:FILE`);
     return undefined;
   }
   throw new UsageError(`<model>: expected a tf.LayersModel, got ${value === null ? "null" : typeof value}`);
