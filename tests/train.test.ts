@@ -196,6 +196,30 @@ describe("resources and state", () => {
   });
 });
 
+describe("interrupt from the outside", () => {
+  test("SIGINT to the CLI stops after the current step, writes a checkpoint, exits 130 with a resumable run", async () => {
+    fs.writeFileSync(path.join(work, "long.json"), JSON.stringify({ data: { train: { builtin: "iris" } }, epochs: 500, batchSize: 8, tier: "3", drive: "drive", checkpoint: { everyEpochs: 0 } }));
+    const child = spawn(process.execPath, [CLI, "train", "--config", "long.json", "--json"], { cwd: work, env: { ...process.env, TSCOLAB_BACKEND: "wasm" }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    // Progress goes to stderr with --json; the first epoch line means tier 3 is running.
+    child.stderr.on("data", (d) => {
+      stderr += d;
+      if (/epoch \d+\/500/.test(stderr) && !child.killed) child.kill("SIGINT");
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(code, stderr).toBe(130);
+    const r = JSON.parse(stdout);
+    expect(r.status).toBe("stopped");
+    expect(r.diagnosis).toMatch(/interrupted (at step|after epoch)/);
+    const steps = r.tiers["3"].details.steps as number;
+    expect(steps).toBeGreaterThan(0);
+    expect(fs.readdirSync(path.join(r.runDir, "checkpoints"))).toContain(`step-${String(steps).padStart(9, "0")}`);
+    expect(JSON.parse(fs.readFileSync(path.join(r.runDir, "run.json"), "utf8"))).toMatchObject({ status: "stopped", resumable: true });
+  });
+});
+
 describe("three faces, one engine", () => {
   test("API, magic and CLI give identical metrics for the same config and seed; the magic shows one block updated in place", async () => {
     const config = { runName: "faces", seed: 5, data: { train: { builtin: "iris" } }, model: { zoo: "mlp", hidden: [16], dropout: 0.1 }, epochs: 4, batchSize: 16, learningRate: 0.02, drive: "drive" };

@@ -175,7 +175,10 @@ export async function train(config: TrainConfigInput | undefined, options: Train
         emit({ phase: `tier${key}` as ProgressEvent["phase"], message: `tier ${key} running` });
         const result = await fn();
         tiers[key] = result;
-        if (result.status === "failed") {
+        if (result.status === "skipped" && options.signal?.aborted) {
+          status = "stopped";
+          diagnosis = `interrupted during tier ${key}`;
+        } else if (result.status === "failed") {
           status = "failed";
           diagnosis = `tier ${key} failed: ${result.diagnosis}`;
           fix = result.fix;
@@ -183,11 +186,9 @@ export async function train(config: TrainConfigInput | undefined, options: Train
         emit({ phase: `tier${key}` as ProgressEvent["phase"], message: `tier ${key} ${result.status}` });
       }
     };
-    const yieldNow = () => new Promise<void>((r) => setImmediate(r));
-    await gate("1", () => tierSmoke(tf, trainer, { learningRate: resolved.learningRate, seed: resolved.seed }))();
-    await yieldNow();
-    await gate("2", () => tierDev(tf, trainer, { learningRate: resolved.learningRate, seed: resolved.seed, epochs: resolved.epochs, validateEveryEpochs: resolved.validateEveryEpochs }))();
-    await yieldNow();
+    const signal = options.signal;
+    await gate("1", () => tierSmoke(tf, trainer, { learningRate: resolved.learningRate, seed: resolved.seed, signal }))();
+    await gate("2", () => tierDev(tf, trainer, { learningRate: resolved.learningRate, seed: resolved.seed, epochs: resolved.epochs, validateEveryEpochs: resolved.validateEveryEpochs, signal }))();
     await gate("3", async () => {
       const t = performance.now();
       await updateRunJson(runDir, { status: "running", tiers });

@@ -8,6 +8,7 @@ import { appendMetrics, commitCheckpoint, modelToFiles } from "../shared/store";
 import type { ResolvedConfig } from "./config";
 import { higherIsBetter, type ValidationMetrics } from "./metrics";
 import type { EpochRow, ProgressEvent, ProgressListener } from "./progress";
+import { yieldToEventLoop } from "./event_loop";
 import { learningRateAt } from "./schedule";
 import { stateToFiles, type RunProgress } from "./state";
 import type { Trainer } from "./trainer";
@@ -36,8 +37,6 @@ export interface FullRunResult {
 const PROGRESS_EVERY_MS = 400;
 const YIELD_EVERY_MS = 25;
 
-/** Lets the event loop run (SIGINT handlers, the kernel's interrupt) between steps. */
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export async function runFull(ctx: FullRunContext): Promise<FullRunResult> {
   const { trainer, config, runDir, progress } = ctx;

@@ -61,12 +61,17 @@ export function progressBundle(e: ProgressEvent, task: "classification" | "regre
   return { "text/plain": text, "text/html": html };
 }
 
+/** Tier 3 of an interrupted run did not fail, but it did not finish either. */
+function tierLabel(s: TrainSummary, k: "1" | "2" | "3"): string {
+  return k === "3" && s.status === "stopped" && s.tiers[k].status === "passed" ? "stopped (resumable)" : s.tiers[k].status;
+}
+
 function tiersTable(s: TrainSummary): string {
   const rows = (["1", "2", "3"] as const).map((k) => {
     const t = s.tiers[k];
-    const color = t.status === "passed" ? "#2a7" : t.status === "failed" ? "#c33" : "#888";
+    const color = t.status === "failed" ? "#c33" : t.status === "skipped" || tierLabel(s, k) !== t.status ? "#888" : "#2a7";
     const why = [t.diagnosis, t.fix ? `fix: ${t.fix}` : ""].filter(Boolean).join(" — ");
-    return `<tr><td>tier ${k}</td><td style="color:${color}">${t.status}</td><td>${t.status === "skipped" ? "" : formatDuration(t.durationMs)}</td><td style="text-align:left">${escapeHtml(why)}</td></tr>`;
+    return `<tr><td>tier ${k}</td><td style="color:${color}">${tierLabel(s, k)}</td><td>${t.status === "skipped" ? "" : formatDuration(t.durationMs)}</td><td style="text-align:left">${escapeHtml(why)}</td></tr>`;
   });
   return `<table><thead><tr><th>tier</th><th>status</th><th>time</th><th style="text-align:left">details</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }
@@ -76,7 +81,7 @@ export function summaryText(s: TrainSummary): string {
   if (s.diagnosis) lines.push(`  ${s.diagnosis}${s.fix ? ` (fix: ${s.fix})` : ""}`);
   for (const k of ["1", "2", "3"] as const) {
     const t = s.tiers[k];
-    lines.push(`  tier ${k}: ${t.status}${t.status === "skipped" ? "" : ` in ${formatDuration(t.durationMs)}`}${t.diagnosis && t.status !== "passed" ? ` — ${t.diagnosis}` : ""}`);
+    lines.push(`  tier ${k}: ${tierLabel(s, k)}${t.status === "skipped" ? "" : ` in ${formatDuration(t.durationMs)}`}${t.diagnosis && t.status !== "passed" ? ` — ${t.diagnosis}` : ""}`);
   }
   const m = Object.entries(s.metrics).map(([k, v]) => `${k} ${num(v)}`).join("  ");
   if (m) lines.push(`  metrics: ${m}`);

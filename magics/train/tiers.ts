@@ -4,6 +4,7 @@
 // so tier 3 is the same run whether or not they ran.
 import type * as tfType from "@tensorflow/tfjs";
 import { Rng } from "../shared/rng";
+import { yieldToEventLoop } from "./event_loop";
 import type { Trainer } from "./trainer";
 
 type TF = typeof tfType;
@@ -21,6 +22,9 @@ export interface TierResult {
 
 export const skippedTier = (why: string): TierResult => ({ status: "skipped", durationMs: 0, diagnosis: why, details: {} });
 
+type Done = (status: TierStatus, details: Record<string, unknown>, diagnosis?: string, fix?: string) => TierResult;
+const interrupted = (done: Done, steps: number): TierResult => done("skipped", { steps }, `interrupted after ${steps} steps`);
+
 const fmt = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(4)) : String(v));
 
 function sliceRows(count: number, rng: Rng, n: number): Int32Array {
@@ -28,10 +32,10 @@ function sliceRows(count: number, rng: Rng, n: number): Int32Array {
 }
 
 /** Runs `fn` from the current weights and puts everything back afterwards. */
-function isolated<T>(trainer: Trainer, fn: () => T): T {
+async function isolated<T>(trainer: Trainer, fn: () => Promise<T>): Promise<T> {
   const snapshot = trainer.snapshotWeights();
   try {
-    return fn();
+    return await fn();
   } finally {
     trainer.restoreWeights(snapshot);
     for (const t of snapshot) t.dispose();
@@ -68,14 +72,14 @@ function gatherRows(trainer: Trainer, rows: Int32Array): Float32Array {
  * gradient for every trainable weight (naming the layer that has none), and
  * one batch overfitting under the configured optimizer and learning rate.
  */
-export function tierSmoke(tf: TF, trainer: Trainer, opts: { learningRate: number; seed: number; overfitSteps?: number }): TierResult {
+export function tierSmoke(tf: TF, trainer: Trainer, opts: { learningRate: number; seed: number; overfitSteps?: number; signal?: AbortSignal }): Promise<TierResult> {
   const t0 = performance.now();
   const rng = Rng.create(opts.seed, "tier1");
-  const done = (status: TierStatus, details: Record<string, unknown>, diagnosis?: string, fix?: string): TierResult => ({ status, durationMs: Math.round(performance.now() - t0), diagnosis, fix, details });
+  const done: Done = (status, details, diagnosis, fix) => ({ status, durationMs: Math.round(performance.now() - t0), diagnosis, fix, details });
   const batch = Math.min(trainer.settings.batchSize, trainer.nTrain);
   const batchSizes = [...new Set([1, Math.min(2, trainer.nTrain), batch])];
 
-  return isolated(trainer, () => {
+  return isolated(trainer, async () => {
     const shapeProblem = checkShapes(tf, trainer, batchSizes, rng);
     if (shapeProblem) return done("failed", { batchSizes }, shapeProblem, "make the model's input match the data's inputShape and its output match the task (classes or 1 value)");
 
@@ -108,6 +112,8 @@ export function tierSmoke(tf: TF, trainer: Trainer, opts: { learningRate: number
       if (steps % 5 === 0 || steps === maxSteps) {
         after = trainer.lossOn(rows);
         if (!Number.isFinite(after) || after < before * 0.5) break;
+        await yieldToEventLoop();
+        if (opts.signal?.aborted) return interrupted(done, steps);
       }
     }
     const details = { batchSizes, gradients: gradientDetails, overfit: { rows: rows.length, steps, lossBefore: fmt(before), lossAfter: fmt(after) } };
@@ -125,16 +131,20 @@ export function tierSmoke(tf: TF, trainer: Trainer, opts: { learningRate: number
  * a validation pass), that the loss stays finite and does not blow up, and
  * estimates tier 3's duration.
  */
-export function tierDev(tf: TF, trainer: Trainer, opts: { learningRate: number; seed: number; epochs: number; validateEveryEpochs: number; steps?: number }): TierResult {
+export function tierDev(
+  tf: TF,
+  trainer: Trainer,
+  opts: { learningRate: number; seed: number; epochs: number; validateEveryEpochs: number; steps?: number; signal?: AbortSignal },
+): Promise<TierResult> {
   const t0 = performance.now();
   const rng = Rng.create(opts.seed, "tier2");
-  const done = (status: TierStatus, details: Record<string, unknown>, diagnosis?: string, fix?: string): TierResult => ({ status, durationMs: Math.round(performance.now() - t0), diagnosis, fix, details });
+  const done: Done = (status, details, diagnosis, fix) => ({ status, durationMs: Math.round(performance.now() - t0), diagnosis, fix, details });
   const b = trainer.settings.batchSize;
   const steps = opts.steps ?? Math.max(12, Math.min(30, 2 * trainer.stepsPerEpoch));
   const warmup = 3;
   const slice = sliceRows(Math.min(trainer.nTrain, b * 10), rng, trainer.nTrain);
 
-  return isolated(trainer, () => {
+  return isolated(trainer, async () => {
     const losses: number[] = [];
     const stepMs: number[] = [];
     let tensorsAfterWarmup = 0;
@@ -151,6 +161,9 @@ export function tierDev(tf: TF, trainer: Trainer, opts: { learningRate: number; 
       if (!Number.isFinite(value)) {
         return done("failed", { steps: s + 1, losses: losses.map(fmt) }, `diverged: the loss became ${value} at dev step ${s + 1} (learning rate ${opts.learningRate})`, "lower learningRate or set gradClipNorm");
       }
+      // Yields happen outside the timed step and after the leak baseline is taken.
+      await yieldToEventLoop();
+      if (opts.signal?.aborted) return interrupted(done, s + 1);
     }
     const tensorsAfterSteps = tf.memory().numTensors;
     const tEval = performance.now();
