@@ -5,6 +5,7 @@
 // it runs (no marker file, no run folder), trust runs it, and bad revisions
 // fail in one line.
 process.env.TSCOLAB_BACKEND = "wasm";
+import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -13,6 +14,20 @@ import { runsDir } from "../magics/shared/drive_root";
 import { train } from "../magics/train/engine";
 import { TscolabError } from "../magics/types";
 import { makeRepo, modelSource, spawnsChild, tempDir, type TestRepo } from "./fixtures/git/repo";
+
+const CLI = path.resolve(__dirname, "..", "bin", "tscolab.js");
+
+/** `tscolab train ...` as its own process (needs the build: `npx tsc -p .`, which `npm test` runs first). */
+function cli(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, "train", ...args], { cwd, env: { ...process.env, TSCOLAB_BACKEND: "wasm" }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 let work: string;
 let notebookRepo: TestRepo;
@@ -86,5 +101,37 @@ describe("train() with a git model", () => {
     const err = await train({ ...quick, drive: path.join(work, "drive-bad"), model: { git: { repo: models.dir, rev: "v9", path: "net.ts" } } }, { cwd: work }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(TscolabError);
     expect((err as Error).message).toBe(`revision "v9" not found in ${models.dir} (branches: main; no tags) (fix: set model.git.rev to a commit sha, tag or branch of that repository)`);
+  });
+});
+
+describe("tscolab train --model git+URL#REV:FILE", () => {
+  test("refuses a child-process model with exit 1 and one line; --trust runs it; a bad rev is one line", async () => {
+    const cliMarker = path.join(work, "cli.marker");
+    const repo = await makeRepo(path.join(work, "cli-models"));
+    await repo.commit({ "evil.ts": modelSource(2, spawnsChild(cliMarker)) }, "spawns");
+    const drive = path.join(work, "drive-cli");
+    const common = ["--data", "iris", "--epochs", "1", "--tier", "3", "--drive", drive, "--json"];
+
+    const refused = await cli(["--model", "git+./cli-models#main:evil.ts", ...common], work);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toMatch(/^TscolabError: refusing to run evil\.ts from .*cli-models at main \([0-9a-f]{12}\): evil\.ts:1: child process: require\("child_process"\) .*--trust/);
+    expect(refused.stderr.trim().split("\n")).toHaveLength(1);
+    expect(fs.existsSync(cliMarker)).toBe(false);
+
+    const trusted = await cli(["--model", "git+./cli-models#main:evil.ts", "--trust", ...common], work);
+    expect(trusted.code).toBe(0);
+    expect(fs.readFileSync(cliMarker, "utf8")).toBe("spawned");
+    const summary = JSON.parse(trusted.stdout);
+    expect(summary.status).toBe("completed");
+    expect(runJson(summary.runDir).provenance.git).toMatchObject({ path: "evil.ts", trusted: true });
+
+    const badRev = await cli(["--model", "git+./cli-models#v404:evil.ts", ...common], work);
+    expect(badRev.code).not.toBe(0);
+    expect(badRev.stderr.trim()).toMatch(/^TscolabError: revision "v404" not found in .*cli-models \(branches: main; no tags\)/);
+    expect(badRev.stderr.trim().split("\n")).toHaveLength(1);
+
+    const badRef = await cli(["--model", "git+./cli-models#main", ...common], work);
+    expect(badRef.code).toBe(2);
+    expect(badRef.stderr.trim()).toMatch(/^UsageError: .*names no file after the revision; expected --model git\+URL#REV:FILE/);
   });
 });
