@@ -70,6 +70,7 @@ describe("GPUs through fake nvidia-smi", () => {
     );
     expect(usable.fix).toMatch(/install @tensorflow\/tfjs-node-gpu@4.22.0 where libcudart.so.11.0 and libcudnn.so.8 are present/);
     expect(check(r, "gpu.cuda-libraries")).toMatchObject({ status: "warn" });
+    expect(r.gpu.cuda12Only).toBe(false);
     expect(check(r, "gpu.cuda-libraries")!.message).toMatch(/libcudart.so.11.0 and libcudnn.so.8 not found: tfjs-node-gpu would silently fall back to the CPU/);
   });
 
@@ -78,7 +79,7 @@ describe("GPUs through fake nvidia-smi", () => {
     fs.writeFileSync(path.join(dir, "libcudart.so.12"), "");
     const r = await verifyEnv({ ...fast, cudaDirs: [dir], env: envWithFakeSmi("t4") });
     expect(r.gpu.cuda12Only).toBe(true);
-    expect(check(r, "gpu.cuda-libraries")!.message).toMatch(/only a CUDA 12\+ runtime is installed/);
+    expect(check(r, "gpu.cuda-libraries")!.message).toContain(`only a newer CUDA runtime is installed (${path.join(dir, "libcudart.so.12")})`);
   });
 
   it("V100 on an old driver, A100, H100 and two GPUs each get their own tier; H100 warns about PTX JIT", async () => {
@@ -262,3 +263,13 @@ describe("rendering and the magic", () => {
     }
   });
 });
+
+describe("packages installed in the notebook folder", () => {
+  it("a tfjs-node installed next to the notebook is probed too (here: the real failure mode, a crash)", async () => {
+    const notebook = installFakeNative(scratchDir("nb-native"), "abort");
+    const r = await verifyEnv({ ...fast, cwd: notebook, env: withoutBackendEnv() });
+    expect(r.backend.candidates[1]).toMatchObject({ name: "tensorflow", installed: true, loadable: false });
+    expect(check(r, "backend.tensorflow")!.message).toMatch(/crashed with SIGABRT/);
+  });
+});
+

@@ -52,6 +52,8 @@ export type CandidateReport = z.infer<typeof candidateReport>;
 export interface ProbeOptions {
   /** Folders to resolve backend packages from; defaults to this package's own resolution. */
   resolveFrom?: string[];
+  /** The notebook's folder: packages installed there count too (default: process.cwd()). */
+  cwd?: string;
   /** Child-process timeout for native bindings. */
   nativeTimeoutMs?: number;
   /** Milliseconds spent measuring GFLOP/s per candidate. */
@@ -59,13 +61,25 @@ export interface ProbeOptions {
   signal?: AbortSignal;
 }
 
-/** Resolves a package's entry file, or null when it is not installed. */
-export function resolvePackage(pkg: string, resolveFrom?: string[]): string | null {
+/**
+ * Resolves a package's entry file, or null when it is not installed. Looks
+ * in `resolveFrom` first, then where the kernel's own tfjs lives, then in the
+ * notebook's folder, so verify_env and ensureBackend always see the same set.
+ */
+export function resolvePackage(pkg: string, resolveFrom: string[] = [], cwd = process.cwd()): string | null {
   try {
-    return resolveFrom ? require.resolve(pkg, { paths: resolveFrom }) : require.resolve(pkg);
+    return require.resolve(pkg, { paths: [...resolveFrom, kernelModulesRoot(), cwd] });
   } catch {
     return null;
   }
+}
+
+/** The folder whose node_modules holds the kernel's @tensorflow/tfjs. */
+export function kernelModulesRoot(): string {
+  const pj = require.resolve("@tensorflow/tfjs/package.json");
+  const parts = path.resolve(pj).split(path.sep);
+  const i = parts.lastIndexOf("node_modules");
+  return i > 0 ? parts.slice(0, i).join(path.sep) : path.dirname(pj);
 }
 
 /** The version in the package.json that owns `entry` (walking up from it). */
@@ -117,7 +131,7 @@ export async function probeNativeCandidate(
   opts: ProbeOptions = {},
 ): Promise<{ report: CandidateReport; raw: NativeProbeResult | null; entry: string | null }> {
   const report = emptyReport(name);
-  const entry = resolvePackage(report.package, opts.resolveFrom);
+  const entry = resolvePackage(report.package, opts.resolveFrom, opts.cwd);
   if (!entry) return { report, raw: null, entry };
   report.installed = true;
   report.version = packageVersionOf(entry, report.package);
@@ -142,8 +156,8 @@ export async function probeNativeCandidate(
 }
 
 /** Loads the wasm backend's registration into the kernel's tfjs; returns an error text or null. */
-function registerWasm(resolveFrom?: string[]): { entry: string | null; error?: string } {
-  const entry = resolvePackage("@tensorflow/tfjs-backend-wasm", resolveFrom);
+function registerWasm(opts: ProbeOptions): { entry: string | null; error?: string } {
+  const entry = resolvePackage("@tensorflow/tfjs-backend-wasm", opts.resolveFrom, opts.cwd);
   if (!entry) return { entry };
   try {
     require(entry);
@@ -164,7 +178,7 @@ export async function probeInProcessCandidate(name: "wasm" | "cpu", opts: ProbeO
   const report = emptyReport(name);
   const started = Date.now();
   if (name === "wasm") {
-    const reg = registerWasm(opts.resolveFrom);
+    const reg = registerWasm(opts);
     if (!reg.entry) return report;
     report.installed = true;
     report.version = packageVersionOf(reg.entry, report.package);
@@ -318,7 +332,7 @@ async function tryBackend(name: BackendName, opts: ProbeOptions): Promise<Attemp
     return { ok: true, device: report.device ?? "cpu" };
   }
   if (name === "wasm") {
-    const reg = registerWasm(opts.resolveFrom);
+    const reg = registerWasm(opts);
     if (!reg.entry) return { ok: false, why: "not installed" };
     if (reg.error) return { ok: false, why: reg.error };
   }

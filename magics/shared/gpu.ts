@@ -200,14 +200,14 @@ export function findLibrary(name: string, opts: CudaSearchOptions = {}): string 
   return null;
 }
 
-/** The CUDA 11 libraries tfjs-node-gpu needs, plus whether only a CUDA 12+ runtime is present. */
-export function findCudaLibraries(opts: CudaSearchOptions = {}): { libraries: CudaLibrary[]; cuda12Only: boolean; cuda12Path: string | null } {
+/** The CUDA 11 libraries tfjs-node-gpu needs, plus whether only a CUDA 12+ runtime is present (and where). */
+export function findCudaLibraries(opts: CudaSearchOptions = {}): { libraries: CudaLibrary[]; cuda12Only: boolean; newerCudaRuntime: string | null } {
   const libraries = CUDA_LIBRARIES.map((name) => {
     const p = findLibrary(name, opts);
     return { name, found: p !== null, path: p };
   });
-  const cuda12Path = findLibrary("libcudart.so.12", opts) ?? findLibrary("libcudart.so.13", opts);
-  return { libraries, cuda12Only: !libraries[0].found && cuda12Path !== null, cuda12Path };
+  const newer = ["libcudart.so.12", "libcudart.so.13", "libcudart.so.14"].map((n) => findLibrary(n, opts)).find((p) => p !== null) ?? null;
+  return { libraries, cuda12Only: !libraries[0].found && newer !== null, newerCudaRuntime: newer };
 }
 
 /**

@@ -161,7 +161,9 @@ export function gpuChecks(f: Facts): Check[] {
     if (missing.length === 0) {
       checks.push({ id: "gpu.cuda-libraries", status: "ok", message: g.cudaLibraries.map((l) => `${l.name} at ${l.path}`).join(", ") });
     } else {
-      const cuda12 = g.cuda12Only ? "; only a CUDA 12+ runtime is installed, and tfjs-node-gpu 4.x (libtensorflow 2.9) is built for CUDA 11" : "";
+      const cuda12 = g.cuda12Only
+        ? `; only a newer CUDA runtime is installed (${g.newerCudaRuntime}), and tfjs-node-gpu 4.x (libtensorflow 2.9) is built for CUDA 11`
+        : "";
       checks.push({
         id: "gpu.cuda-libraries",
         status: "warn",

@@ -5,14 +5,14 @@
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
-import { backendName, kernelTfjsEntry, probeCandidates, selectBackend, type CandidateReport } from "../shared/backend";
+import { backendName, kernelModulesRoot, probeCandidates, selectBackend, type CandidateReport } from "../shared/backend";
 import { resolveDriveRoot } from "../shared/drive_root";
 import { detectGpus, findCudaLibraries, trainingGpu } from "../shared/gpu";
 import { PROFILES, profileForDevice, type ProfileName } from "../shared/profile";
 import { backendChecks, gpuChecks, resourceChecks, tfjsChecks, toolchainChecks, type Facts } from "./checks";
 import { overallStatus, verifyEnvReport, type VerifyEnvReport } from "./report";
 import { collectResources } from "./resources";
-import { coreCopies, nodeModulesChain, npmVersion, owningNodeModules, resolvedVersion, tensorflowPackages } from "./versions";
+import { coreCopies, nodeModulesChain, npmVersion, resolvedVersion, tensorflowPackages } from "./versions";
 
 export const verifyEnvOptions = z.object({
   /** Drive root whose free disk is checked (else %drive mount, $TSCOLAB_DRIVE, ./drive). */
@@ -23,7 +23,7 @@ export const verifyEnvOptions = z.object({
   env: z.record(z.string(), z.string().optional()).optional(),
   /** Extra folders to resolve backend packages from (tests, unusual layouts). */
   resolveFrom: z.array(z.string()).optional(),
-  /** Folders searched for CUDA libraries instead of the defaults (tests). */
+  /** The only folders searched for CUDA libraries (no linker cache): tests, unusual layouts. */
   cudaDirs: z.array(z.string()).optional(),
   nativeTimeoutMs: z.number().int().positive().default(30_000),
   gpuTimeoutMs: z.number().int().positive().default(5_000),
@@ -45,10 +45,9 @@ export async function verifyEnv(options: VerifyEnvOptions = {}): Promise<VerifyE
 
   // Child processes first, so they run while this process does its own work.
   const gpuRun = detectGpus({ env, timeoutMs: o.gpuTimeoutMs, signal: o.signal });
-  const candidateRun = probeCandidates({ resolveFrom: o.resolveFrom, nativeTimeoutMs: o.nativeTimeoutMs, budgetMs: o.budgetMs, signal: o.signal });
+  const candidateRun = probeCandidates({ resolveFrom: o.resolveFrom, cwd, nativeTimeoutMs: o.nativeTimeoutMs, budgetMs: o.budgetMs, signal: o.signal });
 
-  const kernelModules = owningNodeModules(kernelTfjsEntry());
-  const kernelDir = kernelModules ? path.dirname(kernelModules) : cwd;
+  const kernelDir = kernelModulesRoot();
   const coreVersion = resolvedVersion("@tensorflow/tfjs-core", kernelDir)?.version ?? tf.version_core;
   const versions: VerifyEnvReport["versions"] = {
     node: process.version,
@@ -58,14 +57,14 @@ export async function verifyEnv(options: VerifyEnvOptions = {}): Promise<VerifyE
     tensorflow: tensorflowPackages([...nodeModulesChain(kernelDir), ...nodeModulesChain(cwd), ...(o.resolveFrom ?? []).flatMap(nodeModulesChain)]),
   };
   const copies = coreCopies({ kernelDir, notebookDir: cwd });
-  const cuda = findCudaLibraries({ dirs: o.cudaDirs, env });
+  const cuda = findCudaLibraries({ dirs: o.cudaDirs, ldconfig: !o.cudaDirs, env });
   const resources = collectResources(driveRoot);
 
   const [gpuFound, { reports }] = await Promise.all([gpuRun, candidateRun]);
   o.signal?.throwIfAborted();
 
   const selected = pickSelected(reports, requested);
-  const gpu: VerifyEnvReport["gpu"] = { ...gpuFound, cudaLibraries: cuda.libraries, cuda12Only: cuda.cuda12Only };
+  const gpu: VerifyEnvReport["gpu"] = { ...gpuFound, cudaLibraries: cuda.libraries, cuda12Only: cuda.cuda12Only, newerCudaRuntime: cuda.newerCudaRuntime };
   const trainingDevice = selected?.device === "gpu" ? trainingGpu(gpuFound, env) : null;
   const facts: Facts = { versions, coreVersion, copies, kernelDir, candidates: reports, selected, requested, gpu, trainingDevice, resources };
   const checks = [...toolchainChecks(facts), ...tfjsChecks(facts), ...backendChecks(facts), ...gpuChecks(facts), ...resourceChecks(facts)];

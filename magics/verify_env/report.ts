@@ -50,6 +50,8 @@ export const verifyEnvReport = z.object({
     cudaLibraries: z.array(cudaLibrary),
     /** Only a CUDA 12+ runtime was found, which tfjs-node-gpu 4.x (CUDA 11) cannot use. */
     cuda12Only: z.boolean(),
+    /** Path of a CUDA 12+ runtime (libcudart.so.12/13/...) when one is installed. */
+    newerCudaRuntime: z.string().nullable(),
   }),
   resources: z.object({
     cpuCores: z.number(),

@@ -67,13 +67,6 @@ export function nodeModulesChain(dir: string): string[] {
   }
 }
 
-/** The node_modules folder that holds a package whose entry file is `entry`. */
-export function owningNodeModules(entry: string): string | null {
-  const parts = path.resolve(entry).split(path.sep);
-  const i = parts.lastIndexOf("node_modules");
-  return i > 0 ? parts.slice(0, i + 1).join(path.sep) : null;
-}
-
 /**
  * Every package directory named `pkg` (e.g. @tensorflow/tfjs-core) under the
  * given node_modules folders, nested node_modules included; real paths, no
