@@ -13,7 +13,8 @@ import { listValidCheckpoints, loadLatestCheckpoint, readMetrics, sha256 } from 
 const ROOT = path.resolve(__dirname, "..");
 const CLI = path.join(ROOT, "bin", "tscolab.js");
 // A fixed backend: bit-identity is promised for the same seed on the same backend.
-const ENV = { ...process.env, TSCOLAB_BACKEND: "cpu" };
+// TSCOLAB_RESUME_BACKEND=wasm runs the same acceptance on the wasm backend (with P's fused kernels).
+const ENV = { ...process.env, TSCOLAB_BACKEND: process.env.TSCOLAB_RESUME_BACKEND ?? "cpu" };
 // Printed so that a failing run can be replayed with the same kill moments.
 const SEED = Number(process.env.TSCOLAB_RESUME_SEED ?? Date.now() % 100000);
 let rngState = SEED;
