@@ -210,20 +210,30 @@ export async function commitCheckpoint(runDir: string, opts: CommitCheckpointOpt
   return { dir: target, step, epoch, bytes, ms: performance.now() - t0, removed };
 }
 
+/** Verifies one step folder: a loaded checkpoint (bytes only when asked for), or why it does not count. */
+async function inspectStepFolder(ckDir: string, f: { name: string; step: number }, keepBytes: boolean): Promise<{ ok: LoadedCheckpoint } | { bad: CorruptCheckpoint }> {
+  const dir = path.join(ckDir, f.name);
+  const check = await verifyCheckpointDir(dir, { keepBytes });
+  if (check.ok && check.manifest.step === f.step) {
+    const files: Record<string, Buffer> = {};
+    for (const [k, v] of check.bytes) files[k] = v;
+    return { ok: { dir, name: f.name, step: f.step, epoch: check.manifest.epoch, meta: check.manifest.meta, files } };
+  }
+  const problems = check.ok ? [{ file: MANIFEST_NAME, problem: `says step ${check.manifest.step}, folder says ${f.step}` }] : check.problems;
+  return { bad: { dir, name: f.name, step: f.step, problems, message: `${f.name} is corrupt: ${describeProblems(problems)}` } };
+}
+
 /** Every checkpoint folder, verified: valid ones newest first, corrupt ones with the reason. */
 export async function listValidCheckpoints(runDir: string): Promise<{ valid: ValidCheckpoint[]; corrupt: CorruptCheckpoint[] }> {
   const ckDir = path.join(runDir, CHECKPOINTS_DIR);
   const valid: ValidCheckpoint[] = [];
   const corrupt: CorruptCheckpoint[] = [];
   for (const f of await stepFolders(ckDir)) {
-    const dir = path.join(ckDir, f.name);
-    const check = await verifyCheckpointDir(dir);
-    if (check.ok && check.manifest.step === f.step) {
-      valid.push({ dir, name: f.name, step: f.step, epoch: check.manifest.epoch, meta: check.manifest.meta });
-    } else {
-      const problems = check.ok ? [{ file: MANIFEST_NAME, problem: `says step ${check.manifest.step}, folder says ${f.step}` }] : check.problems;
-      corrupt.push({ dir, name: f.name, step: f.step, problems, message: `${f.name} is corrupt: ${describeProblems(problems)}` });
-    }
+    const r = await inspectStepFolder(ckDir, f, false);
+    if ("ok" in r) {
+      const { files: _none, ...info } = r.ok;
+      valid.push(info);
+    } else corrupt.push(r.bad);
   }
   return { valid, corrupt };
 }
@@ -246,15 +256,9 @@ export async function loadLatestCheckpoint(runDir: string): Promise<{ checkpoint
   const ckDir = path.join(runDir, CHECKPOINTS_DIR);
   const skipped: CorruptCheckpoint[] = [];
   for (const f of await stepFolders(ckDir)) {
-    const dir = path.join(ckDir, f.name);
-    const check = await verifyCheckpointDir(dir, { keepBytes: true });
-    if (check.ok && check.manifest.step === f.step) {
-      const files: Record<string, Buffer> = {};
-      for (const [k, v] of check.bytes) files[k] = v;
-      return { checkpoint: { dir, name: f.name, step: f.step, epoch: check.manifest.epoch, meta: check.manifest.meta, files }, skipped };
-    }
-    const problems = check.ok ? [{ file: MANIFEST_NAME, problem: `says step ${check.manifest.step}, folder says ${f.step}` }] : check.problems;
-    skipped.push({ dir, name: f.name, step: f.step, problems, message: `${f.name} is corrupt: ${describeProblems(problems)}` });
+    const r = await inspectStepFolder(ckDir, f, true);
+    if ("ok" in r) return { checkpoint: r.ok, skipped };
+    skipped.push(r.bad);
   }
   return { checkpoint: null, skipped };
 }
