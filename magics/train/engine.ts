@@ -83,6 +83,9 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     checkpoint = point.checkpoint;
     run = { runId: point.run.runId, runDir: point.run.runDir };
     notes.push(...point.notes);
+    // Resumed == uninterrupted: the stored config wins; say which given settings were not used.
+    const ignored = Object.keys((config ?? {}) as Record<string, unknown>).filter((k) => k !== "drive");
+    if (ignored.length) notes.push(`resuming uses the run's stored config; ignored: ${ignored.join(", ")}`);
   } else {
     if (config === undefined) throw new TscolabError("no training config given", "pass --config FILE, a %%train JSON body, or train({ data: ... })");
     resolved = resolveConfig(config, { profile: defaultProfile, source: options.configSource });
