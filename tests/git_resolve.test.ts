@@ -1,6 +1,7 @@
 // resolveGitModel against real local repositories (real git through
 // simple-git, no network): pinned revisions, moving branches, the cache,
 // refusals by the scanner, and one clear line for each kind of bad input.
+import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -110,6 +111,29 @@ describe("the cache", () => {
     const cache = path.join(gitCacheRoot(drive), fs.readdirSync(gitCacheRoot(drive))[0]);
     expect(fs.readdirSync(path.join(cache, "commits")).sort()).toEqual([v1, v2].sort()); // no temporaries left
     expect(fs.readdirSync(cache).filter((f) => f.startsWith(".")).length).toBe(0);
+  });
+
+  test("concurrent fetches of a cached repository take turns; a lock left by a dead process is taken over", async () => {
+    const drive = path.join(root, "drive-fetch-lock");
+    const moving = await makeRepo(path.join(root, "moving"));
+    await moving.commit({ "net.ts": modelSource(1) }, "one");
+    const first = await resolveGitModel({ repo: moving.dir, rev: "main", path: "net.ts" }, { driveRoot: drive });
+    const cacheDir = path.dirname(path.dirname(first.dir));
+    const two = await moving.commit({ "net.ts": modelSource(2) }, "two");
+    // Every one of these fetches (a branch is always brought up to date).
+    const runs = await Promise.all(Array.from({ length: 5 }, () => resolveGitModel({ repo: moving.dir, rev: "main", path: "net.ts" }, { driveRoot: drive })));
+    expect(runs.map((r) => r.provenance.commit)).toEqual(Array(5).fill(two));
+    expect(runs.every((r) => r.notes.length === 0)).toBe(true);
+    expect(fs.existsSync(path.join(cacheDir, "fetch.lock"))).toBe(false);
+
+    // A run SIGKILLed while fetching leaves its lock behind, owned by a pid that is gone.
+    const three = await moving.commit({ "net.ts": modelSource(3) }, "three");
+    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString();
+    fs.mkdirSync(path.join(cacheDir, "fetch.lock"));
+    fs.writeFileSync(path.join(cacheDir, "fetch.lock", "owner.json"), JSON.stringify({ pid: Number(dead), at: Date.now() }));
+    const after = await resolveGitModel({ repo: moving.dir, rev: "main", path: "net.ts" }, { driveRoot: drive });
+    expect(after.provenance.commit).toBe(three);
+    expect(fs.existsSync(path.join(cacheDir, "fetch.lock"))).toBe(false);
   });
 
   test("when the repository is gone, a tag comes from the cache and a branch says it used the cache", async () => {

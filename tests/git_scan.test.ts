@@ -24,6 +24,10 @@ describe("scanModelSource finds", () => {
     ["new Function", `const f = new Function("return 1");`, "Function constructor"],
     ["Function()", `const f = Function("return 1");`, "Function constructor"],
     ["constructor of a function", `(() => 0).constructor("return process")();`, "Function constructor (.constructor)"],
+    ["Function passed on", `Reflect.construct(Function, ["return process"])();`, "Function constructor"],
+    ["async function constructor", `const AF = (async () => {}).constructor; new AF("x");`, "Function constructor (.constructor)"],
+    ["process.mainModule.require", `process.mainModule.require("child_process");`, "process.mainModule"],
+    ["require.call", `require.call(null, "child_process");`, "require used as a value"],
     ["setTimeout with a string", `setTimeout("doIt()", 10);`, "eval of a string (timer with code)"],
     ["vm", `import vm from "vm";`, 'code evaluation: import("vm")'],
     ["http", `import http from "http";`, 'network: import("http")'],
@@ -93,12 +97,18 @@ describe("scanModelSource does not flag", () => {
         m.add(t.layers.dense({ units: hidden, inputShape, activation: "relu" }));
         m.add(t.layers.dense({ units: outputs, activation: "softmax" }));
         setTimeout(() => undefined, 0);
+      const isFn = createModel instanceof Function;
+      console.log(m.constructor.name);
         return m;
       }
       type F = typeof fetch;
       interface X { eval: number }
     `;
     expect(scanModelSource(code, "model.ts")).toEqual([]);
+  });
+
+  test("names that exist on Object.prototype", () => {
+    expect(scanModelSource(`require("constructor"); import x from "toString"; obj.hasOwnProperty("a"); a.valueOf();`, "m.ts")).toEqual([]);
   });
 
   test("type-only imports of dangerous modules", () => {

@@ -10,9 +10,11 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
+import "../magics/index";
+import { invokeMagic } from "../magics/registry";
 import { runsDir } from "../magics/shared/drive_root";
 import { train } from "../magics/train/engine";
-import { TscolabError } from "../magics/types";
+import { TscolabError, type MagicContext } from "../magics/types";
 import { makeRepo, modelSource, spawnsChild, tempDir, type TestRepo } from "./fixtures/git/repo";
 
 const CLI = path.resolve(__dirname, "..", "bin", "tscolab.js");
@@ -134,4 +136,24 @@ describe("tscolab train --model git+URL#REV:FILE", () => {
     expect(badRef.code).toBe(2);
     expect(badRef.stderr.trim()).toMatch(/^UsageError: .*names no file after the revision; expected --model git\+URL#REV:FILE/);
   });
+});
+
+test("%train git+URL#REV:FILE in a notebook: the pinned revision trains; an unknown rev raises one line", async () => {
+  const ctx: MagicContext = {
+    cwd: notebookRepo.dir,
+    signal: new AbortController().signal,
+    variables: {},
+    rich: true,
+    stdout: () => undefined,
+    stderr: () => undefined,
+    display: () => ({ update: () => undefined }),
+  };
+  const drive = path.join(work, "drive-magic");
+  const out = await invokeMagic("train", `git+../models#${v1.slice(0, 10)}:net.ts --data iris --epochs 1 --tier 3 --drive ${drive}`, ctx);
+  const r = out.result as Awaited<ReturnType<typeof train>>;
+  expect(r.status).toBe("completed");
+  expect(r.config.model).toEqual({ git: { repo: "../models", rev: v1.slice(0, 10), path: "net.ts" } });
+  expect(hidden(r.model as never)).toBe(3);
+  expect(runJson(r.runDir).provenance.git).toMatchObject({ commit: v1, requestedRev: v1.slice(0, 10) });
+  await expect(invokeMagic("train", `git+../models#nope:net.ts --data iris --drive ${drive}`, ctx)).rejects.toThrow(/^revision "nope" not found in /);
 });

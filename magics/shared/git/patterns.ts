@@ -1,9 +1,10 @@
 // What the scanner of fetched model code looks for (SPEC 10: child processes,
 // eval of strings, network, file-system writes). A model file builds layers;
 // none of these belong in one, so each is a finding the user must --trust.
+// Maps, not object literals: a name like "constructor" must not hit Object.prototype.
 
 /** Node modules whose mere import is a finding, by family. */
-export const MODULE_FAMILIES: Record<string, string> = {
+export const MODULE_FAMILIES = new Map<string, string>(Object.entries({
   child_process: "child process",
   worker_threads: "child process",
   cluster: "child process",
@@ -29,7 +30,7 @@ export const MODULE_FAMILIES: Record<string, string> = {
   got: "network",
   request: "network",
   superagent: "network",
-};
+}));
 
 /** Modules whose write functions are findings (reading is fine). */
 export const FS_MODULES = new Set(["fs", "fs/promises", "fs-extra", "graceful-fs"]);
@@ -53,22 +54,22 @@ export const FS_MEMBER_ONLY_WRITES = new Set(["open", "openSync", "write", "prom
 export const NETWORK_GLOBALS = new Set(["fetch", "WebSocket", "XMLHttpRequest", "EventSource"]);
 
 /** tfjs calls that download (http handlers) or write files (tfjs-node's file:// handler). */
-export const TFJS_IO_NAMES: Record<string, string> = {
+export const TFJS_IO_NAMES = new Map<string, string>(Object.entries({
   loadLayersModel: "network: tfjs model download",
   loadGraphModel: "network: tfjs model download",
   browserHTTPRequest: "network: tfjs http handler",
   http: "network: tfjs http handler",
   fileSystem: "fs write: tfjs file handler",
-};
+}));
 
 /** `process.<name>` members that load native code or reach other processes. */
-export const PROCESS_MEMBERS: Record<string, string> = {
+export const PROCESS_MEMBERS = new Map<string, string>(Object.entries({
   binding: "process.binding",
   _linkedBinding: "process.binding",
   dlopen: "process.dlopen",
   mainModule: "process.mainModule",
   kill: "process.kill",
-};
+}));
 
 /** Identifiers naming the global object: computed access on them can reach anything. */
 export const GLOBAL_OBJECTS = new Set(["globalThis", "global", "window", "self", "process", "require", "module"]);

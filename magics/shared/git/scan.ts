@@ -109,7 +109,7 @@ export function scanSource(code: string, file: string): SourceScan {
     const at = where(node);
     imports.push({ spec, line: at.line, code: at.code });
     const { bare, pkg } = moduleBase(spec);
-    const family = MODULE_FAMILIES[bare] ?? MODULE_FAMILIES[pkg] ?? MODULE_FAMILIES[bare.split("/")[0]];
+    const family = MODULE_FAMILIES.get(bare) ?? MODULE_FAMILIES.get(pkg) ?? MODULE_FAMILIES.get(bare.split("/")[0]);
     if (family) add(node, `${family}: ${how}("${spec}")`);
   };
 
@@ -133,13 +133,18 @@ export function scanSource(code: string, file: string): SourceScan {
   const checkMember = (node: ts.Node, object: ts.Expression, name: string) => {
     if (FS_WRITE_NAMES.has(name)) add(node, `fs write: ${name}`);
     else if (FS_MEMBER_ONLY_WRITES.has(name) && isFsObject(object)) add(node, `fs write: ${name}`);
-    if (name in PROCESS_MEMBERS && (isProcess(object) || name === "dlopen" || name === "mainModule")) add(node, PROCESS_MEMBERS[name]);
-    if (name in TFJS_IO_NAMES && (name !== "http" || (t.isPropertyAccessExpression(object) ? object.name.text === "io" : t.isIdentifier(object) && object.text === "io"))) add(node, TFJS_IO_NAMES[name]);
+    const processMember = PROCESS_MEMBERS.get(name);
+    if (processMember && (isProcess(object) || name === "dlopen" || name === "mainModule")) add(node, processMember);
+    const tfjsIo = TFJS_IO_NAMES.get(name);
+    if (tfjsIo && (name !== "http" || (t.isPropertyAccessExpression(object) ? object.name.text === "io" : t.isIdentifier(object) && object.text === "io"))) add(node, tfjsIo);
     if (name === "fetch") add(node, "network: fetch");
     else if (NETWORK_GLOBALS.has(name) && isGlobalObject(object)) add(node, `network: ${name}`);
     if (name === "eval" && isGlobalObject(object)) add(node, "eval");
     if (name === "Function" && isGlobalObject(object)) add(node, "Function constructor");
     if (name === "createRequire" || name === "_load" || name === "_compile") add(node, `code loading: ${name}`);
+    // `(() => {}).constructor` is Function (async/generator variants too): a
+    // way to eval strings without naming it. `.constructor.name` only reads.
+    if (name === "constructor" && !(t.isPropertyAccessExpression(node.parent) && node.parent.expression === node && node.parent.name.text === "name")) add(node, "Function constructor (.constructor)");
   };
 
   const visit = (node: ts.Node): void => {
@@ -175,8 +180,6 @@ export function scanSource(code: string, file: string): SourceScan {
         add(node, "Function constructor");
       } else if (TIMERS.has(t.isIdentifier(callee) ? callee.text : t.isPropertyAccessExpression(callee) ? callee.name.text : "") && stringish(arg0)) {
         add(node, "eval of a string (timer with code)");
-      } else if (t.isPropertyAccessExpression(callee) && callee.name.text === "constructor" && node.arguments.length > 0) {
-        add(node, "Function constructor (.constructor)");
       } else if (t.isPropertyAccessExpression(callee) && callee.name.text === "save" && /^file:\/\//i.test(staticText(arg0) ?? "")) {
         add(node, "fs write: model.save(file://)");
       }
@@ -195,6 +198,7 @@ export function scanSource(code: string, file: string): SourceScan {
     } else if (t.isIdentifier(node) && isReference(node)) {
       const name = node.text;
       if (name === "eval") add(node, "eval");
+      else if (name === "Function" && !(t.isBinaryExpression(node.parent) && node.parent.operatorToken.kind === t.SyntaxKind.InstanceOfKeyword)) add(node, "Function constructor");
       else if (NETWORK_GLOBALS.has(name)) add(node, `network: ${name}`);
       else if (name === "require") {
         const p = node.parent;
