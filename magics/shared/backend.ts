@@ -5,7 +5,11 @@
 // in libtensorflow must not take the kernel down. wasm and cpu are pure
 // JavaScript/WebAssembly and are probed in-process.
 import path from "node:path";
-import * as tf from "@tensorflow/tfjs";
+// tfjs-core and the cpu backend, not all of @tensorflow/tfjs: layers,
+// converter, data and webgl would double the load time of
+// `tscolab verify-env`, and backends register on the core anyway.
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
 import { z } from "zod";
 import { TscolabError } from "../types";
 import { detectGpus, trainingGpu } from "./gpu";
@@ -104,6 +108,11 @@ export function kernelTfjsEntry(): string {
   return require.resolve("@tensorflow/tfjs");
 }
 
+/** The tfjs-core the kernel's tfjs uses (the registry every backend must land in). */
+export function kernelCoreEntry(): string {
+  return require.resolve("@tensorflow/tfjs-core");
+}
+
 const emptyReport = (name: BackendName): CandidateReport => ({
   name,
   package: BACKEND_PACKAGES[name],
@@ -136,7 +145,7 @@ export async function probeNativeCandidate(
   report.installed = true;
   report.version = packageVersionOf(entry, report.package);
   const timeoutMs = opts.nativeTimeoutMs ?? 30_000;
-  const raw = await probeNative({ entry, packageName: report.package, tfjsEntry: kernelTfjsEntry(), timeoutMs, budgetMs: opts.budgetMs, signal: opts.signal });
+  const raw = await probeNative({ entry, packageName: report.package, tfjsEntry: kernelCoreEntry(), timeoutMs, budgetMs: opts.budgetMs, signal: opts.signal });
   report.probeMs = raw.elapsedMs;
   if (!raw.loadable) {
     const d = diagnoseNative(report.package, raw, timeoutMs);

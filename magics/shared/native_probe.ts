@@ -13,7 +13,7 @@ export interface NativeProbeOptions {
   entry: string;
   /** npm name of the package, for the messages. */
   packageName: string;
-  /** Absolute path of the tfjs the kernel trains with; the backend must register there. */
+  /** Absolute path of the kernel's tfjs-core entry; the backend must register there. */
   tfjsEntry: string;
   timeoutMs?: number;
   /** Milliseconds spent measuring GFLOP/s once the smoke test passed. */

@@ -3,7 +3,7 @@
 // nvidia-smi and probes backends (native ones in child processes); it never
 // installs, downloads or changes the active tfjs backend.
 import path from "node:path";
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs-core";
 import { z } from "zod";
 import { backendName, kernelModulesRoot, probeCandidates, selectBackend, type CandidateReport } from "../shared/backend";
 import { resolveDriveRoot } from "../shared/drive_root";
