@@ -339,3 +339,57 @@ describe("SIMD transpose (used by the matMul plans)", () => {
     expect(Array.from(gotData)).toEqual(Array.from(want));
   });
 });
+
+describe("SIMD kernels equal their plain-JS fallbacks bit for bit", () => {
+  // Engines without wasm SIMD (or without access to tfjs's memory) run the JS
+  // versions; both must compute the same thing.
+  const geometries = [
+    { batch: 2, inH: 7, inW: 6, inC: 5, fh: 3, fw: 2, strideH: 2, strideW: 1, padTop: 1, padLeft: 0 },
+    { batch: 1, inH: 5, inW: 5, inC: 8, fh: 2, fw: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0 },
+    { batch: 3, inH: 4, inW: 9, inC: 3, fh: 1, fw: 3, strideH: 1, strideW: 3, padTop: 0, padLeft: 1 },
+  ];
+  it.each(geometries.map((g, i) => [i, g] as const))("geometry %i", async (_i, geo) => {
+    const { simdKernelsFor } = await import("../magics/shared/kernels/simd");
+    const { im2colTransposed } = await import("../magics/shared/kernels/wasm_conv2d_backprop_filter");
+    const { col2imAdd } = await import("../magics/shared/kernels/wasm_conv2d_backprop_input");
+    const { maxPoolBackprop } = await import("../magics/shared/kernels/wasm_max_pool_grad");
+    await tf.setBackend("wasm");
+    const simd = simdKernelsFor(tf.backend());
+    expect(simd).not.toBeNull();
+    const outH = Math.floor((geo.inH + 2 * geo.padTop - geo.fh) / geo.strideH) + 1;
+    const outW = Math.floor((geo.inW + 2 * geo.padLeft - geo.fw) / geo.strideW) + 1;
+    const g = { ...geo, outH, outW, outC: 1 };
+    const rows = g.fh * g.fw * g.inC;
+    const positions = g.batch * outH * outW;
+    const r = rng(rows + positions);
+    const xData = r.data(g.batch * g.inH * g.inW * g.inC).map((v) => Math.round(v * 3) / 3); // ties for max-pool
+    const colsData = r.data(positions * rows);
+    const dyData = r.data(positions * g.inC);
+    const x = tf.tensor(xData);
+    const cols = tf.tensor(colsData);
+    const dy = tf.tensor(dyData);
+    const out = tf.zeros([positions * rows]);
+    const dx = tf.zeros([xData.length]);
+    const dx2 = tf.zeros([xData.length]);
+    const b = tf.backend() as unknown as { getMemoryOffset(id: object): number };
+    const at = (t: tf.Tensor) => b.getMemoryOffset(t.dataId);
+    const args = [g.batch, g.inH, g.inW, g.inC, outH, outW, g.fh, g.fw, g.strideH, g.strideW, g.padTop, g.padLeft] as const;
+    simd!.im2col(at(x), at(out), ...args);
+    simd!.col2im(at(cols), at(dx), ...args);
+    simd!.maxPoolGrad(at(x), at(dy), at(dx2), ...args);
+    const patchesSimd = out.dataSync();
+    const col2imSimd = dx.dataSync();
+    const poolSimd = dx2.dataSync();
+    tf.dispose([x, cols, dy, out, dx, dx2]);
+
+    const patchesT = new Float32Array(rows * positions);
+    im2colTransposed(xData, patchesT, g);
+    for (let p = 0; p < positions; p++) for (let q = 0; q < rows; q++) expect(patchesSimd[p * rows + q]).toBe(patchesT[q * positions + p]);
+    const col2imJs = new Float32Array(xData.length);
+    col2imAdd(colsData, col2imJs, g);
+    expect(Array.from(col2imSimd)).toEqual(Array.from(col2imJs));
+    const poolJs = new Float32Array(xData.length);
+    maxPoolBackprop(xData, dyData, poolJs, { ...g, channels: g.inC });
+    expect(Array.from(poolSimd)).toEqual(Array.from(poolJs));
+  });
+});

@@ -8,7 +8,8 @@
 // padding) so the product is a plain non-transposed XNNPACK matMul.
 import { Conv2DBackpropFilter, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
 import { convGeometry, toChannelsLast, type ConvGeometry } from "./conv_layout";
-import { f32, withShape, type WasmBackendLike } from "./wasm_heap";
+import { simdKernelsFor } from "./simd";
+import { f32, offsetOf, withShape, type WasmBackendLike } from "./wasm_heap";
 import { wasmMatMul2d } from "./wasm_matmul_2d";
 
 interface BackpropFilterAttrs {
@@ -68,10 +69,19 @@ const conv2DBackpropFilter: KernelFunc = (args) => {
     );
     const rows = g.fh * g.fw * g.inC;
     const positions = g.batch * g.outH * g.outW;
-    const cols = backend.makeOutput([rows, positions], "float32");
+    const simd = positions > 0 && rows > 0 ? simdKernelsFor(backend) : null;
+    // SIMD: P [positions, rows] with one copy per window tap, then Pᵀ·dy
+    // (the matMul plans transpose P with the SIMD transpose). Otherwise Pᵀ
+    // built directly in JS.
+    const cols = backend.makeOutput(simd ? [positions, rows] : [rows, positions], "float32");
     try {
-      im2colTransposed(f32(backend, x), f32(backend, cols), g);
-      const dW = wasmMatMul2d(backend, cols, withShape(dy, [positions, g.outC]), false, false);
+      if (simd) {
+        const { batch, inH, inW, inC, outH, outW, fh, fw, strideH, strideW, padTop, padLeft } = g;
+        simd.im2col(offsetOf(backend, x), offsetOf(backend, cols), batch, inH, inW, inC, outH, outW, fh, fw, strideH, strideW, padTop, padLeft);
+      } else {
+        im2colTransposed(f32(backend, x), f32(backend, cols), g);
+      }
+      const dW = wasmMatMul2d(backend, cols, withShape(dy, [positions, g.outC]), !!simd, false);
       return withShape(dW, [g.fh, g.fw, g.inC, g.outC]);
     } finally {
       backend.disposeData(cols.dataId);

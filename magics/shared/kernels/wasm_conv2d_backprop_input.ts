@@ -5,7 +5,8 @@
 //   dx   = col2im(cols)   (each window position adds its patch back)
 import { Conv2DBackpropInput, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
 import { convGeometry, toChannelsFirst, toChannelsLast, type ConvGeometry } from "./conv_layout";
-import { f32, withShape, type WasmBackendLike } from "./wasm_heap";
+import { simdKernelsFor } from "./simd";
+import { f32, offsetOf, withShape, type WasmBackendLike } from "./wasm_heap";
 import { wasmMatMul2d } from "./wasm_matmul_2d";
 
 interface BackpropInputAttrs {
@@ -68,9 +69,15 @@ const conv2DBackpropInput: KernelFunc = (args) => {
     const cols = wasmMatMul2d(backend, withShape(dy, [positions, g.outC]), withShape(filter, [rows, g.outC]), false, true);
     const dx = backend.makeOutput(nhwcInput, "float32");
     try {
-      const dxData = f32(backend, dx);
-      dxData.fill(0);
-      col2imAdd(f32(backend, cols), dxData, g);
+      const simd = positions > 0 && rows > 0 ? simdKernelsFor(backend) : null;
+      if (simd) {
+        const { batch, inH, inW, inC, outH, outW, fh, fw, strideH, strideW, padTop, padLeft } = g;
+        simd.col2im(offsetOf(backend, cols), offsetOf(backend, dx), batch, inH, inW, inC, outH, outW, fh, fw, strideH, strideW, padTop, padLeft);
+      } else {
+        const dxData = f32(backend, dx);
+        dxData.fill(0);
+        col2imAdd(f32(backend, cols), dxData, g);
+      }
     } finally {
       backend.disposeData(cols.dataId);
     }

@@ -4,7 +4,8 @@
 // window after relu to element 0). This one follows the cpu kernel: each
 // output's gradient goes to the FIRST maximum of its window.
 import { MaxPoolGrad, backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
-import { f32, type WasmBackendLike } from "./wasm_heap";
+import { simdKernelsFor } from "./simd";
+import { f32, offsetOf, type WasmBackendLike } from "./wasm_heap";
 
 interface MaxPoolGradAttrs {
   filterSize: number | [number, number];
@@ -92,6 +93,12 @@ const maxPoolGrad: KernelFunc = (args) => {
     padLeft: info.padInfo.left,
   };
   const dx = backend.makeOutput(input.shape, "float32");
+  const simd = simdKernelsFor(backend);
+  if (simd) {
+    const { batch, inH, inW, channels, outH, outW, fh, fw, strideH, strideW, padTop, padLeft } = g;
+    simd.maxPoolGrad(offsetOf(backend, input), offsetOf(backend, dy), offsetOf(backend, dx), batch, inH, inW, channels, outH, outW, fh, fw, strideH, strideW, padTop, padLeft);
+    return dx;
+  }
   const dxData = f32(backend, dx);
   dxData.fill(0);
   maxPoolBackprop(f32(backend, input), f32(backend, dy), dxData, g);

@@ -12,6 +12,21 @@ export interface SimdKernels {
   ): void;
   /** out[c,r] = in[r,c]; byte offsets, rows×cols floats. */
   transpose2d(inOffset: number, outOffset: number, rows: number, cols: number): void;
+  /** Patch matrix [batch·outH·outW, fh·fw·inC] from NHWC x (zeros over the padding). */
+  im2col(
+    x: number, out: number, batch: number, inH: number, inW: number, inC: number, outH: number, outW: number,
+    fh: number, fw: number, strideH: number, strideW: number, padTop: number, padLeft: number,
+  ): void;
+  /** dx = 0, then each output's dy added at the first maximum of its window (NHWC). */
+  maxPoolGrad(
+    x: number, dy: number, dx: number, batch: number, inH: number, inW: number, channels: number, outH: number, outW: number,
+    fh: number, fw: number, strideH: number, strideW: number, padTop: number, padLeft: number,
+  ): void;
+  /** dx = 0, then every patch of cols added back to its window (the adjoint of im2col). */
+  col2im(
+    cols: number, dx: number, batch: number, inH: number, inW: number, inC: number, outH: number, outW: number,
+    fh: number, fw: number, strideH: number, strideW: number, padTop: number, padLeft: number,
+  ): void;
 }
 
 // The slice of the WebAssembly JS API we use (the project's lib settings

@@ -177,4 +177,202 @@
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $loop)))
   )
+
+  ;; im2col: out[(b,oy,ox), (fy,fx,c)] = x[b, oy*sh-pt+fy, ox*sw-pl+fx, c] (NHWC),
+  ;; 0 where the window hangs over the padding. One memory.copy of inC floats
+  ;; per window tap.
+  (func (export "im2col")
+    (param $x i32) (param $out i32) (param $batch i32) (param $inH i32) (param $inW i32) (param $inC i32)
+    (param $outH i32) (param $outW i32) (param $fh i32) (param $fw i32) (param $sh i32) (param $sw i32)
+    (param $pt i32) (param $pl i32)
+    (local $b i32) (local $oy i32) (local $ox i32) (local $fy i32) (local $fx i32)
+    (local $iy i32) (local $ix i32) (local $dst i32) (local $bytes i32) (local $rowBase i32)
+    (local.set $bytes (i32.shl (local.get $inC) (i32.const 2)))
+    (local.set $dst (local.get $out))
+    (loop $lb
+      (local.set $oy (i32.const 0))
+      (loop $loy
+        (local.set $ox (i32.const 0))
+        (loop $lox
+          (local.set $fy (i32.const 0))
+          (loop $lfy
+            (local.set $iy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $pt)) (local.get $fy)))
+            (local.set $rowBase (i32.mul (i32.add (i32.mul (local.get $b) (local.get $inH)) (local.get $iy)) (local.get $inW)))
+            (local.set $fx (i32.const 0))
+            (loop $lfx
+              (local.set $ix (i32.add (i32.sub (i32.mul (local.get $ox) (local.get $sw)) (local.get $pl)) (local.get $fx)))
+              ;; unsigned compares also reject negative coordinates
+              (if (i32.and (i32.lt_u (local.get $iy) (local.get $inH)) (i32.lt_u (local.get $ix) (local.get $inW)))
+                (then
+                  (memory.copy (local.get $dst)
+                    (i32.add (local.get $x) (i32.mul (i32.add (local.get $rowBase) (local.get $ix)) (local.get $bytes)))
+                    (local.get $bytes)))
+                (else (memory.fill (local.get $dst) (i32.const 0) (local.get $bytes))))
+              (local.set $dst (i32.add (local.get $dst) (local.get $bytes)))
+              (br_if $lfx (i32.lt_u (local.tee $fx (i32.add (local.get $fx) (i32.const 1))) (local.get $fw))))
+            (br_if $lfy (i32.lt_u (local.tee $fy (i32.add (local.get $fy) (i32.const 1))) (local.get $fh))))
+          (br_if $lox (i32.lt_u (local.tee $ox (i32.add (local.get $ox) (i32.const 1))) (local.get $outW))))
+        (br_if $loy (i32.lt_u (local.tee $oy (i32.add (local.get $oy) (i32.const 1))) (local.get $outH))))
+      (br_if $lb (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 1))) (local.get $batch))))
+  )
+
+  ;; col2im, the adjoint of im2col: dx = 0, then dx[b, iy, ix, c] += cols[(b,oy,ox), (fy,fx,c)]
+  ;; for every in-image tap, in the same (b,oy,ox,fy,fx) order as the JS version.
+  (func (export "col2im")
+    (param $cols i32) (param $dx i32) (param $batch i32) (param $inH i32) (param $inW i32) (param $inC i32)
+    (param $outH i32) (param $outW i32) (param $fh i32) (param $fw i32) (param $sh i32) (param $sw i32)
+    (param $pt i32) (param $pl i32)
+    (local $b i32) (local $oy i32) (local $ox i32) (local $fy i32) (local $fx i32)
+    (local $iy i32) (local $ix i32) (local $src i32) (local $bytes i32) (local $rowBase i32)
+    (local $d i32) (local $k i32) (local $end4 i32)
+    (local.set $bytes (i32.shl (local.get $inC) (i32.const 2)))
+    (local.set $end4 (i32.and (local.get $bytes) (i32.const -16)))
+    (memory.fill (local.get $dx) (i32.const 0)
+      (i32.mul (i32.mul (i32.mul (local.get $batch) (local.get $inH)) (local.get $inW)) (local.get $bytes)))
+    (local.set $src (local.get $cols))
+    (loop $lb
+      (local.set $oy (i32.const 0))
+      (loop $loy
+        (local.set $ox (i32.const 0))
+        (loop $lox
+          (local.set $fy (i32.const 0))
+          (loop $lfy
+            (local.set $iy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $pt)) (local.get $fy)))
+            (local.set $rowBase (i32.mul (i32.add (i32.mul (local.get $b) (local.get $inH)) (local.get $iy)) (local.get $inW)))
+            (local.set $fx (i32.const 0))
+            (loop $lfx
+              (local.set $ix (i32.add (i32.sub (i32.mul (local.get $ox) (local.get $sw)) (local.get $pl)) (local.get $fx)))
+              (if (i32.and (i32.lt_u (local.get $iy) (local.get $inH)) (i32.lt_u (local.get $ix) (local.get $inW)))
+                (then
+                  (local.set $d (i32.add (local.get $dx) (i32.mul (i32.add (local.get $rowBase) (local.get $ix)) (local.get $bytes))))
+                  (local.set $k (i32.const 0))
+                  (block $v4done
+                    (loop $v4
+                      (br_if $v4done (i32.ge_u (local.get $k) (local.get $end4)))
+                      (v128.store align=4 (i32.add (local.get $d) (local.get $k))
+                        (f32x4.add
+                          (v128.load align=4 (i32.add (local.get $d) (local.get $k)))
+                          (v128.load align=4 (i32.add (local.get $src) (local.get $k)))))
+                      (local.set $k (i32.add (local.get $k) (i32.const 16)))
+                      (br $v4)))
+                  (block $sdone
+                    (loop $s
+                      (br_if $sdone (i32.ge_u (local.get $k) (local.get $bytes)))
+                      (f32.store (i32.add (local.get $d) (local.get $k))
+                        (f32.add
+                          (f32.load (i32.add (local.get $d) (local.get $k)))
+                          (f32.load (i32.add (local.get $src) (local.get $k)))))
+                      (local.set $k (i32.add (local.get $k) (i32.const 4)))
+                      (br $s)))))
+              (local.set $src (i32.add (local.get $src) (local.get $bytes)))
+              (br_if $lfx (i32.lt_u (local.tee $fx (i32.add (local.get $fx) (i32.const 1))) (local.get $fw))))
+            (br_if $lfy (i32.lt_u (local.tee $fy (i32.add (local.get $fy) (i32.const 1))) (local.get $fh))))
+          (br_if $lox (i32.lt_u (local.tee $ox (i32.add (local.get $ox) (i32.const 1))) (local.get $outW))))
+        (br_if $loy (i32.lt_u (local.tee $oy (i32.add (local.get $oy) (i32.const 1))) (local.get $outH))))
+      (br_if $lb (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 1))) (local.get $batch))))
+  )
+
+  ;; MaxPoolGrad (NHWC): dx = 0, then each output's dy goes to the FIRST
+  ;; maximum of its window (row-major scan, strictly greater, like tfjs's cpu
+  ;; kernel); windows of only NaN/-inf get none. Four channels at a time.
+  (func (export "maxPoolGrad")
+    (param $x i32) (param $dy i32) (param $dx i32) (param $batch i32) (param $inH i32) (param $inW i32) (param $c i32)
+    (param $outH i32) (param $outW i32) (param $fh i32) (param $fw i32) (param $sh i32) (param $sw i32)
+    (param $pt i32) (param $pl i32)
+    (local $b i32) (local $oy i32) (local $ox i32) (local $iy i32) (local $ix i32)
+    (local $y0 i32) (local $x0 i32) (local $yLo i32) (local $yHi i32) (local $xLo i32) (local $xHi i32)
+    (local $ch i32) (local $c4 i32) (local $o i32) (local $p i32) (local $k i32) (local $j i32)
+    (local $best v128) (local $idx v128) (local $val v128) (local $mask v128)
+    (local $bs f32) (local $is i32) (local $vs f32)
+    (local.set $c4 (i32.and (local.get $c) (i32.const -4)))
+    (memory.fill (local.get $dx) (i32.const 0)
+      (i32.shl (i32.mul (i32.mul (i32.mul (local.get $batch) (local.get $inH)) (local.get $inW)) (local.get $c)) (i32.const 2)))
+    (local.set $b (i32.const 0))
+    (block $bdone (loop $lb
+      (br_if $bdone (i32.ge_u (local.get $b) (local.get $batch)))
+      (local.set $oy (i32.const 0))
+      (block $oydone (loop $loy
+        (br_if $oydone (i32.ge_u (local.get $oy) (local.get $outH)))
+        (local.set $y0 (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $pt)))
+        (local.set $yLo (select (local.get $y0) (i32.const 0) (i32.gt_s (local.get $y0) (i32.const 0))))
+        (local.set $yHi (i32.add (local.get $y0) (local.get $fh)))
+        (local.set $yHi (select (local.get $inH) (local.get $yHi) (i32.gt_s (local.get $yHi) (local.get $inH))))
+        (local.set $ox (i32.const 0))
+        (block $oxdone (loop $lox
+          (br_if $oxdone (i32.ge_u (local.get $ox) (local.get $outW)))
+          (local.set $x0 (i32.sub (i32.mul (local.get $ox) (local.get $sw)) (local.get $pl)))
+          (local.set $xLo (select (local.get $x0) (i32.const 0) (i32.gt_s (local.get $x0) (i32.const 0))))
+          (local.set $xHi (i32.add (local.get $x0) (local.get $fw)))
+          (local.set $xHi (select (local.get $inW) (local.get $xHi) (i32.gt_s (local.get $xHi) (local.get $inW))))
+          ;; o = element index of dy[b, oy, ox, 0]
+          (local.set $o (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $outH)) (local.get $oy)) (local.get $outW)) (local.get $ox)) (local.get $c)))
+          ;; channels in fours
+          (local.set $ch (i32.const 0))
+          (block $c4done (loop $lc4
+            (br_if $c4done (i32.ge_u (local.get $ch) (local.get $c4)))
+            (local.set $best (f32x4.splat (f32.const -inf)))
+            (local.set $idx (i32x4.splat (i32.const -1)))
+            (local.set $iy (local.get $yLo))
+            (block $wydone (loop $lwy
+              (br_if $wydone (i32.ge_s (local.get $iy) (local.get $yHi)))
+              (local.set $ix (local.get $xLo))
+              (block $wxdone (loop $lwx
+                (br_if $wxdone (i32.ge_s (local.get $ix) (local.get $xHi)))
+                (local.set $p (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $inH)) (local.get $iy)) (local.get $inW)) (local.get $ix)) (local.get $c)) (local.get $ch)))
+                (local.set $val (v128.load align=4 (i32.add (local.get $x) (i32.shl (local.get $p) (i32.const 2)))))
+                (local.set $mask (f32x4.gt (local.get $val) (local.get $best)))
+                (local.set $best (v128.bitselect (local.get $val) (local.get $best) (local.get $mask)))
+                (local.set $idx (v128.bitselect
+                  (i32x4.add (i32x4.splat (local.get $p)) (v128.const i32x4 0 1 2 3))
+                  (local.get $idx) (local.get $mask)))
+                (local.set $ix (i32.add (local.get $ix) (i32.const 1)))
+                (br $lwx)))
+              (local.set $iy (i32.add (local.get $iy) (i32.const 1)))
+              (br $lwy)))
+            ;; scatter the four lanes
+            (call $scatter (local.get $dx) (local.get $dy) (i32x4.extract_lane 0 (local.get $idx)) (i32.add (local.get $o) (local.get $ch)))
+            (call $scatter (local.get $dx) (local.get $dy) (i32x4.extract_lane 1 (local.get $idx)) (i32.add (local.get $o) (i32.add (local.get $ch) (i32.const 1))))
+            (call $scatter (local.get $dx) (local.get $dy) (i32x4.extract_lane 2 (local.get $idx)) (i32.add (local.get $o) (i32.add (local.get $ch) (i32.const 2))))
+            (call $scatter (local.get $dx) (local.get $dy) (i32x4.extract_lane 3 (local.get $idx)) (i32.add (local.get $o) (i32.add (local.get $ch) (i32.const 3))))
+            (local.set $ch (i32.add (local.get $ch) (i32.const 4)))
+            (br $lc4)))
+          ;; leftover channels, one at a time
+          (block $c1done (loop $lc1
+            (br_if $c1done (i32.ge_u (local.get $ch) (local.get $c)))
+            (local.set $bs (f32.const -inf))
+            (local.set $is (i32.const -1))
+            (local.set $iy (local.get $yLo))
+            (block $sydone (loop $lsy
+              (br_if $sydone (i32.ge_s (local.get $iy) (local.get $yHi)))
+              (local.set $ix (local.get $xLo))
+              (block $sxdone (loop $lsx
+                (br_if $sxdone (i32.ge_s (local.get $ix) (local.get $xHi)))
+                (local.set $p (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $inH)) (local.get $iy)) (local.get $inW)) (local.get $ix)) (local.get $c)) (local.get $ch)))
+                (local.set $vs (f32.load (i32.add (local.get $x) (i32.shl (local.get $p) (i32.const 2)))))
+                (if (f32.gt (local.get $vs) (local.get $bs))
+                  (then (local.set $bs (local.get $vs)) (local.set $is (local.get $p))))
+                (local.set $ix (i32.add (local.get $ix) (i32.const 1)))
+                (br $lsx)))
+              (local.set $iy (i32.add (local.get $iy) (i32.const 1)))
+              (br $lsy)))
+            (call $scatter (local.get $dx) (local.get $dy) (local.get $is) (i32.add (local.get $o) (local.get $ch)))
+            (local.set $ch (i32.add (local.get $ch) (i32.const 1)))
+            (br $lc1)))
+          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+          (br $lox)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $loy)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $lb)))
+  )
+
+  ;; dx[at] += dy[from] unless at is -1 (element indices)
+  (func $scatter (param $dx i32) (param $dy i32) (param $at i32) (param $from i32)
+    (local $addr i32)
+    (if (i32.ge_s (local.get $at) (i32.const 0))
+      (then
+        (local.set $addr (i32.add (local.get $dx) (i32.shl (local.get $at) (i32.const 2))))
+        (f32.store (local.get $addr)
+          (f32.add (f32.load (local.get $addr))
+                   (f32.load (i32.add (local.get $dy) (i32.shl (local.get $from) (i32.const 2)))))))))
 )
