@@ -171,7 +171,8 @@ registerMagic({
   examples: [
     "%train --data iris --epochs 30",
     "%train model --config train.json --lr 3e-4",
-    '%%train\n{ "data": { "train": "data/train.csv", "label": "y" }, "model": { "zoo": "mlp", "hidden": [64, 32] } }',
+    "%train cnn --data mnist --epochs 3 --batch-norm",
+    '%%train --epochs 5      (cell body: {"data": {"train": "data/train.csv", "label": "y"}, "model": {"zoo": "mlp", "hidden": [64, 32]}})',
     "tscolab train --config train.json --json",
     "tscolab train --resume last",
   ],
