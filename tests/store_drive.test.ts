@@ -52,6 +52,12 @@ test("%drive mount creates and tests the folder, sets the root; %drive status li
   expect(text).toMatch(new RegExp(`${b.runId}\\s+interrupted\\s+yes\\s+2\\s+80\\s+40`));
   expect(status.bundle!["text/html"]).toContain(`<td style="text-align:left">${a.runId}</td>`);
 
+  fs.writeFileSync(path.join(b.runDir, "checkpoints", "step-000000080", "w.bin"), Buffer.alloc(2048, 1));
+  const verified = await invokeMagic("drive", "status --verify", ctx(cwd));
+  expect((verified.result as DriveStatus).runs[0]!.verified).toEqual({ valid: 1, corrupt: [expect.stringMatching(/^step-000000080 is corrupt: w\.bin: sha256 mismatch: expected sha256 [0-9a-f]{64}, found [0-9a-f]{64}$/)] });
+  expect(verified.bundle!["text/plain"]).toMatch(new RegExp(`${b.runId}\\s+interrupted\\s+yes\\s+1 valid / 2`));
+  expect(verified.bundle!["text/plain"]).toContain(`Corrupt checkpoints (ignored by --resume):\n  ${b.runId}: step-000000080 is corrupt: w.bin: sha256 mismatch`);
+
   const file = path.join(cwd, "a_file");
   fs.writeFileSync(file, "x");
   await expect(invokeMagic("drive", `mount ${file}`, ctx(cwd))).rejects.toThrow(/cannot mount .*a_file: it is a file, not a folder/);

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { TscolabError } from "../types";
 import { mountDrive, resolveDriveRoot, runsDir } from "../shared/drive_root";
-import { listRunIds, RUN_JSON, runJsonSchema, BEST_DIR, CHECKPOINTS_DIR, parseCheckpointName, rethrowDiskError } from "../shared/store";
+import { listRunIds, listValidCheckpoints, RUN_JSON, runJsonSchema, BEST_DIR, CHECKPOINTS_DIR, parseCheckpointName, rethrowDiskError } from "../shared/store";
 import { fsyncDir, writeFileSynced } from "../shared/store/durable_fs";
 
 export interface RunRow {
@@ -19,6 +19,8 @@ export interface RunRow {
   checkpoints: number;
   bestStep: number | null;
   bytes: number;
+  /** With `verify`: how many checkpoints verify, and one line per corrupt one. */
+  verified?: { valid: number; corrupt: string[] };
 }
 
 export interface DriveStatus {
@@ -93,9 +95,15 @@ function runRow(driveRoot: string, runId: string): RunRow {
 }
 
 /** The Drive root in force (`--drive`/mounted/$TSCOLAB_DRIVE/./drive), free space and runs newest first. */
-export async function driveStatus(opts: { drive?: string; cwd?: string } = {}): Promise<DriveStatus> {
+export async function driveStatus(opts: { drive?: string; cwd?: string; verify?: boolean } = {}): Promise<DriveStatus> {
   const root = resolveDriveRoot(opts.drive, opts.cwd);
   const runs = (await listRunIds(root)).reverse().map((id) => runRow(root, id));
+  if (opts.verify) {
+    for (const r of runs) {
+      const { valid, corrupt } = await listValidCheckpoints(path.join(runsDir(root), r.runId));
+      r.verified = { valid: valid.length, corrupt: corrupt.map((c) => c.message) };
+    }
+  }
   return { root, runsDir: runsDir(root), exists: fs.existsSync(root), ...diskSpace(root), runs };
 }
 

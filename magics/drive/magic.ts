@@ -6,6 +6,8 @@ import { driveMount, driveStatus, type DriveStatus } from "./engine";
 export const driveArgs = z.object({
   action: z.enum(["mount", "status"]).default("status").describe("mount a folder as the Drive root, or show it"),
   dir: z.string().optional().describe("folder to mount, or to show instead of the current root (default: $TSCOLAB_DRIVE or ./drive)"),
+  verify: z.boolean().default(false).describe("hash every checkpoint against its MANIFEST.json and report the corrupt ones"),
+  json: z.boolean().default(false).describe("print the result as one JSON object (CLI)"),
 });
 
 export function formatBytes(n: number | null): string {
@@ -22,12 +24,17 @@ export function formatBytes(n: number | null): string {
 
 const COLUMNS = ["run", "status", "resumable", "checkpoints", "newest step", "best step", "size", "updated"] as const;
 
+/** `3`, or `2 valid / 3` once verified. */
+function checkpointCell(r: DriveStatus["runs"][number]): string {
+  return r.verified ? `${r.verified.valid} valid / ${r.checkpoints}` : String(r.checkpoints);
+}
+
 function rows(s: DriveStatus): string[][] {
   return s.runs.map((r) => [
     r.runId,
     r.status,
     r.resumable ? "yes" : "no",
-    String(r.checkpoints),
+    checkpointCell(r),
     r.newestStep === null ? "-" : String(r.newestStep),
     r.bestStep === null ? "-" : String(r.bestStep),
     formatBytes(r.bytes),
@@ -40,14 +47,18 @@ export function renderDriveStatus(s: DriveStatus) {
   const table = rows(s);
   const widths = COLUMNS.map((c, i) => Math.max(c.length, ...table.map((r) => r[i]!.length)));
   const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
-  const text = table.length ? `${head}\n\n${line(COLUMNS)}\n${table.map(line).join("\n")}` : `${head} (start one with %train)`;
+  const corrupt = s.runs.flatMap((r) => (r.verified?.corrupt ?? []).map((c) => `${r.runId}: ${c}`));
+  const text =
+    (table.length ? `${head}\n\n${line(COLUMNS)}\n${table.map(line).join("\n")}` : `${head} (start one with %train)`) +
+    (corrupt.length ? `\n\nCorrupt checkpoints (ignored by --resume):\n${corrupt.map((c) => `  ${c}`).join("\n")}` : "");
   const html =
     `<div><b>Drive root</b> <code>${escapeHtml(s.root)}</code>${s.exists ? "" : " (not created yet)"} · free ${escapeHtml(formatBytes(s.freeBytes))} of ${escapeHtml(formatBytes(s.totalBytes))} · ${s.runs.length} run(s)</div>` +
     (table.length
       ? `<table><thead><tr>${COLUMNS.map((c) => `<th style="text-align:left">${c}</th>`).join("")}</tr></thead><tbody>` +
         table.map((r) => `<tr>${r.map((c) => `<td style="text-align:left">${escapeHtml(c)}</td>`).join("")}</tr>`).join("") +
         `</tbody></table>`
-      : "");
+      : "") +
+    (corrupt.length ? `<div><b>Corrupt checkpoints</b> (ignored by --resume):<ul>${corrupt.map((c) => `<li><code>${escapeHtml(c)}</code></li>`).join("")}</ul></div>` : "");
   return { "text/plain": text, "text/html": html };
 }
 
@@ -56,9 +67,9 @@ registerMagic({
   summary: "Mount a folder as the Drive root, or show the root, its free space and runs.",
   args: driveArgs,
   positionals: [{ name: "action" }, { name: "dir" }],
-  examples: ["%drive mount /content/drive/MyDrive", "%drive status"],
+  examples: ["%drive mount /content/drive/MyDrive", "%drive status", "%drive status --verify", "tscolab drive status ./drive --json"],
   async run(args, ctx): Promise<DriveStatus> {
-    return args.action === "mount" ? driveMount(args.dir, ctx.cwd) : driveStatus({ drive: args.dir, cwd: ctx.cwd });
+    return args.action === "mount" ? driveMount(args.dir, ctx.cwd) : driveStatus({ drive: args.dir, cwd: ctx.cwd, verify: args.verify });
   },
   render: renderDriveStatus,
 });
