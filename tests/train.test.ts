@@ -151,6 +151,11 @@ describe("broken runs fail fast, in the right tier, with a diagnosis", () => {
     expect(r.tiers[failed!].diagnosis).toMatch(/diverged|does not overfit/);
     expect(r.tiers["1"].diagnosis + (r.tiers["1"].fix ?? "")).toMatch(/learning rate|learningRate/);
     expect(r.tiers["3"].status).toBe("skipped");
+    // Without the early tiers, the full run catches it and does not checkpoint the diverged model.
+    const full = await train({ data: { train: "reg.csv" }, learningRate: 1e6, epochs: 3, tier: "3", drive }, { cwd: work });
+    expect(full.status).toBe("failed");
+    expect(full.tiers["3"]).toMatchObject({ status: "failed", diagnosis: expect.stringMatching(/^diverged: the training loss .* is (NaN|Infinity)/) });
+    expect(fs.readdirSync(path.join(full.runDir, "checkpoints"))).toEqual([]);
   });
 });
 

@@ -9,7 +9,7 @@ import { resolveDriveRoot } from "../shared/drive_root";
 import { gitModelForTraining, runProvenance, type GitModelForTraining } from "../shared/git";
 import { createModel, isLayersModel } from "../shared/models";
 import type { ProfileName } from "../shared/profile";
-import { createRun, loadModelFromFiles, prepareResume, updateRunJson, readMetrics, type LoadedCheckpoint } from "../shared/store";
+import { createRun, listValidCheckpoints, loadModelFromFiles, prepareResume, updateRunJson, readMetrics, type LoadedCheckpoint } from "../shared/store";
 import { TscolabError } from "../types";
 import { resolveConfig, resolvedConfig, type ResolvedConfig, type TrainConfigInput } from "./config";
 import { runFull } from "./full_run";
@@ -206,7 +206,9 @@ export async function train(config: TrainConfigInput | undefined, options: Train
       return { status: tierStatus, durationMs: Math.round(performance.now() - t), diagnosis: full.diagnosis, fix: full.fix, details: { epochs: trainer.epoch, steps: trainer.step, checkpoints: full.checkpoints, stoppedEarly: full.stoppedEarly } };
     })();
   } catch (e) {
-    await updateRunJson(runDir, { status: "failed", resumable: false, error: (e as Error).message }).catch(() => undefined);
+    // E.g. a full Drive: the committed checkpoints are intact, so the run can still be resumed from them.
+    const resumable = (await listValidCheckpoints(runDir).catch(() => ({ valid: [] }))).valid.length > 0;
+    await updateRunJson(runDir, { status: "failed", resumable, error: (e as Error).message }).catch(() => undefined);
     trainer.dispose();
     throw e;
   }

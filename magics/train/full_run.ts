@@ -81,6 +81,8 @@ export async function runFull(ctx: FullRunContext): Promise<FullRunResult> {
     });
   };
 
+  const diverged = (what: string): FullRunResult => ({ status: "failed", diagnosis: `diverged: ${what}`, fix: "lower learningRate or set gradClipNorm", stoppedEarly, metrics, checkpoints });
+
   while (trainer.epoch < epochs) {
     const epochStart = performance.now();
     if (trainer.order.length === 0) {
@@ -111,9 +113,12 @@ export async function runFull(ctx: FullRunContext): Promise<FullRunResult> {
         if (lastCheckpointStep !== trainer.step) await checkpoint();
         return { status: "stopped", diagnosis: `interrupted at step ${trainer.step} (epoch ${trainer.epoch + 1}); checkpoint written, resume with --resume`, stoppedEarly: false, metrics, checkpoints };
       }
-      if (ctx.onProgress && now - lastEmit > PROGRESS_EVERY_MS) {
+      // One host read every PROGRESS_EVERY_MS: the running loss, for the display and to catch divergence mid-epoch.
+      if (now - lastEmit > PROGRESS_EVERY_MS) {
+        const running = trainer.epochLoss();
+        if (!Number.isFinite(running)) return diverged(`the training loss became ${running} at step ${trainer.step} (epoch ${trainer.epoch + 1})`);
         const ms = progress.epochTrainMs + (performance.now() - trainStart);
-        emit(false, trainer.epochLoss(), ms > 0 ? (trainer.epochSamples * 1000) / ms : null);
+        emit(false, running, ms > 0 ? (trainer.epochSamples * 1000) / ms : null);
         lastEmit = performance.now();
       }
     }
@@ -124,10 +129,8 @@ export async function runFull(ctx: FullRunContext): Promise<FullRunResult> {
     trainer.epoch++;
     trainer.order = new Int32Array(0);
     trainer.stepInEpoch = 0;
-    if (!Number.isFinite(loss)) {
-      await checkpoint();
-      return { status: "failed", diagnosis: `diverged: the training loss of epoch ${trainer.epoch} is ${loss}`, fix: "lower learningRate or set gradClipNorm", stoppedEarly, metrics, checkpoints };
-    }
+    // No checkpoint of a diverged model: rotation would push out the good ones.
+    if (!Number.isFinite(loss)) return diverged(`the training loss of epoch ${trainer.epoch} is ${loss}`);
 
     const validate = trainer.epoch % config.validateEveryEpochs === 0 || trainer.epoch === epochs;
     if (validate) metrics = trainer.evaluate();
