@@ -8,6 +8,7 @@
 //
 //   npx tsc -p . && node dist/bench/verify_env.js [--rounds N]
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 
@@ -29,11 +30,21 @@ const commands: Command[] = [
   { label: "tscolab verify-env --json", args: [bin, "verify-env", "--json"] },
 ];
 
-function timeOnce(c: Command): { ms: number; stdout: string; status: number | null } {
+const TIME = "/usr/bin/time";
+const haveTime = existsSync(TIME);
+
+/**
+ * Wall time of one fresh process, plus its CPU time (user + sys, via
+ * /usr/bin/time when present): on a shared machine the wall time swells with
+ * other people's load, the CPU time much less, so both are shown.
+ */
+function timeOnce(c: Command): { ms: number; cpuMs: number | null; stdout: string; status: number | null } {
+  const argv = haveTime ? [TIME, "-f", "@@cpu %U %S", process.execPath, ...c.args] : [process.execPath, ...c.args];
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, c.args, { cwd: root, encoding: "utf8", env: { ...process.env, TSCOLAB_BACKEND: "" } });
+  const r = spawnSync(argv[0], argv.slice(1), { cwd: root, encoding: "utf8", env: { ...process.env, TSCOLAB_BACKEND: "" } });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  return { ms, stdout: r.stdout, status: r.status };
+  const m = /@@cpu ([\d.]+) ([\d.]+)/.exec(r.stderr ?? "");
+  return { ms, cpuMs: m ? (Number(m[1]) + Number(m[2])) * 1000 : null, stdout: r.stdout, status: r.status };
 }
 
 const median = (xs: number[]): number => {
@@ -45,6 +56,7 @@ function main(): number {
   const i = process.argv.indexOf("--rounds");
   const rounds = i > 0 ? Math.max(1, Number(process.argv[i + 1]) || 5) : 5;
   const times = new Map<string, number[]>(commands.map((c) => [c.label, []]));
+  const cpu = new Map<string, number[]>(commands.map((c) => [c.label, []]));
   const engineMs: number[] = [];
   let selected = "";
   for (let r = 0; r < rounds; r++) {
@@ -57,6 +69,7 @@ function main(): number {
         selected = parsed.backend.selected ?? "none";
       }
       times.get(c.label)!.push(t.ms);
+      if (t.cpuMs !== null) cpu.get(c.label)!.push(t.cpuMs);
     }
   }
   const full = median(times.get("tscolab verify-env --json")!);
@@ -64,7 +77,9 @@ function main(): number {
   console.log(`verify-env cold wall time, median of ${rounds} interleaved rounds (${process.version}, ${require("node:os").cpus().length} cores, load ${require("node:os").loadavg()[0].toFixed(1)})`);
   for (const [label, xs] of times) {
     const m = median(xs);
-    console.log(`  ${label.padEnd(32)} ${m.toFixed(0).padStart(6)} ms   ${(m / full).toFixed(2)}× of verify-env   [${xs.map((x) => x.toFixed(0)).join(", ")}]`);
+    const c = cpu.get(label)!;
+    const cpuText = c.length ? `   cpu ${median(c).toFixed(0).padStart(5)} ms` : "";
+    console.log(`  ${label.padEnd(32)} ${m.toFixed(0).padStart(6)} ms   ${(m / full).toFixed(2)}× of verify-env${cpuText}   [${xs.map((x) => x.toFixed(0)).join(", ")}]`);
   }
   const engine = median(engineMs);
   console.log(`  ${"verifyEnv() itself (elapsedMs)".padEnd(32)} ${engine.toFixed(0).padStart(6)} ms   ${(engine / full).toFixed(2)}× of verify-env   (selected backend: ${selected})`);

@@ -28,7 +28,7 @@ export const verifyEnvOptions = z.object({
   nativeTimeoutMs: z.number().int().positive().default(30_000),
   gpuTimeoutMs: z.number().int().positive().default(5_000),
   /** Milliseconds spent measuring GFLOP/s per backend. */
-  budgetMs: z.number().int().positive().default(100),
+  budgetMs: z.number().int().positive().default(60),
   signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal).optional(),
 });
 export type VerifyEnvOptions = z.input<typeof verifyEnvOptions>;
