@@ -31,6 +31,8 @@ const CONFIG = {
   optimizer: "adam",
   learningRate: 0.01,
   schedule: { type: "cosine", warmupEpochs: 1 },
+  // Stops at epoch 18 of 24 (best at 16): the patience counter must survive kills too.
+  earlyStopping: { monitor: "val_loss", patience: 3, minDelta: 0.002 },
   tier: "all",
   checkpoint: { everyEpochs: 1, everySteps: 4, keepLast: 3, keepBest: true },
 };
@@ -102,7 +104,7 @@ const newestStepOnDisk = (drive: string): number => {
  * the machine is shared and wall times swing by 3x.
  */
 async function killAtRandom(proc: Proc, drive: string, from: number, to: number, label: string): Promise<{ target: number; extraMs: number }> {
-  const target = from + Math.floor(random() * (to - from));
+  const target = from + Math.floor(random() * Math.max(1, to - from));
   const extraMs = Math.round(random() * 60);
   let exited = false;
   void proc.done.then(() => (exited = true));
@@ -127,8 +129,10 @@ beforeAll(async () => {
   const summary = JSON.parse(r.stdout);
   expect(summary.status).toBe("completed");
   base = await fingerprint(onlyRun(path.join(work, "drive-base")));
-  // iris: 150 rows, 20% held out → 120 / batch 8 = 15 steps per epoch, no early stopping.
-  expect({ step: base.step, epoch: base.epoch }).toEqual({ step: CONFIG.epochs * 15, epoch: CONFIG.epochs });
+  // iris: 150 rows, 20% held out → 120 / batch 8 = 15 steps per epoch; early stopping ends it before CONFIG.epochs.
+  expect(summary.stoppedEarly).toBe(true);
+  expect(base.step).toBe(base.epoch * 15);
+  expect(base.epoch).toBeLessThan(CONFIG.epochs);
   console.log(`uninterrupted run: ${Math.round(r.ms)} ms wall, final step ${base.step}, weights sha256 ${base.weights}`);
 }, 240_000);
 
@@ -146,6 +150,26 @@ describe("resume after SIGKILL", () => {
     const summary = JSON.parse(r.stdout);
     expect(summary).toMatchObject({ status: "completed", runDir, tiers: { "1": { status: "skipped" }, "2": { status: "skipped" }, "3": { status: "passed" } } });
     expect(summary.resumedFrom).toMatch(/^step-\d{9}$/);
+    expect(await fingerprint(runDir)).toEqual(base);
+  }, 240_000);
+
+  test("killed before its first checkpoint (during tiers 1-2): --resume starts the run over in the same folder, bit-identical", async () => {
+    const drive = path.join(work, "drive-early-kill");
+    const proc = train(work, ["--config", "config.json", "--drive", drive, "--json"]);
+    await waitFor(() => fs.existsSync(path.join(drive, "tscolab", "runs")) && fs.readdirSync(path.join(drive, "tscolab", "runs")).length > 0, "the run folder", 200_000);
+    await sleep(Math.round(random() * 300));
+    proc.child.kill("SIGKILL");
+    expect((await proc.done).signal).toBe("SIGKILL");
+    const runDir = onlyRun(drive);
+    const before = newestStepOnDisk(drive);
+    console.log(`killed before the first checkpoint: ${before < 0 ? "yes (no step folder yet)" : `no, newest step ${before}`}`);
+    const r = await train(work, ["--resume", "last", "--drive", drive, "--json"]).done;
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    if (before < 0) {
+      expect(summary.resumedFrom).toBeNull();
+      expect(summary.notes.join("\n")).toMatch(/no valid checkpoint in .*; starting it over from step 0/);
+    }
     expect(await fingerprint(runDir)).toEqual(base);
   }, 240_000);
 
