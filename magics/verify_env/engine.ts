@@ -8,6 +8,7 @@ import { z } from "zod";
 import { backendName, kernelModulesRoot, probeCandidates, selectBackend, type CandidateReport } from "../shared/backend";
 import { resolveDriveRoot } from "../shared/drive_root";
 import { detectGpus, findCudaLibraries, trainingGpu } from "../shared/gpu";
+import { patchesInForce } from "../shared/kernels";
 import { PROFILES, profileForDevice, type ProfileName } from "../shared/profile";
 import { backendChecks, gpuChecks, resourceChecks, tfjsChecks, toolchainChecks, type Facts } from "./checks";
 import { overallStatus, verifyEnvReport, type VerifyEnvReport } from "./report";
@@ -75,7 +76,7 @@ export async function verifyEnv(options: VerifyEnvOptions = {}): Promise<VerifyE
     status: overallStatus(checks),
     versions,
     tfjsCore: { copies },
-    backend: { selected: selected?.name ?? null, active: (tf.engine().backendName as string | null) ?? null, requested, candidates: reports },
+    backend: { selected: selected?.name ?? null, active: (tf.engine().backendName as string | null) ?? null, requested, patches: patchesInForce(), candidates: reports },
     gpu,
     resources,
     profile: { ...profile, settings: PROFILES[profile.name] },

@@ -44,6 +44,8 @@ export const verifyEnvReport = z.object({
     active: z.string().nullable(),
     /** $TSCOLAB_BACKEND when set. */
     requested: z.string().nullable(),
+    /** tscolab's patched kernels in force in this process (GFLOP/s above include them). */
+    patches: z.array(z.string()),
     candidates: z.array(candidateReport),
   }),
   gpu: gpuDetection.extend({
