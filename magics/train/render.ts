@@ -20,10 +20,13 @@ export function formatDuration(ms: number | null): string {
 const num = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? "-" : Math.abs(v) >= 1000 ? v.toFixed(0) : v.toPrecision(4));
 
 function tierLine(tiers: ProgressEvent["tiers"]): string {
-  return (["1", "2", "3"] as const)
+  const line = (["1", "2", "3"] as const)
     .filter((k) => tiers[k])
     .map((k) => `tier ${k} ${tiers[k]!.status}${tiers[k]!.status === "skipped" ? "" : ` (${formatDuration(tiers[k]!.durationMs)})`}`)
     .join(" · ");
+  // Tier 2's estimate, until tier 3 has its own.
+  const eta = tiers["2"]?.status === "passed" && !tiers["3"] ? (tiers["2"].details.etaMs as number | undefined) : undefined;
+  return eta !== undefined ? `${line} · tier 3 estimated ${formatDuration(eta)}` : line;
 }
 
 function bar(fraction: number, width = 24): string {
