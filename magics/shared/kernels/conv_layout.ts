@@ -5,6 +5,15 @@ import { Transpose, backend_util, type TensorInfo } from "@tensorflow/tfjs-core"
 import { callStock } from "./stock";
 import type { WasmBackendLike } from "./wasm_heap";
 
+/** Attributes shared by Conv2DBackpropFilter and Conv2DBackpropInput. */
+export interface ConvBackpropAttrs {
+  strides: number | [number, number];
+  pad: "valid" | "same" | number | backend_util.ExplicitPadding;
+  dataFormat: "NHWC" | "NCHW";
+  dimRoundingMode?: "floor" | "round" | "ceil";
+}
+
+/** Window geometry in NHWC; pooling uses it too (inC = channels, outC unused). */
 export interface ConvGeometry {
   batch: number;
   inH: number;
@@ -19,6 +28,11 @@ export interface ConvGeometry {
   strideW: number;
   padTop: number;
   padLeft: number;
+}
+
+/** The geometry as the argument list of the SIMD kernels (simd/kernels.wat). */
+export function geometryArgs(g: ConvGeometry) {
+  return [g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.fh, g.fw, g.strideH, g.strideW, g.padTop, g.padLeft] as const;
 }
 
 export function convGeometry(

@@ -22,43 +22,16 @@ interface Patch {
   make(stock: KernelConfig | null): KernelConfig;
 }
 
+/** A wasm patch: `how` says what ours does differently, shown after the kernel name. */
+const wasm = (kernelName: string, how: string, make: Patch["make"]): Patch => ({ name: `wasm:${kernelName}(${how})`, kernelName, backendName: "wasm", make });
+
 const PATCHES: Patch[] = [
-  {
-    name: "wasm:BatchMatMul(transposed+batched→XNNPACK)",
-    kernelName: "BatchMatMul",
-    backendName: "wasm",
-    make: (stock) => wasmBatchMatMulConfig(stock?.setupFunc),
-  },
-  {
-    name: "wasm:Conv2DBackpropFilter(im2col+XNNPACK)",
-    kernelName: "Conv2DBackpropFilter",
-    backendName: "wasm",
-    make: () => wasmConv2DBackpropFilterConfig(),
-  },
-  {
-    name: "wasm:Conv2DBackpropInput(XNNPACK+col2im)",
-    kernelName: "Conv2DBackpropInput",
-    backendName: "wasm",
-    make: (stock) => wasmConv2DBackpropInputConfig(stock?.setupFunc),
-  },
-  {
-    name: "wasm:MaxPoolGrad(first-max scatter)",
-    kernelName: "MaxPoolGrad",
-    backendName: "wasm",
-    make: () => wasmMaxPoolGradConfig(),
-  },
-  {
-    name: "wasm:Identity(shared buffer)",
-    kernelName: "Identity",
-    backendName: "wasm",
-    make: (stock) => wasmIdentityConfig(stock?.setupFunc),
-  },
-  {
-    name: "wasm:Cast(same dtype→shared buffer)",
-    kernelName: "Cast",
-    backendName: "wasm",
-    make: (stock) => wasmCastConfig(stock?.setupFunc),
-  },
+  wasm("BatchMatMul", "transposed+batched→XNNPACK", (stock) => wasmBatchMatMulConfig(stock?.setupFunc)),
+  wasm("Conv2DBackpropFilter", "im2col+XNNPACK", () => wasmConv2DBackpropFilterConfig()),
+  wasm("Conv2DBackpropInput", "XNNPACK+col2im", (stock) => wasmConv2DBackpropInputConfig(stock?.setupFunc)),
+  wasm("MaxPoolGrad", "first-max scatter", () => wasmMaxPoolGradConfig()),
+  wasm("Identity", "shared buffer", (stock) => wasmIdentityConfig(stock?.setupFunc)),
+  wasm("Cast", "same dtype→shared buffer", (stock) => wasmCastConfig(stock?.setupFunc)),
 ];
 
 const installed = new Map<string, Patch>();

@@ -7,16 +7,12 @@
 // ([fh·fw·inC, batch·outH·outW], zeros where the window hangs over the
 // padding) so the product is a plain non-transposed XNNPACK matMul.
 import { Conv2DBackpropFilter, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
-import { convGeometry, toChannelsLast, type ConvGeometry } from "./conv_layout";
+import { convGeometry, geometryArgs, toChannelsLast, type ConvBackpropAttrs, type ConvGeometry } from "./conv_layout";
 import { simdKernelsFor } from "./simd";
 import { f32, offsetOf, withShape, type WasmBackendLike } from "./wasm_heap";
 import { wasmMatMul2d } from "./wasm_matmul_2d";
 
-interface BackpropFilterAttrs {
-  strides: number | [number, number];
-  pad: "valid" | "same" | number | [[number, number], [number, number], [number, number], [number, number]];
-  dataFormat: "NHWC" | "NCHW";
-  dimRoundingMode?: "floor" | "round" | "ceil";
+interface BackpropFilterAttrs extends ConvBackpropAttrs {
   filterShape: [number, number, number, number];
 }
 
@@ -76,8 +72,7 @@ const conv2DBackpropFilter: KernelFunc = (args) => {
     const cols = backend.makeOutput(simd ? [positions, rows] : [rows, positions], "float32");
     try {
       if (simd) {
-        const { batch, inH, inW, inC, outH, outW, fh, fw, strideH, strideW, padTop, padLeft } = g;
-        simd.im2col(offsetOf(backend, x), offsetOf(backend, cols), batch, inH, inW, inC, outH, outW, fh, fw, strideH, strideW, padTop, padLeft);
+        simd.im2col(offsetOf(backend, x), offsetOf(backend, cols), ...geometryArgs(g));
       } else {
         im2colTransposed(f32(backend, x), f32(backend, cols), g);
       }

@@ -4,16 +4,12 @@
 //   cols = dy · Wᵀ        ([batch·outH·outW, outC] · [outC, fh·fw·inC])
 //   dx   = col2im(cols)   (each window position adds its patch back)
 import { Conv2DBackpropInput, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
-import { convGeometry, toChannelsFirst, toChannelsLast, type ConvGeometry } from "./conv_layout";
+import { convGeometry, geometryArgs, toChannelsFirst, toChannelsLast, type ConvBackpropAttrs, type ConvGeometry } from "./conv_layout";
 import { simdKernelsFor } from "./simd";
 import { f32, offsetOf, withShape, type WasmBackendLike } from "./wasm_heap";
 import { wasmMatMul2d } from "./wasm_matmul_2d";
 
-interface BackpropInputAttrs {
-  strides: number | [number, number];
-  pad: "valid" | "same" | number | [[number, number], [number, number], [number, number], [number, number]];
-  dataFormat: "NHWC" | "NCHW";
-  dimRoundingMode?: "floor" | "round" | "ceil";
+interface BackpropInputAttrs extends ConvBackpropAttrs {
   inputShape: [number, number, number, number];
 }
 
@@ -71,8 +67,7 @@ const conv2DBackpropInput: KernelFunc = (args) => {
     try {
       const simd = positions > 0 && rows > 0 ? simdKernelsFor(backend) : null;
       if (simd) {
-        const { batch, inH, inW, inC, outH, outW, fh, fw, strideH, strideW, padTop, padLeft } = g;
-        simd.col2im(offsetOf(backend, cols), offsetOf(backend, dx), batch, inH, inW, inC, outH, outW, fh, fw, strideH, strideW, padTop, padLeft);
+        simd.col2im(offsetOf(backend, cols), offsetOf(backend, dx), ...geometryArgs(g));
       } else {
         const dxData = f32(backend, dx);
         dxData.fill(0);

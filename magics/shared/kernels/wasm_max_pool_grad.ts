@@ -5,6 +5,7 @@
 // output's gradient goes to the FIRST maximum of its window.
 import { MaxPoolGrad, backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
 import { simdKernelsFor } from "./simd";
+import { geometryArgs, type ConvGeometry } from "./conv_layout";
 import { f32, offsetOf, type WasmBackendLike } from "./wasm_heap";
 
 interface MaxPoolGradAttrs {
@@ -14,24 +15,10 @@ interface MaxPoolGradAttrs {
   dimRoundingMode?: "floor" | "round" | "ceil";
 }
 
-export interface PoolGeometry {
-  batch: number;
-  inH: number;
-  inW: number;
-  channels: number;
-  outH: number;
-  outW: number;
-  fh: number;
-  fw: number;
-  strideH: number;
-  strideW: number;
-  padTop: number;
-  padLeft: number;
-}
 
 /** dx (zero-filled by the caller) += dy routed to each window's first maximum in x (all NHWC). */
-export function maxPoolBackprop(x: Float32Array, dy: Float32Array, dx: Float32Array, g: PoolGeometry): void {
-  const { batch, inH, inW, channels: c, outH, outW, fh, fw, strideH, strideW, padTop, padLeft } = g;
+export function maxPoolBackprop(x: Float32Array, dy: Float32Array, dx: Float32Array, g: ConvGeometry): void {
+  const { batch, inH, inW, inC: c, outH, outW, fh, fw, strideH, strideW, padTop, padLeft } = g;
   const best = new Float32Array(c);
   const where = new Int32Array(c);
   let o = 0;
@@ -78,11 +65,12 @@ const maxPoolGrad: KernelFunc = (args) => {
     attrs.pad,
     attrs.dimRoundingMode,
   );
-  const g: PoolGeometry = {
+  const g: ConvGeometry = {
     batch: info.batchSize,
     inH: info.inHeight,
     inW: info.inWidth,
-    channels: info.inChannels,
+    inC: info.inChannels,
+    outC: info.inChannels,
     outH: info.outHeight,
     outW: info.outWidth,
     fh: info.effectiveFilterHeight,
@@ -95,8 +83,7 @@ const maxPoolGrad: KernelFunc = (args) => {
   const dx = backend.makeOutput(input.shape, "float32");
   const simd = simdKernelsFor(backend);
   if (simd) {
-    const { batch, inH, inW, channels, outH, outW, fh, fw, strideH, strideW, padTop, padLeft } = g;
-    simd.maxPoolGrad(offsetOf(backend, input), offsetOf(backend, dy), offsetOf(backend, dx), batch, inH, inW, channels, outH, outW, fh, fw, strideH, strideW, padTop, padLeft);
+    simd.maxPoolGrad(offsetOf(backend, input), offsetOf(backend, dy), offsetOf(backend, dx), ...geometryArgs(g));
     return dx;
   }
   const dxData = f32(backend, dx);
