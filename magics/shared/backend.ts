@@ -134,6 +134,16 @@ function applySmoke(report: CandidateReport, s: SmokeOutcome | null): void {
   }
 }
 
+/**
+ * How long a native binding may take to load and run its smoke test:
+ * $TSCOLAB_PROBE_TIMEOUT seconds (a first GPU run that JIT-compiles PTX can
+ * need minutes), else 30 s.
+ */
+export function nativeProbeTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const s = Number(env.TSCOLAB_PROBE_TIMEOUT);
+  return Number.isFinite(s) && s > 0 ? Math.round(s * 1000) : 30_000;
+}
+
 /** Probes a native candidate in a child process; never throws. */
 export async function probeNativeCandidate(
   name: "tensorflow-gpu" | "tensorflow",
@@ -144,7 +154,7 @@ export async function probeNativeCandidate(
   if (!entry) return { report, raw: null, entry };
   report.installed = true;
   report.version = packageVersionOf(entry, report.package);
-  const timeoutMs = opts.nativeTimeoutMs ?? 30_000;
+  const timeoutMs = opts.nativeTimeoutMs ?? nativeProbeTimeoutMs();
   const raw = await probeNative({ entry, packageName: report.package, tfjsEntry: kernelCoreEntry(), timeoutMs, budgetMs: opts.budgetMs, signal: opts.signal });
   report.probeMs = raw.elapsedMs;
   if (!raw.loadable) {

@@ -147,7 +147,7 @@ export function diagnoseNative(pkg: string, r: NativeProbeResult, timeoutMs: num
       pkg.endsWith("-gpu") && (r.stage === "init" || r.stage === "smoke")
         ? "; a first GPU run can spend minutes JIT-compiling PTX for a GPU newer than the CUDA build (Ada/Hopper): set CUDA_CACHE_MAXSIZE=2147483648 and retry once, or check `nvidia-smi` for a wedged driver"
         : "";
-    return { error: `${pkg} hung during ${r.stage} (killed after ${Math.round(timeoutMs / 1000)} s)`, fix: `find what blocks it with \`node -e "require('${pkg}')"\`${gpuHint}; ${useWasm}` };
+    return { error: `${pkg} hung during ${r.stage} (killed after ${Math.round(timeoutMs / 1000)} s)`, fix: `find what blocks it with \`node -e "require('${pkg}')"\`${gpuHint}; allow longer with TSCOLAB_PROBE_TIMEOUT=SECONDS; ${useWasm}` };
   }
   if (/tfjs_binding\.node/.test(all)) {
     return { error: `${pkg} has no native addon (tfjs_binding.node is missing: its install script did not run or failed)`, fix: `${rebuild}, or \`npm rebuild ${pkg} --build-addon-from-source\`; ${useWasm}` };

@@ -5,7 +5,7 @@
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { z } from "zod";
-import { backendName, kernelModulesRoot, probeCandidates, selectBackend, type CandidateReport } from "../shared/backend";
+import { backendName, kernelModulesRoot, nativeProbeTimeoutMs, probeCandidates, selectBackend, type CandidateReport } from "../shared/backend";
 import { resolveDriveRoot } from "../shared/drive_root";
 import { detectGpus, findCudaLibraries, trainingGpu } from "../shared/gpu";
 import { patchesInForce } from "../shared/kernels";
@@ -26,7 +26,8 @@ export const verifyEnvOptions = z.object({
   resolveFrom: z.array(z.string()).optional(),
   /** The only folders searched for CUDA libraries (no linker cache): tests, unusual layouts. */
   cudaDirs: z.array(z.string()).optional(),
-  nativeTimeoutMs: z.number().int().positive().default(30_000),
+  /** Child-process timeout per native binding; default $TSCOLAB_PROBE_TIMEOUT seconds, else 30 s. */
+  nativeTimeoutMs: z.number().int().positive().optional(),
   gpuTimeoutMs: z.number().int().positive().default(5_000),
   /** Milliseconds spent measuring GFLOP/s per backend. */
   budgetMs: z.number().int().positive().default(60),
@@ -46,7 +47,7 @@ export async function verifyEnv(options: VerifyEnvOptions = {}): Promise<VerifyE
 
   // Child processes first, so they run while this process does its own work.
   const gpuRun = detectGpus({ env, timeoutMs: o.gpuTimeoutMs, signal: o.signal });
-  const candidateRun = probeCandidates({ resolveFrom: o.resolveFrom, cwd, nativeTimeoutMs: o.nativeTimeoutMs, budgetMs: o.budgetMs, signal: o.signal });
+  const candidateRun = probeCandidates({ resolveFrom: o.resolveFrom, cwd, nativeTimeoutMs: o.nativeTimeoutMs ?? nativeProbeTimeoutMs(env), budgetMs: o.budgetMs, signal: o.signal });
 
   const kernelDir = kernelModulesRoot();
   const coreVersion = resolvedVersion("@tensorflow/tfjs-core", kernelDir)?.version ?? tf.version_core;
