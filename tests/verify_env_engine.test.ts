@@ -273,3 +273,15 @@ describe("packages installed in the notebook folder", () => {
   });
 });
 
+describe("interrupts", () => {
+  it("an aborted signal stops a hanging nvidia-smi at once and throws one line", async () => {
+    const controller = new AbortController();
+    const t0 = Date.now();
+    setTimeout(() => controller.abort(), 300);
+    await expect(verifyEnv({ ...fast, gpuTimeoutMs: 60_000, signal: controller.signal, env: envWithFakeSmi("hang") })).rejects.toThrow(
+      /^verify_env was interrupted before it finished/,
+    );
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  });
+});
+

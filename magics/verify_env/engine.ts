@@ -5,6 +5,7 @@
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { z } from "zod";
+import { TscolabError } from "../types";
 import { backendName, kernelModulesRoot, nativeProbeTimeoutMs, probeCandidates, selectBackend, type CandidateReport } from "../shared/backend";
 import { resolveDriveRoot } from "../shared/drive_root";
 import { detectGpus, findCudaLibraries, trainingGpu } from "../shared/gpu";
@@ -63,7 +64,8 @@ export async function verifyEnv(options: VerifyEnvOptions = {}): Promise<VerifyE
   const resources = collectResources(driveRoot);
 
   const [gpuFound, { reports }] = await Promise.all([gpuRun, candidateRun]);
-  o.signal?.throwIfAborted();
+  // Interrupted: the children are already killed; say so in one line, no half report.
+  if (o.signal?.aborted) throw new TscolabError("verify_env was interrupted before it finished (it changes nothing, so just run it again)");
 
   const selected = pickSelected(reports, requested);
   const gpu: VerifyEnvReport["gpu"] = { ...gpuFound, cudaLibraries: cuda.libraries, cuda12Only: cuda.cuda12Only, newerCudaRuntime: cuda.newerCudaRuntime };
