@@ -39,7 +39,8 @@ export function helpText(spec: MagicSpec<any, any>, prefix = "%"): string {
   rows.push(["--as NAME", "bind the result to a notebook variable"]);
   rows.push(["--help, -h", "show this help"]);
   const width = Math.min(32, Math.max(...rows.map(([l]) => l.length)) + 2);
-  const body = rows.map(([l, r]) => `  ${l.padEnd(width)}${r}`).join("\n");
+  // Names longer than the column get their description on the next line, aligned.
+  const body = rows.map(([l, r]) => (l.length + 2 > width ? `  ${l}\n  ${"".padEnd(width)}${r}` : `  ${l.padEnd(width)}${r}`)).join("\n");
   const examples = spec.examples?.length ? `\n\nExamples:\n${spec.examples.map((e) => `  ${e}`).join("\n")}` : "";
   return `${usageLine(spec, prefix)}\n\n${spec.summary}\n\nArguments:\n${body}${examples}`;
 }
