@@ -37,6 +37,7 @@ describe("verifyEnv on this machine (no GPU, no native binding)", () => {
     expect(r.profile.name).toBe("cpu");
     expect(r.profile.reason).toMatch(/training runs on the CPU through wasm at [\d.]+ GFLOP\/s; no GPU detected/);
     expect(r.versions.node).toBe(process.version);
+    expect(r.versions.cellTypescript).toMatch(/^\d+\.\d+\.\d+$/);
     expect(r.versions.tensorflow["@tensorflow/tfjs-core"]).toBe("4.22.0");
     expect(r.tfjsCore.copies).toHaveLength(1);
     expect(r.tfjsCore.copies[0].usedBy).toEqual(["kernel", "notebook"]);

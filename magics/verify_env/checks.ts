@@ -44,7 +44,7 @@ export function toolchainChecks(f: Facts): Check[] {
     const v = f.versions[tool];
     checks.push(
       v
-        ? { id: tool, status: "ok", message: `${tool} ${v}` }
+        ? { id: tool, status: "ok", message: `${tool} ${v}${tool === "tslab" && f.versions.cellTypescript ? ` (type-checks cells with TypeScript ${f.versions.cellTypescript})` : ""}` }
         : { id: tool, status: "fail", message: `${tool} is not installed where the kernel runs (${f.kernelDir})`, fix: `run \`npm install\` in ${f.kernelDir}` },
     );
   }

@@ -52,11 +52,13 @@ export async function verifyEnv(options: VerifyEnvOptions = {}): Promise<VerifyE
 
   const kernelDir = kernelModulesRoot();
   const coreVersion = resolvedVersion("@tensorflow/tfjs-core", kernelDir)?.version ?? tf.version_core;
+  const tslab = resolvedVersion("tslab", kernelDir);
   const versions: VerifyEnvReport["versions"] = {
     node: process.version,
     npm: npmVersion(),
     typescript: resolvedVersion("typescript", kernelDir)?.version ?? null,
-    tslab: resolvedVersion("tslab", kernelDir)?.version ?? null,
+    tslab: tslab?.version ?? null,
+    cellTypescript: tslab ? (resolvedVersion("@tslab/typescript-for-tslab", tslab.dir)?.version ?? null) : null,
     tensorflow: tensorflowPackages([...nodeModulesChain(kernelDir), ...nodeModulesChain(cwd), ...(o.resolveFrom ?? []).flatMap(nodeModulesChain)]),
   };
   const copies = coreCopies({ kernelDir, notebookDir: cwd });

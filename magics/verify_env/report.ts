@@ -33,6 +33,8 @@ export const verifyEnvReport = z.object({
     npm: z.string().nullable(),
     typescript: z.string().nullable(),
     tslab: z.string().nullable(),
+    /** The TypeScript tslab type-checks cells with (@tslab/typescript-for-tslab), which is not the project's. */
+    cellTypescript: z.string().nullable(),
     /** Every @tensorflow/* package the kernel resolves, name → version. */
     tensorflow: z.record(z.string(), z.string()),
   }),
