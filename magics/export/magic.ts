@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { registerMagic } from "../registry";
 import { isLayersModel } from "../shared/models";
-import { exportModel, type ExportResult } from "./engine";
+import type { ExportResult } from "./engine";
 import { formatName } from "./formats";
 import { exportBundle } from "./render";
 
@@ -39,6 +39,8 @@ registerMagic({
     const fromSummary = !!summary && typeof summary === "object" && typeof summary.runDir === "string" && !isLayersModel(summary);
     const model = fromSummary ? undefined : args.model;
     const run = fromSummary ? (summary!.runDir as string) : args.run;
+    // The engine (tfjs, onnxruntime) loads on first use, so the CLI and the kernel start fast.
+    const { exportModel } = await import("./engine");
     const result = await exportModel(
       { model, run, checkpoint: args.checkpoint, formats: args.formats, out: args.out, drive: args.drive, bundle: args.bundle, cwd: ctx.cwd },
       { signal: ctx.signal, onProgress: show },

@@ -11,7 +11,7 @@ import { presetName, profileName } from "../shared/profile";
 import { registerMagic } from "../registry";
 import { TscolabError, UsageError, type DisplayHandle, type MagicContext } from "../types";
 import { OPTIMIZERS, TIERS } from "./config";
-import { train, type TrainOptions, type TrainResult } from "./engine";
+import type { TrainOptions, TrainResult } from "./engine";
 import type { ProgressEvent } from "./progress";
 import { progressBundle, summaryBundle } from "./render";
 
@@ -150,6 +150,8 @@ export async function runTrainMagic(args: TrainArgs, ctx: MagicContext, body?: s
   const model = modelFromPositional(args.model, raw);
   const noConfig = !args.config && !(body && body.trim()) && Object.keys(raw).length === 0;
   const display = progressDisplay(ctx);
+  // The engine (and tfjs) loads on first use, so the CLI and the kernel start fast.
+  const { train } = await import("./engine");
   const result = await train(args.resume && noConfig ? undefined : (raw as never), {
     model,
     cwd: ctx.cwd,
