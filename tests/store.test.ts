@@ -78,6 +78,30 @@ describe("run folders", () => {
   });
 });
 
+test("a run that another live process is training cannot be resumed; once that process is gone (or done) it can", async () => {
+  const drive = tmp("writer");
+  const run = await createRun(drive, { runName: "w" });
+  expect(run.runJson.writer).toMatchObject({ pid: process.pid, host: os.hostname() });
+  const other = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+  await new Promise((r) => other.once("spawn", r));
+  await updateRunJson(run.runDir, { status: "running", writer: { pid: other.pid, host: os.hostname(), since: "2026-01-01T00:00:00.000Z" } });
+  const err = await prepareResume(drive, run.runId).catch((e) => e);
+  expect(err).toBeInstanceOf(TscolabError);
+  expect(err.message).toBe(
+    `run ${run.runId} is being trained right now by process ${other.pid} (since 2026-01-01T00:00:00.000Z) (fix: wait for it to finish, or interrupt it (Ctrl-C / the stop button) and then --resume ${run.runId})`,
+  );
+  // Finished runs and other machines' writers do not block.
+  await updateRunJson(run.runDir, { status: "completed" });
+  await expect(prepareResume(drive, run.runId)).resolves.toBeTruthy();
+  await updateRunJson(run.runDir, { status: "running", writer: { pid: other.pid, host: "another-runtime", since: "x" } });
+  await expect(prepareResume(drive, run.runId)).resolves.toBeTruthy();
+  await updateRunJson(run.runDir, { status: "running", writer: { pid: other.pid, host: os.hostname(), since: "x" } });
+  other.kill("SIGKILL");
+  await new Promise((r) => other.once("exit", r));
+  const point = await prepareResume(drive, run.runId);
+  expect(point.run.runJson).toMatchObject({ status: "running", writer: { pid: process.pid } });
+});
+
 describe("checkpoints", () => {
   test("commit writes MANIFEST.json with step, epoch, sha256 and size of every file; readCheckpoint returns the bytes", async () => {
     const run = await createRun(tmp("commit"), { runName: "c" });

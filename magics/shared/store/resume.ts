@@ -3,7 +3,8 @@
 // and sha256), and rewind metrics.jsonl to that checkpoint's step.
 import { loadLatestCheckpoint, type CorruptCheckpoint, type LoadedCheckpoint } from "./checkpoints";
 import { rewindMetrics } from "./metrics";
-import { openRun, type RunHandle } from "./runs";
+import { openRun, updateRunJson, type RunHandle } from "./runs";
+import { assertNoOtherWriter, currentWriter } from "./writer";
 
 export interface ResumePoint {
   run: RunHandle;
@@ -15,8 +16,12 @@ export interface ResumePoint {
   notes: string[];
 }
 
+/** Refuses a run another live process is training (run.json `writer`), then claims it. */
 export async function prepareResume(driveRoot: string, ref: string, opts: { cwd?: string } = {}): Promise<ResumePoint> {
   const run = await openRun(driveRoot, ref, opts);
+  assertNoOtherWriter(run.runId, run.runJson);
+  // Claim the run before touching it: a second resume of it now stops at the check above.
+  run.runJson = await updateRunJson(run.runDir, { status: "running", writer: currentWriter() });
   const { checkpoint, skipped } = await loadLatestCheckpoint(run.runDir);
   const notes = skipped.map((s) => `skipping ${s.message}`);
   const step = checkpoint ? checkpoint.step : -1;

@@ -9,6 +9,7 @@ import { runsDir } from "../drive_root";
 import { BEST_DIR, CHECKPOINTS_DIR, cleanStaleTemporaries } from "./checkpoints";
 import { rethrowDiskError } from "./disk_errors";
 import { fsyncDir, writeFileAtomic } from "./durable_fs";
+import { currentWriter } from "./writer";
 
 export const RUN_JSON = "run.json";
 export const METRICS_FILE = "metrics.jsonl";
@@ -84,6 +85,7 @@ export async function createRun(driveRoot: string, opts: { runName?: string; now
         updatedAt: now,
         status: "running",
         resumable: false,
+        writer: currentWriter(),
       });
       await writeFileAtomic(path.join(runDir, RUN_JSON), JSON.stringify(runJson, null, 2) + "\n");
       await fsyncDir(root);
