@@ -3,6 +3,7 @@
 // refusals by the scanner, and one clear line for each kind of bad input.
 import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
+import net from "node:net";
 import fs from "node:fs";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -236,4 +237,48 @@ describe("bad input: one clear line each", () => {
     const err = await errorOf(resolveGitModel({ repo: repo.dir, rev: "--upload-pack=touch /tmp/pwned", path: "net.ts" }, { driveRoot: drive() }));
     expect(err).toBeInstanceOf(UsageError);
   });
+});
+
+test("interrupting a clone that hangs stops git at once and leaves nothing half-cloned", async () => {
+  // A server that accepts the connection and never answers: git would wait forever.
+  const sockets: import("node:net").Socket[] = [];
+  const server = net.createServer((s) => {
+    sockets.push(s);
+    s.resume(); // read what git sends, so its going away is seen
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as import("node:net").AddressInfo).port;
+  const drive = path.join(root, "drive-interrupt");
+  const controller = new AbortController();
+  const started = Date.now();
+  const pending = resolveGitModel({ repo: `http://127.0.0.1:${port}/models.git`, rev: "main", path: "net.ts" }, { driveRoot: drive, signal: controller.signal });
+  while (sockets.length === 0 && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 20));
+  expect(sockets.length).toBeGreaterThan(0); // git is connected and waiting
+  controller.abort();
+  const err = await errorOf(pending);
+  const elapsed = Date.now() - started;
+  expect(err).toBeInstanceOf(TscolabError);
+  expect(err.message).toMatch(/^interrupted while cloning http:\/\/127\.0\.0\.1:\d+\/models\.git/);
+  expect(elapsed).toBeLessThan(10_000);
+  const cacheDirs = fs.readdirSync(gitCacheRoot(drive));
+  expect(cacheDirs).toHaveLength(1);
+  expect(fs.readdirSync(path.join(gitCacheRoot(drive), cacheDirs[0]))).toEqual([]);
+  // git and its remote helper (a grandchild) are gone: the connection closes, no process names the URL.
+  const closed = await Promise.race([
+    new Promise<boolean>((resolve) => (sockets[0].destroyed ? resolve(true) : sockets[0].on("close", () => resolve(true)))),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000)),
+  ]);
+  expect(closed).toBe(true);
+  server.close();
+  const url = `127.0.0.1:${port}/models.git`;
+  const survivors = fs.existsSync("/proc")
+    ? fs.readdirSync("/proc").filter((pid) => /^\d+$/.test(pid) && (() => {
+        try {
+          return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(url);
+        } catch {
+          return false;
+        }
+      })())
+    : [];
+  expect(survivors).toEqual([]);
 });

@@ -106,7 +106,7 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     where = "the notebook's model";
   } else {
     // A git model (SPEC 10): fetched, scanned (refused unless trusted), then loaded as a model file.
-    gitModel = resolved.model.git ? await gitModelForTraining({ ...resolved.model, git: resolved.model.git }, { driveRoot: resolveDriveRoot(resolved.drive ?? options.drive, cwd), cwd }) : null;
+    gitModel = resolved.model.git ? await gitModelForTraining({ ...resolved.model, git: resolved.model.git }, { driveRoot: resolveDriveRoot(resolved.drive ?? options.drive, cwd), cwd, signal: options.signal }) : null;
     if (gitModel) notes.push(...gitModel.notes);
     model = await createModel(tf, gitModel?.model ?? resolved.model, { inputShape: data.info.inputShape, outputs: data.outputs, task }, { seed: resolved.seed, cwd });
     where = gitModel ? gitModel.where : resolved.model.file ? `model file ${resolved.model.file}` : `model zoo "${resolved.model.zoo ?? "mlp"}"`;

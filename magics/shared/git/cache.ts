@@ -9,7 +9,7 @@ import path from "node:path";
 import { TscolabError } from "../../types";
 import { withDirLock } from "./lock";
 import { isRemoteRepo } from "./ref";
-import { git, gitReason } from "./run_git";
+import { git, gitReason, interrupted } from "./run_git";
 
 export interface RepoCache {
   /** `<drive>/tscolab/cache/git/<key>` */
@@ -36,7 +36,7 @@ function unknownRepo(repo: string, why: string): TscolabError {
 }
 
 /** The cached bare clone of `repo` (canonical form), cloning it on first use. */
-export async function openRepoCache(driveRoot: string, repo: string): Promise<RepoCache & { cloned: boolean }> {
+export async function openRepoCache(driveRoot: string, repo: string, signal?: AbortSignal): Promise<RepoCache & { cloned: boolean }> {
   const dir = path.join(gitCacheRoot(driveRoot), cacheKey(repo));
   const gitDir = path.join(dir, "repo.git");
   if (fs.existsSync(path.join(gitDir, "HEAD"))) return { dir, gitDir, repo, cloned: false };
@@ -46,9 +46,10 @@ export async function openRepoCache(driveRoot: string, repo: string): Promise<Re
   // runs cloning at once both succeed (the loser's copy is dropped).
   const tmp = path.join(dir, `.clone-${process.pid}-${crypto.randomBytes(4).toString("hex")}`);
   try {
-    await git(dir).clone(repo, tmp, ["--bare", "--quiet"]);
+    await git(dir, {}, signal).clone(repo, tmp, ["--bare", "--quiet"]);
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
+    if (signal?.aborted) throw interrupted(`cloning ${repo}`);
     // git says "does not exist" for an existing folder that is no repository.
     throw unknownRepo(repo, !isRemoteRepo(repo) && fs.existsSync(repo) ? "the folder is not a git repository" : gitReason(e));
   }
@@ -63,10 +64,10 @@ export async function openRepoCache(driveRoot: string, repo: string): Promise<Re
 }
 
 /** Brings every branch and tag of the cache up to date with the repository. */
-export async function fetchRepo(cache: RepoCache): Promise<void> {
+export async function fetchRepo(cache: RepoCache, signal?: AbortSignal): Promise<void> {
   await withDirLock(path.join(cache.dir, "fetch.lock"), async () => {
-    await git(cache.gitDir).raw(["fetch", "--quiet", "--prune", "--force", "--no-write-fetch-head", cache.repo, ...FETCH_REFSPECS]);
-  });
+    await git(cache.gitDir, {}, signal).raw(["fetch", "--quiet", "--prune", "--force", "--no-write-fetch-head", cache.repo, ...FETCH_REFSPECS]);
+  }, { signal });
 }
 
 /** A full commit sha for `rev`, or null when the cache does not know it. */
@@ -101,23 +102,25 @@ export interface ResolvedRev {
  * "main" means main as it is now. When the fetch fails but the cache knows
  * REV, the cached answer is used and said so.
  */
-export async function resolveRev(cache: RepoCache, rev: string, alreadyFetched: boolean): Promise<ResolvedRev> {
+export async function resolveRev(cache: RepoCache, rev: string, alreadyFetched: boolean, signal?: AbortSignal): Promise<ResolvedRev> {
   const fullSha = /^[0-9a-f]{40}([0-9a-f]{24})?$/i.test(rev);
   const cached = await revParse(cache, rev);
   if (cached && (fullSha || (await hasRef(cache, `refs/tags/${rev}`)))) return { commit: cached };
   let fetchError: string | undefined;
   if (!alreadyFetched) {
     try {
-      await fetchRepo(cache);
+      await fetchRepo(cache, signal);
     } catch (e) {
+      if (signal?.aborted) throw interrupted(`fetching ${cache.repo}`);
       fetchError = e instanceof TscolabError ? e.message : gitReason(e);
     }
   }
   if (fullSha && !(await revParse(cache, rev))) {
     // A commit on no branch or tag: servers that allow it hand it out by sha.
-    await git(cache.gitDir)
+    await git(cache.gitDir, {}, signal)
       .raw(["fetch", "--quiet", "--no-write-fetch-head", cache.repo, rev])
       .catch(() => undefined);
+    if (signal?.aborted) throw interrupted(`fetching ${rev} from ${cache.repo}`);
   }
   const commit = await revParse(cache, rev);
   if (commit) return fetchError ? { commit, note: `could not fetch ${cache.repo} (${fetchError}); used the cached ${rev}` } : { commit };

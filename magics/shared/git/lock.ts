@@ -27,7 +27,8 @@ function holderIsGone(lockDir: string): boolean {
   }
 }
 
-export async function withDirLock<T>(lockDir: string, fn: () => Promise<T>, timeoutMs = 5 * 60_000): Promise<T> {
+export async function withDirLock<T>(lockDir: string, fn: () => Promise<T>, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<T> {
+  const timeoutMs = opts.timeoutMs ?? 5 * 60_000;
   const deadline = Date.now() + timeoutMs;
   for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
     try {
@@ -40,6 +41,7 @@ export async function withDirLock<T>(lockDir: string, fn: () => Promise<T>, time
         fs.rmSync(lockDir, { recursive: true, force: true });
         continue;
       }
+      if (opts.signal?.aborted) throw new TscolabError(`interrupted while waiting for another run's fetch of ${path.dirname(lockDir)}`, "run it again");
       if (Date.now() > deadline) throw new TscolabError(`the git cache ${path.dirname(lockDir)} is locked by another run`, `wait for it, or delete ${lockDir} if no run is using it`);
       await new Promise((r) => setTimeout(r, wait));
     }

@@ -40,6 +40,8 @@ export interface ResolveGitOptions {
   trust?: boolean;
   /** Folder a relative local repository path starts from (default: process.cwd()). */
   cwd?: string;
+  /** Aborting it stops a clone or fetch in progress (the notebook's interrupt). */
+  signal?: AbortSignal;
 }
 
 export interface ResolvedGitModel {
@@ -73,8 +75,8 @@ export async function resolveGitModel(source: { repo: string; rev?: string; path
   const repo = canonicalRepo(parsed.data.repo, opts.cwd ?? process.cwd());
   const notes: string[] = [];
 
-  const cache = await openRepoCache(opts.driveRoot, repo);
-  const resolved = await resolveRev(cache, rev, cache.cloned);
+  const cache = await openRepoCache(opts.driveRoot, repo, opts.signal);
+  const resolved = await resolveRev(cache, rev, cache.cloned, opts.signal);
   if (resolved.note) notes.push(resolved.note);
   const commit = resolved.commit;
   const at = `${repo} at ${rev}${rev === commit ? "" : ` (${commit.slice(0, 12)})`}`;

@@ -3,17 +3,22 @@
 // waiting for a password a notebook can never type. simple-git's own guards
 // stay on (no `ext::` transport, no askpass/ssh-command/editor overrides).
 import { simpleGit, type SimpleGit } from "simple-git";
+import { TscolabError } from "../../types";
+import { groupLauncher } from "./process_group";
 
 // Variables simple-git refuses to pass through, and GIT_DIR / GIT_INDEX_FILE /
 // ... inherited from a hook or test runner, which would point these commands
 // at some other repository.
 const GUARDED = /^(git_.*|ssh_askpass|editor|visual|pager|prefix)$/i;
 
-export function git(baseDir: string, extraEnv: Record<string, string> = {}): SimpleGit {
+/** `signal` kills the git process (the notebook's stop button during a long clone). */
+export function git(baseDir: string, extraEnv: Record<string, string> = {}, signal?: AbortSignal): SimpleGit {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !GUARDED.test(k)) env[k] = v;
   const own = { GIT_TERMINAL_PROMPT: "0", ...extraEnv };
-  return simpleGit({ baseDir, allowEnvironment: Object.keys(own) }).env({ ...env, ...own });
+  // Interruptible commands (clone, fetch) run in their own process group; see process_group.ts.
+  const binary = signal ? groupLauncher() : null;
+  return simpleGit({ baseDir, allowEnvironment: Object.keys(own), ...(signal ? { abort: signal } : {}), ...(binary ? { binary } : {}) }).env({ ...env, ...own });
 }
 
 /** git's own explanation, without simple-git's wrapping: the last "fatal:"/"error:" line, else the first line. */
@@ -22,4 +27,9 @@ export function gitReason(err: unknown): string {
   const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
   const fatal = lines.filter((l) => /^(fatal|error):/i.test(l)).pop();
   return (fatal ?? lines[0] ?? "git failed").replace(/^(fatal|error):\s*/i, "");
+}
+
+/** The error for a git transfer stopped by the user. */
+export function interrupted(what: string): TscolabError {
+  return new TscolabError(`interrupted while ${what}`, "run it again; the cache keeps only complete clones and checkouts");
 }

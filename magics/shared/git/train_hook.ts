@@ -17,8 +17,8 @@ export interface GitModelForTraining<M> {
   notes: string[];
 }
 
-export async function gitModelForTraining<M extends WithGit>(model: M & { git: GitModelSource }, opts: { driveRoot: string; cwd: string; trust?: boolean }): Promise<GitModelForTraining<M>> {
-  const resolved = await resolveGitModel(model.git, { driveRoot: opts.driveRoot, cwd: opts.cwd, trust: opts.trust ?? model.trust ?? false });
+export async function gitModelForTraining<M extends WithGit>(model: M & { git: GitModelSource }, opts: { driveRoot: string; cwd: string; trust?: boolean; signal?: AbortSignal }): Promise<GitModelForTraining<M>> {
+  const resolved = await resolveGitModel(model.git, { driveRoot: opts.driveRoot, cwd: opts.cwd, trust: opts.trust ?? model.trust ?? false, signal: opts.signal });
   const { git: _git, ...rest } = model;
   return {
     model: { ...rest, file: resolved.file } as M,
