@@ -6,7 +6,6 @@ import { getMagic, invokeMagic, listMagics } from "../magics";
 import { helpText } from "../magics/help";
 import { parseArgs } from "../magics/parse_args";
 import type { MagicContext, MagicSpec, MimeBundle } from "../magics/types";
-import { magicErrorInfo } from "./execute";
 import { installArgs, installKernel } from "./install";
 import { PACKAGE_VERSION } from "./package_root";
 import { TerminalDisplay } from "./terminal_display";
@@ -129,6 +128,9 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       }
     }
   } catch (e) {
+    // Loaded only on error: ./execute pulls in tslab's compiler (~0.6 s of CPU),
+    // which commands such as verify-env never need otherwise.
+    const { magicErrorInfo } = await import("./execute");
     const info = magicErrorInfo(e);
     if (info.traceback.length > 1 && process.env.TSCOLAB_DEBUG) process.stderr.write(info.traceback.join("\n") + "\n");
     process.stderr.write(`${info.ename}: ${info.evalue}\n`);
