@@ -393,3 +393,36 @@ describe("SIMD kernels equal their plain-JS fallbacks bit for bit", () => {
     expect(Array.from(poolSimd)).toEqual(Array.from(poolJs));
   });
 });
+
+describe("Sum on wasm", () => {
+  const r = rng(21);
+  const cases: { shape: number[]; axis: number[]; keepDims: boolean }[] = [
+    { shape: [64, 26, 26, 32], axis: [0, 1, 2], keepDims: false }, // conv bias gradient
+    { shape: [64, 128], axis: [0], keepDims: false }, // dense bias gradient
+  ];
+  for (let i = 0; i < 20; i++) {
+    const rank = r.int(1, 4);
+    const shape = Array.from({ length: rank }, () => r.int(1, 9));
+    // Distinct axes (tfjs itself mishandles an axis named twice, e.g. 1 and -3 of rank 4).
+    const axis = [...new Set(Array.from({ length: r.int(1, rank) }, () => r.int(0, rank - 1)))].map((a) => (r.next() < 0.3 ? a - rank : a));
+    cases.push({ shape, axis, keepDims: r.next() < 0.5 });
+  }
+  it.each(cases.map((c) => [`[${c.shape}] axis=[${c.axis}] keepDims=${c.keepDims}`, c] as const))("%s: like cpu, same shape", async (_l, c) => {
+    const values = r.data(size(c.shape));
+    const run = () => tf.sum(tf.tensor(values, c.shape), c.axis, c.keepDims);
+    const want = await on("cpu", run);
+    const got = await on("wasm", run);
+    expectClose(got[0], want[0], size(c.shape), "sum");
+    const shapeOf = await (async () => {
+      await tf.setBackend("wasm");
+      const t = run();
+      const s = t.shape;
+      t.dispose();
+      return s;
+    })();
+    await tf.setBackend("cpu");
+    const cpuShape = run();
+    expect(shapeOf).toEqual(cpuShape.shape);
+    cpuShape.dispose();
+  });
+});

@@ -12,6 +12,7 @@ import { wasmConv2DBackpropFilterConfig } from "./wasm_conv2d_backprop_filter";
 import { wasmConv2DBackpropInputConfig } from "./wasm_conv2d_backprop_input";
 import { wasmMaxPoolGradConfig } from "./wasm_max_pool_grad";
 import { wasmCastConfig, wasmIdentityConfig } from "./wasm_no_copy";
+import { wasmSumConfig } from "./wasm_sum";
 
 interface Patch {
   /** Shown in %verify_env, e.g. "wasm:BatchMatMul(transposed→XNNPACK)". */
@@ -32,6 +33,7 @@ const PATCHES: Patch[] = [
   wasm("MaxPoolGrad", "first-max scatter", () => wasmMaxPoolGradConfig()),
   wasm("Identity", "shared buffer", (stock) => wasmIdentityConfig(stock?.setupFunc)),
   wasm("Cast", "same dtype→shared buffer", (stock) => wasmCastConfig(stock?.setupFunc)),
+  wasm("Sum", "leading axes, SIMD rows", (stock) => wasmSumConfig(stock?.setupFunc)),
 ];
 
 const installed = new Map<string, Patch>();

@@ -15,7 +15,7 @@ import { makeView, offsetOf, releaseView, withShape, type WasmBackendLike } from
 import { wasmMatMul2d } from "./wasm_matmul_2d";
 
 // Below this many multiply-adds per slice, per-slice call overhead beats the
-// stock scalar loop's slowness (measured: bench/matmul_kernels.ts).
+// stock scalar loop's slowness (measured: bench/kernel_speed.ts).
 const MIN_SLICE_MACS = 16 * 16 * 16;
 
 function stock(args: Parameters<KernelFunc>[0]): TensorInfo {

@@ -45,7 +45,7 @@ export type MatMulPlan = "direct" | "normal" | "swapped";
 
 // XNNPACK packs its right operand [K,N] reading it with stride N (tfjs asks
 // it to transpose the weights while packing), which costs about two plain
-// transposes per float (measured: bench/matmul_plans.ts). Cost unit: one
+// transposes per float (measured: bench/kernel_speed.ts). Cost unit: one
 // float moved by the stock Transpose kernel.
 const PACK_COST = 2;
 

@@ -10,6 +10,8 @@ export interface SimdKernels {
     b1: number, omb1: number, b2: number, omb2: number, bc1: number, bc2: number, lr: number, eps: number,
     l2: number, decay: number, flags: number,
   ): void;
+  /** out[c] = Σ_r in[r,c] (r ascending) over rows×cols floats. */
+  sumRows(inOffset: number, outOffset: number, rows: number, cols: number): void;
   /** out[c,r] = in[r,c]; byte offsets, rows×cols floats. */
   transpose2d(inOffset: number, outOffset: number, rows: number, cols: number): void;
   /** Patch matrix [batch·outH·outW, fh·fw·inC] from NHWC x (zeros over the padding). */
