@@ -177,19 +177,23 @@ export async function commitCheckpoint(runDir: string, opts: CommitCheckpointOpt
   const name = checkpointName(step);
   const target = path.join(ckDir, name);
   let bytes = 0;
+  let committed = false;
   try {
     await fs.promises.mkdir(ckDir, { recursive: true });
     const aside = await writeVerifiedAside(target, step, epoch, files, meta);
     bytes = aside.bytes;
     await swapInto(aside.tmp, target);
+    committed = true;
     if (isBest) {
       const best = await writeVerifiedAside(path.join(runDir, BEST_DIR), step, epoch, files, { ...meta, best: true });
       bytes += best.bytes;
       await swapInto(best.tmp, path.join(runDir, BEST_DIR));
     }
   } catch (err) {
-    const newest = (await stepFolders(ckDir)).find((f) => f.step !== step);
-    rethrowDiskError(err, `writing checkpoint ${name}`, ckDir, newest ? `committed checkpoints are intact (newest: ${newest.name})` : "no checkpoint had been committed yet", path.basename(runDir));
+    const newest = (await stepFolders(ckDir)).find((f) => committed || f.step !== step);
+    const what = committed ? `writing best/ (a copy of the committed ${name})` : `writing checkpoint ${name}`;
+    const kept = newest ? `committed checkpoints are intact (newest: ${newest.name})` : "no checkpoint had been committed yet";
+    rethrowDiskError(err, what, committed ? runDir : ckDir, kept, path.basename(runDir));
   }
   const removed: string[] = [];
   const keepStep = keepBest ? await bestStep(runDir) : undefined;
