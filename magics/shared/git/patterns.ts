@@ -32,6 +32,20 @@ export const MODULE_FAMILIES = new Map<string, string>(Object.entries({
   superagent: "network",
 }));
 
+/**
+ * Modules a model file may load without a finding: tfjs (it gets the kernel's
+ * own instance) and Node modules that neither run code, reach the network nor
+ * write. Any other package is a finding: it is not part of the repository,
+ * so the scan never saw its code (it would load from whatever node_modules
+ * lies above the checkout).
+ */
+export const SAFE_MODULES = new Set([
+  "@tensorflow/tfjs", "@tensorflow/tfjs-core", "@tensorflow/tfjs-layers", "@tensorflow/tfjs-data",
+  "@tensorflow/tfjs-backend-cpu", "@tensorflow/tfjs-backend-wasm",
+  "path", "util", "assert", "events", "url", "buffer", "string_decoder", "querystring", "os", "crypto", "zlib", "stream", "timers", "perf_hooks",
+  "fs", "fs/promises", "path/posix", "path/win32", "util/types", "assert/strict", "stream/promises", "timers/promises",
+]);
+
 /** Modules whose write functions are findings (reading is fine). */
 export const FS_MODULES = new Set(["fs", "fs/promises", "fs-extra", "graceful-fs"]);
 

@@ -17,6 +17,7 @@ import {
   MODULE_FAMILIES,
   NETWORK_GLOBALS,
   PROCESS_MEMBERS,
+  SAFE_MODULES,
   TFJS_IO_NAMES,
   moduleBase,
 } from "./patterns";
@@ -111,6 +112,7 @@ export function scanSource(code: string, file: string): SourceScan {
     const { bare, pkg } = moduleBase(spec);
     const family = MODULE_FAMILIES.get(bare) ?? MODULE_FAMILIES.get(pkg) ?? MODULE_FAMILIES.get(bare.split("/")[0]);
     if (family) add(node, `${family}: ${how}("${spec}")`);
+    else if (!spec.startsWith(".") && !spec.startsWith("/") && !SAFE_MODULES.has(bare) && !SAFE_MODULES.has(pkg)) add(node, `unscanned package: ${how}("${spec}")`);
   };
 
   const isGlobalObject = (e: ts.Expression): boolean =>
