@@ -19,7 +19,14 @@ registerMagic({
   name: "verify_env",
   summary: "Check the environment without installing anything: versions, backends, GPU, resources, profile.",
   args: verifyEnvArgs,
-  examples: ["%verify_env", "%verify_env --json", "%verify_env --drive /content/drive/MyDrive", "tscolab verify-env --json"],
+  examples: [
+    "%verify_env",
+    "%verify_env --json --as env        # the report as a value: env.backend.selected, env.profile.name",
+    "%verify_env --drive /content/drive/MyDrive",
+    "tscolab verify-env --json          # exit 0 for ok/warn, 1 for fail",
+    "TSCOLAB_BACKEND=wasm tscolab verify-env        # check the backend you will force",
+    "TSCOLAB_PROBE_TIMEOUT=300 tscolab verify-env   # give a first GPU start (PTX JIT) more time",
+  ],
   async run(args, ctx) {
     // Native probes can take seconds (up to their timeout when a binding
     // hangs): past one second, say what is going on, in place.
