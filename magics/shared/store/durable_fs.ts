@@ -22,15 +22,17 @@ export async function writeFileSynced(file: string, data: Uint8Array | string): 
 
 /** fsyncs a directory so renames and new entries inside it survive a crash. */
 export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fs.promises.open(dir, "r");
+  let fh: fs.promises.FileHandle | undefined;
   try {
+    fh = await fs.promises.open(dir, "r");
     await fh.sync();
   } catch (err) {
-    // Some filesystems (and platforms) refuse fsync on directories; the data
-    // files themselves are already synced, so this is best effort.
-    if ((err as NodeJS.ErrnoException).code !== "EINVAL" && (err as NodeJS.ErrnoException).code !== "EISDIR") throw err;
+    // Some platforms (Windows) cannot open or fsync a directory, some filesystems refuse;
+    // the files themselves are already synced, so this part is best effort.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "EINVAL" && code !== "EISDIR" && code !== "EPERM" && code !== "ENOTSUP") throw err;
   } finally {
-    await fh.close();
+    await fh?.close();
   }
 }
 
