@@ -96,6 +96,7 @@ async function main() {
   for (const [batch, m, k, n] of [
     [8, 16, 16, 16],
     [8, 32, 32, 32],
+    [8, 48, 48, 48],
     [4, 128, 64, 128],
   ]) {
     const a = r([batch, m, k]);

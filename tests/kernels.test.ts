@@ -107,6 +107,10 @@ describe("BatchMatMul on wasm vs cpu", () => {
   ]) {
     for (const ta of [false, true]) for (const tb of [false, true]) cases.push({ a: ta ? [k, m] : [m, k], b: tb ? [n, k] : [k, n], ta, tb });
   }
+  // Batched slices big enough for the per-slice XNNPACK path (equal batches, shared A, shared B).
+  cases.push({ a: [3, 40, 50], b: [3, 60, 50], ta: false, tb: true });
+  cases.push({ a: [1, 50, 40], b: [2, 2, 50, 60], ta: true, tb: false });
+  cases.push({ a: [2, 3, 40, 50], b: [50, 60], ta: false, tb: false });
   // Random shapes, with batch dimensions and broadcasting of a shared operand.
   for (let i = 0; i < 40; i++) {
     const m = r.int(1, 70);

@@ -16,7 +16,7 @@ import { wasmMatMul2d } from "./wasm_matmul_2d";
 
 // Below this many multiply-adds per slice, per-slice call overhead beats the
 // stock scalar loop's slowness (measured: bench/kernel_speed.ts).
-const MIN_SLICE_MACS = 16 * 16 * 16;
+const MIN_SLICE_MACS = 32 * 32 * 32;
 
 function stock(args: Parameters<KernelFunc>[0]): TensorInfo {
   return callStock(BatchMatMul, "wasm", args.inputs, args.backend, args.attrs);
