@@ -15,15 +15,21 @@ export const notebookProvenanceSchema = z.object({
   /** The checked-out branch; null when HEAD is detached. */
   branch: z.string().nullable(),
   dirty: z.boolean(),
-  /** sha256 of `git diff HEAD --binary` plus every untracked file (name and content); only when dirty. */
+  /** sha256 of `git diff HEAD --binary` plus every untracked file (name and content; very large ones by size and time); only when dirty. */
   diffSha256: z.string().optional(),
   /** How many files differ from HEAD (tracked changes plus untracked files). */
   changedFiles: z.number().int().optional(),
 });
 export type NotebookProvenance = z.infer<typeof notebookProvenanceSchema>;
 
-/** Untracked files bigger than this count by name and size only (a dataset dropped next to the notebook). */
-const HASH_CONTENT_LIMIT = 16 * 1024 * 1024;
+/**
+ * Untracked files bigger than this count by name and size only (a dataset
+ * dropped next to the notebook), and so does everything once this much
+ * content has been hashed (an unignored node_modules): provenance must not
+ * make a run wait.
+ */
+const HASH_FILE_LIMIT = 16 * 1024 * 1024;
+const HASH_TOTAL_LIMIT = 64 * 1024 * 1024;
 
 export interface NotebookProvenanceOptions {
   /** Folders left out of the dirty check: the Drive root when it lies inside the repository (runs would make it dirty). */
@@ -65,12 +71,15 @@ export async function notebookProvenance(cwd: string, opts: NotebookProvenanceOp
   if (commit) hash.update(await top.raw(["diff", "HEAD", "--binary", "--no-color", "--no-ext-diff", ...pathspec]));
   else hash.update(await top.raw(["diff", "--cached", "--binary", "--no-color", "--no-ext-diff", ...pathspec]));
   const untracked = (await top.raw(["ls-files", "--others", "--exclude-standard", "-z", ...pathspec])).split("\0").filter(Boolean).sort();
+  let budget = HASH_TOTAL_LIMIT;
   for (const rel of untracked) {
     const abs = path.join(root, rel);
     hash.update(`\0untracked\0${rel}\0`);
     try {
       const st = fs.statSync(abs);
-      hash.update(st.isFile() && st.size <= HASH_CONTENT_LIMIT ? fs.readFileSync(abs) : `size:${st.size}`);
+      const whole = st.isFile() && st.size <= HASH_FILE_LIMIT && st.size <= budget;
+      if (whole) budget -= st.size;
+      hash.update(whole ? fs.readFileSync(abs) : `size:${st.size}:mtime:${st.mtimeMs}`);
     } catch {
       hash.update("unreadable");
     }
