@@ -430,3 +430,29 @@ describe("Sum on wasm", () => {
     cpuShape.dispose();
   });
 });
+
+describe("no leaks through the patched kernels", () => {
+  it("training steps leave tensor count, bytes and the wasm heap unchanged", async () => {
+    await tf.setBackend("wasm");
+    installFastKernels("wasm");
+    const { buildCnn } = await import("../bench/train_models");
+    const { makeTrainStep, runEpoch } = await import("../bench/tfjs_epoch");
+    const bm = buildCnn(tf, 16, 8);
+    const step = makeTrainStep(tf, bm, "tscolab");
+    runEpoch(tf, bm, step); // warm-up: optimizer slots, XNNPACK operators
+    const heap = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length;
+    const before = { ...tf.memory(), heap: heap() };
+    for (let i = 0; i < 5; i++) {
+      runEpoch(tf, bm, step);
+      tf.tidy(() => {
+        tf.matMul(tf.randomNormal([3, 40, 50]), tf.randomNormal([3, 60, 50]), false, true); // per-slice views
+      });
+    }
+    const after = { ...tf.memory(), heap: heap() };
+    expect(after.numTensors).toBe(before.numTensors);
+    expect(after.numBytes).toBe(before.numBytes);
+    expect(after.heap).toBe(before.heap);
+    const { disposeBenchModel } = await import("../bench/train_models");
+    disposeBenchModel(bm);
+  });
+});
