@@ -106,6 +106,22 @@ describe("train() with a git model", () => {
   });
 });
 
+test("a model split over several TypeScript files of the repository loads and trains (and the scan follows them)", async () => {
+  const split = await makeRepo(path.join(work, "split-models"));
+  await split.commit(
+    {
+      "src/net.ts": 'import { block } from "./blocks";\nimport { WIDTH } from "./config.js";\nexport function createModel({ tf, inputShape, outputs }: any) {\n  const m = tf.sequential();\n  m.add(block(tf, WIDTH, inputShape));\n  m.add(tf.layers.dense({ units: outputs, activation: "softmax" }));\n  return m;\n}\n',
+      "src/blocks/index.ts": 'export function block(tf: any, units: number, inputShape: number[]) {\n  return tf.layers.dense({ units, inputShape, activation: "relu" });\n}\n',
+      "src/config.ts": "export const WIDTH: number = 9;\n",
+    },
+    "split model",
+  );
+  const result = await train({ ...quick, drive: path.join(work, "drive-split"), model: { git: { repo: split.dir, rev: "main", path: "src/net.ts" } } }, { cwd: work });
+  expect(result.status).toBe("completed");
+  expect(hidden(result.model as never)).toBe(9);
+  expect(runJson(result.runDir).provenance.git.scanned).toEqual(["src/net.ts", "src/blocks/index.ts", "src/config.ts"]);
+});
+
 describe("tscolab train --model git+URL#REV:FILE", () => {
   test("refuses a child-process model with exit 1 and one line; --trust runs it; a bad rev is one line", async () => {
     const cliMarker = path.join(work, "cli.marker");

@@ -32,6 +32,39 @@ function compile(file: string, source: string): string {
 
 export type ModelFactory = (args: { tf: unknown; inputShape: number[]; outputs: number; task: string }) => unknown;
 
+const TS_EXTENSIONS = [".ts", ".tsx", ".mts", ".cts"];
+
+/** `./blocks` or `./blocks.js` next to a model file, when it is a TypeScript file (Node cannot require those). */
+function localTypeScript(fromFile: string, id: string): string | null {
+  if (!id.startsWith("./") && !id.startsWith("../")) return null;
+  const base = path.resolve(path.dirname(fromFile), id);
+  const stem = base.replace(/\.(m|c)?js$/, "");
+  const candidates = [base, ...TS_EXTENSIONS.map((e) => stem + e), ...TS_EXTENSIONS.map((e) => path.join(base, `index${e}`))];
+  return candidates.find((c) => TS_EXTENSIONS.includes(path.extname(c)) && fs.existsSync(c) && fs.statSync(c).isFile()) ?? null;
+}
+
+/**
+ * Runs one module with a require that hands out our tfjs and loads sibling
+ * TypeScript files the same way (so a model split over several .ts files, as
+ * in a cloned repository, works); `modules` caches them, cycles included.
+ */
+function runModule(file: string, source: string, tf: unknown, modules: Map<string, { exports: Record<string, unknown> }>): void {
+  const mod = modules.get(file) as { exports: Record<string, unknown> };
+  const baseRequire = createRequire(file);
+  const localRequire = Object.assign((id: string) => {
+    if (TFJS_IDS.has(id)) return tf;
+    const sibling = localTypeScript(file, id);
+    if (!sibling) return baseRequire(id);
+    if (!modules.has(sibling)) {
+      modules.set(sibling, { exports: {} });
+      runModule(sibling, fs.readFileSync(sibling, "utf8"), tf, modules);
+    }
+    return (modules.get(sibling) as { exports: unknown }).exports;
+  }, baseRequire);
+  const wrapper = vm.runInThisContext(Module.wrap(compile(file, source)), { filename: file }) as (...a: unknown[]) => void;
+  wrapper.call(mod.exports, mod.exports, localRequire, mod, file, path.dirname(file));
+}
+
 /** Compiles and runs the file; returns its createModel (named or default export). */
 export function loadModelFactory(file: string, tf: unknown): ModelFactory {
   let source: string;
@@ -40,14 +73,11 @@ export function loadModelFactory(file: string, tf: unknown): ModelFactory {
   } catch (e) {
     throw new TscolabError(`model file ${file} cannot be read (${(e as NodeJS.ErrnoException).code})`, "check model.file in the config (relative paths start at the notebook or CLI folder)");
   }
-  const code = compile(file, source);
-  const baseRequire = createRequire(file);
-  const localRequire = Object.assign((id: string) => (TFJS_IDS.has(id) ? tf : baseRequire(id)), baseRequire);
   const mod = { exports: {} as Record<string, unknown> };
-  const wrapper = vm.runInThisContext(Module.wrap(code), { filename: file }) as (...a: unknown[]) => void;
   try {
-    wrapper.call(mod.exports, mod.exports, localRequire, mod, file, path.dirname(file));
+    runModule(file, source, tf, new Map([[file, mod]]));
   } catch (e) {
+    if (e instanceof TscolabError) throw e;
     throw new TscolabError(`model file ${file} threw while loading: ${(e as Error).message}`, "fix the error at the top level of the model file");
   }
   const exp = mod.exports as { createModel?: unknown; default?: unknown };
