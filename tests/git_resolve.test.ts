@@ -282,3 +282,16 @@ test("interrupting a clone that hangs stops git at once and leaves nothing half-
     : [];
   expect(survivors).toEqual([]);
 });
+
+test("without git on the PATH the error says so", async () => {
+  const saved = process.env.PATH;
+  process.env.PATH = path.join(root, "empty-bin");
+  try {
+    const err = await errorOf(resolveGitModel({ repo: "https://example.invalid/m.git", rev: "main", path: "net.ts" }, { driveRoot: path.join(root, "drive-nogit") }));
+    expect(err.message).toMatch(/cannot be cloned: git is not installed on this machine \(Debian: apt-get install git\)/);
+    const viaLauncher = await errorOf(resolveGitModel({ repo: "https://example.invalid/m.git", rev: "main", path: "net.ts" }, { driveRoot: path.join(root, "drive-nogit"), signal: new AbortController().signal }));
+    expect(viaLauncher.message).toMatch(/cannot be cloned: git is not installed on this machine/);
+  } finally {
+    process.env.PATH = saved;
+  }
+});
