@@ -21,7 +21,10 @@ export function usageLine(spec: MagicSpec<any, any>, prefix = "%"): string {
     const name = `<${p.name}>${p.rest ? "..." : ""}`;
     return f?.required ? name : `[${name}]`;
   });
-  return [`${prefix}${spec.name}`, ...pos, ...flags, "[--as NAME]"].join(" ");
+  // CLI commands spell magic names with dashes: %verify_env is `tscolab verify-env`.
+  const name = prefix === "%" ? spec.name : spec.name.replace(/_/g, "-");
+  const bind = prefix === "%" ? ["[--as NAME]"] : [];
+  return [`${prefix}${name}`, ...pos, ...flags, ...bind].join(" ");
 }
 
 export function helpText(spec: MagicSpec<any, any>, prefix = "%"): string {
@@ -36,7 +39,7 @@ export function helpText(spec: MagicSpec<any, any>, prefix = "%"): string {
     if (f.required) notes.push("required");
     rows.push([left, notes.join("; ")]);
   }
-  rows.push(["--as NAME", "bind the result to a notebook variable"]);
+  if (prefix === "%") rows.push(["--as NAME", "bind the result to a notebook variable"]);
   rows.push(["--help, -h", "show this help"]);
   const width = Math.min(32, Math.max(...rows.map(([l]) => l.length)) + 2);
   // Names longer than the column get their description on the next line, aligned.
