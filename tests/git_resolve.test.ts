@@ -137,6 +137,22 @@ describe("the cache", () => {
     expect(fs.existsSync(path.join(cacheDir, "fetch.lock"))).toBe(false);
   });
 
+  test("temporaries left by a killed run are cleaned up; a live writer's are not", async () => {
+    const drive = path.join(root, "drive-stale");
+    const first = await resolveGitModel({ repo: repo.dir, rev: "v1", path: "net.ts" }, { driveRoot: drive });
+    const commits = path.dirname(first.dir);
+    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString();
+    const deadTmp = path.join(commits, `.tmp-${v2.slice(0, 12)}-${dead}-0badc0de`);
+    const liveTmp = path.join(commits, `.tmp-${v2.slice(0, 12)}-${process.pid}-0badc0de`);
+    for (const d of [deadTmp, liveTmp]) fs.mkdirSync(d);
+    fs.writeFileSync(path.join(deadTmp, "net.ts"), "half");
+    const second = await resolveGitModel({ repo: repo.dir, rev: v2, path: "net.ts" }, { driveRoot: drive });
+    expect(fs.readFileSync(second.file, "utf8")).toBe(modelSource(5));
+    expect(fs.existsSync(deadTmp)).toBe(false);
+    expect(fs.existsSync(liveTmp)).toBe(true);
+    fs.rmSync(liveTmp, { recursive: true });
+  });
+
   test("when the repository is gone, a tag comes from the cache and a branch says it used the cache", async () => {
     const drive = path.join(root, "drive-offline");
     const gone = await makeRepo(path.join(root, "gone"));

@@ -8,6 +8,7 @@ import path from "node:path";
 import { TscolabError } from "../../types";
 import type { RepoCache } from "./cache";
 import { git } from "./run_git";
+import { removeStaleTemporaries } from "./stale";
 
 export function commitDir(cache: RepoCache, commit: string): string {
   return path.join(cache.dir, "commits", commit);
@@ -37,6 +38,7 @@ export async function materialiseCommit(cache: RepoCache, commit: string): Promi
   if (fs.existsSync(dest)) return dest;
   const parent = path.dirname(dest);
   fs.mkdirSync(parent, { recursive: true });
+  removeStaleTemporaries(parent, /^\.tmp-[0-9a-f]+-(\d+)-/);
   const tmp = path.join(parent, `.tmp-${commit.slice(0, 12)}-${process.pid}-${crypto.randomBytes(4).toString("hex")}`);
   const index = `${tmp}.index`;
   try {
