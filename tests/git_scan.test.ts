@@ -41,6 +41,7 @@ describe("scanModelSource finds", () => {
     ["fetch", `const r = await fetch("https://example.com/w.bin");`, "network: fetch"],
     ["tf platform fetch", `tf.env().platform.fetch(url);`, "network: fetch"],
     ["loadLayersModel", `const m = await tf.loadLayersModel("https://x/model.json");`, "network: tfjs model download"],
+    ["tf.data.csv", `const ds = tf.data.csv("https://example.com/train.csv");`, "network: tf.data.csv"],
     ["writeFileSync", `fs.writeFileSync("/tmp/x", "y");`, "fs write: writeFileSync"],
     ["fs.promises.writeFile", `await fs.promises.writeFile("x", "y");`, "fs write: writeFile"],
     ["named import of a write", `import { appendFileSync } from "node:fs";`, "fs write: appendFileSync"],

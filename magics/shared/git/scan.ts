@@ -182,6 +182,8 @@ export function scanSource(code: string, file: string): SourceScan {
         add(node, "Function constructor");
       } else if (TIMERS.has(t.isIdentifier(callee) ? callee.text : t.isPropertyAccessExpression(callee) ? callee.name.text : "") && stringish(arg0)) {
         add(node, "eval of a string (timer with code)");
+      } else if (t.isPropertyAccessExpression(callee) && callee.name.text === "csv" && t.isPropertyAccessExpression(callee.expression) && callee.expression.name.text === "data") {
+        add(node, "network: tf.data.csv"); // reads any URL, not only files
       } else if (t.isPropertyAccessExpression(callee) && callee.name.text === "save" && /^file:\/\//i.test(staticText(arg0) ?? "")) {
         add(node, "fs write: model.save(file://)");
       }
