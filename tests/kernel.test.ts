@@ -148,7 +148,7 @@ describe("tscolab kernel over ZeroMQ", () => {
   it("completes magic names and flags, and TypeScript members", async () => {
     const names = await kernel.request("shell", "complete_request", { code: "%ver", cursor_pos: 4 });
     expect(names.reply.content.matches).toEqual(["%verify_env"]);
-    const flags = await kernel.request("shell", "complete_request", { code: "%train --batch", cursor_pos: 14 });
+    const flags = await kernel.request("shell", "complete_request", { code: "%train --batch-s", cursor_pos: 16 });
     expect(flags.reply.content.matches).toEqual(["--batch-size"]);
     const ts = await kernel.request("shell", "complete_request", { code: "%lsmagic\nMath.ab", cursor_pos: 16 });
     expect(ts.reply.content.matches).toContain("abs");
