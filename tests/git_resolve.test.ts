@@ -9,6 +9,7 @@ import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, test } from "vitest";
 import { gitCacheRoot, parseGitModelRef, resolveGitModel } from "../magics/shared/git";
+import { HOST_TAG } from "../magics/shared/git/stale";
 import { loadModelFactory } from "../magics/shared/models";
 import { TscolabError, UsageError } from "../magics/types";
 import { makeRepo, modelSource, spawnsChild, tempDir, type TestRepo } from "./fixtures/git/repo";
@@ -131,7 +132,7 @@ describe("the cache", () => {
     const three = await moving.commit({ "net.ts": modelSource(3) }, "three");
     const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString();
     fs.mkdirSync(path.join(cacheDir, "fetch.lock"));
-    fs.writeFileSync(path.join(cacheDir, "fetch.lock", "owner.json"), JSON.stringify({ pid: Number(dead), at: Date.now() }));
+    fs.writeFileSync(path.join(cacheDir, "fetch.lock", "owner.json"), JSON.stringify({ pid: Number(dead), host: HOST_TAG, at: Date.now() }));
     const after = await resolveGitModel({ repo: moving.dir, rev: "main", path: "net.ts" }, { driveRoot: drive });
     expect(after.provenance.commit).toBe(three);
     expect(fs.existsSync(path.join(cacheDir, "fetch.lock"))).toBe(false);
@@ -142,15 +143,22 @@ describe("the cache", () => {
     const first = await resolveGitModel({ repo: repo.dir, rev: "v1", path: "net.ts" }, { driveRoot: drive });
     const commits = path.dirname(first.dir);
     const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString();
-    const deadTmp = path.join(commits, `.tmp-${v2.slice(0, 12)}-${dead}-0badc0de`);
-    const liveTmp = path.join(commits, `.tmp-${v2.slice(0, 12)}-${process.pid}-0badc0de`);
-    for (const d of [deadTmp, liveTmp]) fs.mkdirSync(d);
+    const deadTmp = path.join(commits, `.tmp-${v2.slice(0, 12)}-${HOST_TAG}-${dead}-0badc0de`);
+    const liveTmp = path.join(commits, `.tmp-${v2.slice(0, 12)}-${HOST_TAG}-${process.pid}-0badc0de`);
+    // Another machine on a shared Drive: its pid means nothing here, so only age counts.
+    const otherHost = path.join(commits, `.tmp-${v2.slice(0, 12)}-0000abcd-${dead}-0badc0de`);
+    const otherHostOld = path.join(commits, `.tmp-${v2.slice(0, 12)}-0000abcd-${dead}-0ldc0de0`);
+    for (const d of [deadTmp, liveTmp, otherHost, otherHostOld]) fs.mkdirSync(d);
+    const twoDaysAgo = new Date(Date.now() - 48 * 3600_000);
+    fs.utimesSync(otherHostOld, twoDaysAgo, twoDaysAgo);
     fs.writeFileSync(path.join(deadTmp, "net.ts"), "half");
     const second = await resolveGitModel({ repo: repo.dir, rev: v2, path: "net.ts" }, { driveRoot: drive });
     expect(fs.readFileSync(second.file, "utf8")).toBe(modelSource(5));
     expect(fs.existsSync(deadTmp)).toBe(false);
     expect(fs.existsSync(liveTmp)).toBe(true);
-    fs.rmSync(liveTmp, { recursive: true });
+    expect(fs.existsSync(otherHost)).toBe(true);
+    expect(fs.existsSync(otherHostOld)).toBe(false);
+    for (const d of [liveTmp, otherHost]) fs.rmSync(d, { recursive: true });
   });
 
   test("when the repository is gone, a tag comes from the cache and a branch says it used the cache", async () => {

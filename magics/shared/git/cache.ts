@@ -9,7 +9,7 @@ import path from "node:path";
 import { TscolabError } from "../../types";
 import { withDirLock } from "./lock";
 import { isRemoteRepo } from "./ref";
-import { removeStaleTemporaries } from "./stale";
+import { removeStaleTemporaries, temporaryTag } from "./stale";
 import { git, gitReason, interrupted } from "./run_git";
 
 export interface RepoCache {
@@ -43,10 +43,10 @@ export async function openRepoCache(driveRoot: string, repo: string, signal?: Ab
   if (fs.existsSync(path.join(gitDir, "HEAD"))) return { dir, gitDir, repo, cloned: false };
   if (!isRemoteRepo(repo) && !fs.existsSync(repo)) throw unknownRepo(repo, "no such folder");
   fs.mkdirSync(dir, { recursive: true });
-  removeStaleTemporaries(dir, /^\.clone-(\d+)-/);
+  removeStaleTemporaries(dir, /\.clone-/);
   // Clone aside and rename: a killed clone leaves only a temporary, and two
   // runs cloning at once both succeed (the loser's copy is dropped).
-  const tmp = path.join(dir, `.clone-${process.pid}-${crypto.randomBytes(4).toString("hex")}`);
+  const tmp = path.join(dir, `.clone-${temporaryTag()}`);
   try {
     await git(dir, {}, signal).clone(repo, tmp, ["--bare", "--quiet"]);
   } catch (e) {

@@ -1,24 +1,23 @@
 // A cross-process lock on one cached repository, so two runs fetching the same
 // repository at once do not fail on git's ref locks. mkdir is atomic on every
-// filesystem (Drive mounts included); the holder's pid lets a lock left by a
-// killed process be taken over instead of blocking forever.
+// filesystem (Drive mounts included); the holder's host and pid let a lock
+// left by a killed process be taken over instead of blocking forever.
 import fs from "node:fs";
 import path from "node:path";
 import { TscolabError } from "../../types";
+import { HOST_TAG, processAlive } from "./stale";
 
 const STALE_MS = 10 * 60_000;
 
 function holderIsGone(lockDir: string): boolean {
   try {
-    const { pid, at } = JSON.parse(fs.readFileSync(path.join(lockDir, "owner.json"), "utf8")) as { pid: number; at: number };
+    const { pid, host, at } = JSON.parse(fs.readFileSync(path.join(lockDir, "owner.json"), "utf8")) as { pid: number; host?: string; at: number };
     if (Date.now() - at > STALE_MS) return true;
-    process.kill(pid, 0);
-    return false;
-  } catch (e) {
-    // ESRCH: no such process. A missing owner.json is a lock being created (or
-    // its creator died in between): stale only once the folder itself is old.
-    if ((e as NodeJS.ErrnoException).code === "ESRCH") return true;
-    if ((e as NodeJS.ErrnoException).code === "EPERM") return false;
+    // Another machine sharing the Drive: its pid cannot be probed from here; wait for STALE_MS.
+    return host === HOST_TAG && !processAlive(pid);
+  } catch {
+    // No owner.json yet: a lock being created (or its creator died in
+    // between): stale only once the folder itself is old.
     try {
       return Date.now() - fs.statSync(lockDir).mtimeMs > 30_000;
     } catch {
@@ -33,7 +32,7 @@ export async function withDirLock<T>(lockDir: string, fn: () => Promise<T>, opts
   for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
     try {
       fs.mkdirSync(lockDir);
-      fs.writeFileSync(path.join(lockDir, "owner.json"), JSON.stringify({ pid: process.pid, at: Date.now() }));
+      fs.writeFileSync(path.join(lockDir, "owner.json"), JSON.stringify({ pid: process.pid, host: HOST_TAG, at: Date.now() }));
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;

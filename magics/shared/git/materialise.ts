@@ -2,13 +2,12 @@
 // only read. The tree is checked out through a private index into a temporary
 // folder and renamed into place, so concurrent runs never share a working
 // tree or index, and a killed checkout leaves only a temporary behind.
-import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { TscolabError } from "../../types";
 import type { RepoCache } from "./cache";
 import { git } from "./run_git";
-import { removeStaleTemporaries } from "./stale";
+import { removeStaleTemporaries, temporaryTag } from "./stale";
 
 export function commitDir(cache: RepoCache, commit: string): string {
   return path.join(cache.dir, "commits", commit);
@@ -38,8 +37,8 @@ export async function materialiseCommit(cache: RepoCache, commit: string): Promi
   if (fs.existsSync(dest)) return dest;
   const parent = path.dirname(dest);
   fs.mkdirSync(parent, { recursive: true });
-  removeStaleTemporaries(parent, /^\.tmp-[0-9a-f]+-(\d+)-/);
-  const tmp = path.join(parent, `.tmp-${commit.slice(0, 12)}-${process.pid}-${crypto.randomBytes(4).toString("hex")}`);
+  removeStaleTemporaries(parent, /\.tmp-[0-9a-f]+-/);
+  const tmp = path.join(parent, `.tmp-${commit.slice(0, 12)}-${temporaryTag()}`);
   const index = `${tmp}.index`;
   try {
     fs.mkdirSync(tmp);
