@@ -12,9 +12,10 @@ const STALE_MS = 10 * 60_000;
 function holderIsGone(lockDir: string): boolean {
   try {
     const { pid, host, at } = JSON.parse(fs.readFileSync(path.join(lockDir, "owner.json"), "utf8")) as { pid: number; host?: string; at: number };
-    if (Date.now() - at > STALE_MS) return true;
-    // Another machine sharing the Drive: its pid cannot be probed from here; wait for STALE_MS.
-    return host === HOST_TAG && !processAlive(pid);
+    // This machine: the pid says it all (a long fetch of a live run keeps its lock).
+    if (host === HOST_TAG) return !processAlive(pid);
+    // Another machine sharing the Drive: its pid cannot be probed from here; only age counts.
+    return Date.now() - at > STALE_MS;
   } catch {
     // No owner.json yet: a lock being created (or its creator died in
     // between): stale only once the folder itself is old.
