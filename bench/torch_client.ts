@@ -3,6 +3,7 @@
 // tfjs ones and share the machine's noise fairly.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import { z } from "zod";
@@ -43,7 +44,10 @@ export class TorchBench {
       .map((d) => path.join(d, "torch_train_speed.py"))
       .find((f) => existsSync(f));
     if (!script) throw new Error("bench/torch_train_speed.py is missing");
-    const child = spawn(python, [script], { stdio: ["pipe", "pipe", "pipe"] });
+    // OpenBLAS gets every core explicitly: left unset, torch.set_num_threads(1)
+    // also leaves its BLAS on one thread, and PyTorch would run below its best.
+    const blasThreads = process.env.OPENBLAS_NUM_THREADS ?? String(os.availableParallelism());
+    const child = spawn(python, [script], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, OPENBLAS_NUM_THREADS: blasThreads } });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += String(d)));
     const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();

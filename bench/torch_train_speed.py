@@ -5,8 +5,9 @@ Protocol (line based, so the Node bench can interleave rounds with its own):
   stdout first line: {"torch": version, "threads": n}
   stdin  "mlp 1280 64 2" -> stdout {"model": "mlp", "threads": 2, "samplesPerSec": ...}
 (the last field, torch's intra-op thread count, is optional). On a busy
-2-core machine one torch thread plus OpenBLAS's own threads is often faster
-than two, so the Node side asks for both and keeps the better.
+2-core machine one torch thread plus OpenBLAS's own threads (the Node side
+sets OPENBLAS_NUM_THREADS to every core) is often faster than two torch
+threads, so the Node side asks for both and keeps the better.
 """
 import json
 import os

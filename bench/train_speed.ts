@@ -19,6 +19,8 @@ const options = z.object({
   mlpSamples: z.coerce.number().int().min(1).default(1280),
   cnnSamples: z.coerce.number().int().min(1).default(2560),
   models: z.string().default("mlp,cnn").transform((s) => s.split(",").map((m) => z.enum(["mlp", "cnn"]).parse(m.trim()))),
+  /** Which columns to run (stock wasm is slow: leave it out for a quick look). */
+  columns: z.string().default("tscolab,stock,torch").transform((s) => s.split(",").map((c) => z.enum(["tscolab", "stock", "torch"]).parse(c.trim()))),
   json: z.coerce.boolean().default(false),
 });
 type Options = z.infer<typeof options>;
@@ -28,7 +30,7 @@ function parseArgv(argv: string[]): Options {
   const raw: Record<string, string | boolean> = {};
   for (let i = 0; i < argv.length; i++) {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
-    if (!m) throw new Error(`unexpected argument '${argv[i]}' (flags: --rounds N --batch-size N --mlp-samples N --cnn-samples N --models mlp,cnn --json)`);
+    if (!m) throw new Error(`unexpected argument '${argv[i]}' (flags: --rounds N --batch-size N --mlp-samples N --cnn-samples N --models mlp,cnn --columns tscolab,stock,torch --json)`);
     const key = m[1].replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
     if (m[2] !== undefined) raw[key] = m[2];
     else if (argv[i + 1] !== undefined && !argv[i + 1].startsWith("--")) raw[key] = argv[++i];
@@ -88,6 +90,7 @@ async function main() {
     results[m] = { tscolab: { samples: [] }, stock: { samples: [] }, torch1: { samples: [] }, torchN: { samples: [] } };
     const runners: Partial<Record<ColumnId, () => Promise<number>>> = {};
     for (const col of ["tscolab", "stock"] as const) {
+      if (!opts.columns.includes(col)) continue;
       const cell = results[m][col];
       try {
         const { bm, step } = await withColumn(col, () => {
@@ -108,7 +111,7 @@ async function main() {
         console.log(`${m} / ${col}: ${cell.error}`);
       }
     }
-    if (torch) {
+    if (torch && opts.columns.includes("torch")) {
       // PyTorch gets its better thread setting (see torch_train_speed.py).
       const t = torch;
       runners.torch1 = () => t.epoch(m, samplesOf(m), opts.batchSize, 1);
@@ -138,7 +141,7 @@ async function main() {
   };
   const bestTorch = (c: Record<ColumnId, Cell>): { cell: Cell; threads: number } =>
     median(c.torchN.samples) > median(c.torch1.samples) ? { cell: c.torchN, threads: torch?.threads ?? 0 } : { cell: c.torch1, threads: 1 };
-  const torchHead = torch ? `PyTorch CPU ${torch.version} (best of 1/${torch.threads} threads)` : "PyTorch CPU (SKIPPED: not installed)";
+  const torchHead = torch ? `PyTorch CPU ${torch.version} (best of 1/${torch.threads} torch threads, OpenBLAS on all cores)` : "PyTorch CPU (SKIPPED: not installed)";
   console.log(`\nsamples/s, median of ${opts.rounds} interleaved round(s), one epoch each, batch ${opts.batchSize}, Adam`);
   console.log(`| model | tscolab (${tscolabBackend} + ${patchesInForce().length} patches) | stock tfjs wasm | ${torchHead} | tscolab / PyTorch | stock / PyTorch | tscolab / stock |`);
   console.log("|---|---|---|---|---|---|---|");
