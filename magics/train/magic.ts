@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { BUILTIN_DATASETS, taskName } from "../shared/data/schema";
-import { isGitModelRef, parseGitModelRef } from "../shared/git";
+import { isGitModelRef, parseGitModelRef } from "../shared/git/ref"; // not ../shared/git: no simple-git at start-up
 import { isLayersModel, ZOO_NAMES } from "../shared/models";
 import { presetName, profileName } from "../shared/profile";
 import { registerMagic } from "../registry";
