@@ -456,3 +456,36 @@ describe("no leaks through the patched kernels", () => {
     disposeBenchModel(bm);
   });
 });
+
+describe("DepthwiseConv2dNative gradients on wasm (missing in stock) vs cpu", () => {
+  const r = rng(31);
+  type DwCase = { x: [number, number, number, number]; f: [number, number, number, number]; strides: [number, number]; pad: "valid" | "same" | number };
+  const cases: DwCase[] = [{ x: [8, 14, 14, 16], f: [3, 3, 16, 1], strides: [1, 1], pad: "same" }]; // MobileNet-like block
+  for (let i = 0; i < 14; i++) {
+    const fh = r.int(1, 3);
+    const fw = r.int(1, 3);
+    const inC = r.int(1, 4);
+    cases.push({
+      x: [r.int(1, 3), r.int(fh, 9), r.int(fw, 9), inC],
+      f: [fh, fw, inC, r.int(1, 3)],
+      strides: r.pick([[1, 1], [2, 2]] as [number, number][]),
+      pad: r.pick(["valid", "same", 1] as const),
+    });
+  }
+  it.each(cases.map((c) => [`x=[${c.x}] f=[${c.f}] s=[${c.strides}] pad=${c.pad}`, c] as const))("%s through tf.grads", async (_l, c) => {
+    const xData = r.data(size(c.x));
+    const fData = r.data(size(c.f));
+    const probe = tf.depthwiseConv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D, c.strides, c.pad);
+    const upShape = probe.shape;
+    probe.dispose();
+    const up = r.data(size(upShape));
+    const run = () => {
+      const f = (x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.strides, c.pad), tf.tensor(up, upShape)));
+      return tf.grads(f as (...args: tf.Tensor[]) => tf.Tensor)([tf.tensor4d(xData, c.x), tf.tensor4d(fData, c.f)]);
+    };
+    const got = await on("wasm", run);
+    const want = await on("cpu", run);
+    expectClose(got[0], want[0], c.f[0] * c.f[1] * c.f[3], "d/dx");
+    expectClose(got[1], want[1], c.x[0] * upShape[1] * upShape[2], "d/dfilter");
+  });
+});

@@ -10,6 +10,7 @@ import { rememberStock } from "./stock";
 import { wasmBatchMatMulConfig } from "./wasm_batch_mat_mul";
 import { wasmConv2DBackpropFilterConfig } from "./wasm_conv2d_backprop_filter";
 import { wasmConv2DBackpropInputConfig } from "./wasm_conv2d_backprop_input";
+import { wasmDepthwiseFilterGradConfig, wasmDepthwiseInputGradConfig } from "./wasm_depthwise_backprop";
 import { wasmMaxPoolGradConfig } from "./wasm_max_pool_grad";
 import { wasmCastConfig, wasmIdentityConfig } from "./wasm_no_copy";
 import { wasmSumConfig } from "./wasm_sum";
@@ -34,6 +35,8 @@ const PATCHES: Patch[] = [
   wasm("Identity", "shared buffer", (stock) => wasmIdentityConfig(stock?.setupFunc)),
   wasm("Cast", "same dtype→shared buffer", (stock) => wasmCastConfig(stock?.setupFunc)),
   wasm("Sum", "leading axes, SIMD rows", (stock) => wasmSumConfig(stock?.setupFunc)),
+  wasm("DepthwiseConv2dNativeBackpropFilter", "added", () => wasmDepthwiseFilterGradConfig()),
+  wasm("DepthwiseConv2dNativeBackpropInput", "added", () => wasmDepthwiseInputGradConfig()),
 ];
 
 const installed = new Map<string, Patch>();
