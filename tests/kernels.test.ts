@@ -489,3 +489,29 @@ describe("DepthwiseConv2dNative gradients on wasm (missing in stock) vs cpu", ()
     expectClose(got[1], want[1], c.x[0] * upShape[1] * upShape[2], "d/dfilter");
   });
 });
+
+describe("UnsortedSegmentSum on wasm (missing in stock) vs cpu", () => {
+  const r = rng(41);
+  it.each([
+    [[12, 5], [12], 4],
+    [[9, 4, 6], [9], 7],
+    [[20], [20], 3],
+  ] as [number[], number[], number][])("x=[%s] ids=[%s] numSegments=%i (ids out of range dropped)", async (xShape, idShape, n) => {
+    const xData = r.data(size(xShape));
+    const ids = Int32Array.from({ length: size(idShape) }, () => r.int(-1, n)); // -1 and n are out of range
+    const run = () => tf.unsortedSegmentSum(tf.tensor(xData, xShape), tf.tensor(ids, idShape, "int32"), n);
+    const [got] = await on("wasm", run);
+    const [want] = await on("cpu", run);
+    expectClose(got, want, size(idShape), "unsortedSegmentSum");
+  });
+
+  it("an Embedding layer trains on wasm: gather's gradient equals cpu's", async () => {
+    const table = r.data(10 * 4);
+    const idx = Int32Array.from([3, 1, 3, 9, 0, 3]);
+    const up = r.data(6 * 4);
+    const run = () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, tf.tensor1d(idx, "int32")), tf.tensor(up, [6, 4]))))(tf.tensor(table, [10, 4]));
+    const [got] = await on("wasm", run);
+    const [want] = await on("cpu", run);
+    expectClose(got, want, 6, "d/dtable");
+  });
+});

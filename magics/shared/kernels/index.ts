@@ -14,6 +14,7 @@ import { wasmDepthwiseFilterGradConfig, wasmDepthwiseInputGradConfig } from "./w
 import { wasmMaxPoolGradConfig } from "./wasm_max_pool_grad";
 import { wasmCastConfig, wasmIdentityConfig } from "./wasm_no_copy";
 import { wasmSumConfig } from "./wasm_sum";
+import { wasmUnsortedSegmentSumConfig } from "./wasm_unsorted_segment_sum";
 
 interface Patch {
   /** Shown in %verify_env, e.g. "wasm:BatchMatMul(transposed→XNNPACK)". */
@@ -37,6 +38,7 @@ const PATCHES: Patch[] = [
   wasm("Sum", "leading axes, SIMD rows", (stock) => wasmSumConfig(stock?.setupFunc)),
   wasm("DepthwiseConv2dNativeBackpropFilter", "added", () => wasmDepthwiseFilterGradConfig()),
   wasm("DepthwiseConv2dNativeBackpropInput", "added", () => wasmDepthwiseInputGradConfig()),
+  wasm("UnsortedSegmentSum", "added: gather/Embedding gradient", () => wasmUnsortedSegmentSumConfig()),
 ];
 
 const installed = new Map<string, Patch>();
