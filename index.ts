@@ -6,6 +6,7 @@ export { exportModel } from "./magics/export/engine";
 export { driveMount, driveStatus } from "./magics/drive/engine";
 export { runNotebook } from "./kernel/notebook_runner";
 export { ensureBackend } from "./magics/shared/backend";
+export { notebookProvenance, parseGitModelRef, resolveGitModel, scanModelSource } from "./magics/shared/git";
 export { KernelClient } from "./kernel/client";
 export { invokeMagic, listMagics, registerMagic } from "./magics";
 export { TscolabError, UsageError } from "./magics/types";
