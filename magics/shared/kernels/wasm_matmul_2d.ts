@@ -43,6 +43,9 @@ function xnnMatMul(backend: WasmBackendLike, left: TensorInfo, right: TensorInfo
 
 export type MatMulPlan = "direct" | "normal" | "swapped";
 
+/** Right operands (by data id) of earlier non-transposed matMuls; weak, so disposed tensors drop out. */
+const seenRight = new WeakSet<object>();
+
 // XNNPACK packs its right operand [K,N] reading it with stride N (tfjs asks
 // it to transpose the weights while packing), which costs about two plain
 // transposes per float (measured: bench/kernel_speed.ts). Cost unit: one
@@ -73,7 +76,13 @@ export function wasmMatMul2d(
   const m = transposeA ? a.shape[1] : a.shape[0];
   const k = transposeA ? a.shape[0] : a.shape[1];
   const n = transposeB ? b.shape[0] : b.shape[1];
-  plan ??= choosePlan(m, k, n, transposeA, transposeB);
+  if (!plan) {
+    // A right operand seen before (inference with fixed weights) already has
+    // its packed XNNPACK operator cached on its id: direct costs no packing.
+    const plain = !transposeA && !transposeB;
+    plan = plain && seenRight.has(b.dataId) ? "direct" : choosePlan(m, k, n, transposeA, transposeB);
+    if (plain) seenRight.add(b.dataId);
+  }
   if (plan === "direct" || (plan === "normal" && !transposeA && !transposeB)) return xnnMatMul(backend, a, b);
 
   const temps: TensorInfo[] = [];
