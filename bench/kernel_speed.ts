@@ -13,10 +13,11 @@ const REPEATS = Number(process.env.TSCOLAB_BENCH_REPEATS ?? 7);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
+// wasm kernels run synchronously inside the op call, so the op's wall time is
+// the kernel's; no dataSync (its copy-out would be timed too).
 function timeOnce(f: () => tf.Tensor | tf.Tensor[]): number {
   const t0 = performance.now();
   const out = f();
-  (Array.isArray(out) ? out : [out]).forEach((t) => t.dataSync());
   const ms = performance.now() - t0;
   tf.dispose(out);
   return ms;
