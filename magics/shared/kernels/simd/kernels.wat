@@ -202,12 +202,22 @@
             (loop $lfx
               (local.set $ix (i32.add (i32.sub (i32.mul (local.get $ox) (local.get $sw)) (local.get $pl)) (local.get $fx)))
               ;; unsigned compares also reject negative coordinates
-              (if (i32.and (i32.lt_u (local.get $iy) (local.get $inH)) (i32.lt_u (local.get $ix) (local.get $inW)))
+              ;; one channel (a grayscale first layer): a plain load/store beats memory.copy's call
+              (if (i32.eq (local.get $bytes) (i32.const 4))
                 (then
-                  (memory.copy (local.get $dst)
-                    (i32.add (local.get $x) (i32.mul (i32.add (local.get $rowBase) (local.get $ix)) (local.get $bytes)))
-                    (local.get $bytes)))
-                (else (memory.fill (local.get $dst) (i32.const 0) (local.get $bytes))))
+                  ;; (an if, not a select: outside the image the address must not be read)
+                  (if (i32.and (i32.lt_u (local.get $iy) (local.get $inH)) (i32.lt_u (local.get $ix) (local.get $inW)))
+                    (then
+                      (f32.store (local.get $dst)
+                        (f32.load (i32.add (local.get $x) (i32.shl (i32.add (local.get $rowBase) (local.get $ix)) (i32.const 2))))))
+                    (else (f32.store (local.get $dst) (f32.const 0)))))
+                (else
+                  (if (i32.and (i32.lt_u (local.get $iy) (local.get $inH)) (i32.lt_u (local.get $ix) (local.get $inW)))
+                    (then
+                      (memory.copy (local.get $dst)
+                        (i32.add (local.get $x) (i32.mul (i32.add (local.get $rowBase) (local.get $ix)) (local.get $bytes)))
+                        (local.get $bytes)))
+                    (else (memory.fill (local.get $dst) (i32.const 0) (local.get $bytes))))))
               (local.set $dst (i32.add (local.get $dst) (local.get $bytes)))
               (br_if $lfx (i32.lt_u (local.tee $fx (i32.add (local.get $fx) (i32.const 1))) (local.get $fw))))
             (br_if $lfy (i32.lt_u (local.tee $fy (i32.add (local.get $fy) (i32.const 1))) (local.get $fh))))
