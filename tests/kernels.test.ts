@@ -351,6 +351,7 @@ describe("SIMD kernels equal their plain-JS fallbacks bit for bit", () => {
     { batch: 2, inH: 7, inW: 6, inC: 5, fh: 3, fw: 2, strideH: 2, strideW: 1, padTop: 1, padLeft: 0 },
     { batch: 1, inH: 5, inW: 5, inC: 8, fh: 2, fw: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0 },
     { batch: 3, inH: 4, inW: 9, inC: 3, fh: 1, fw: 3, strideH: 1, strideW: 3, padTop: 0, padLeft: 1 },
+    { batch: 2, inH: 6, inW: 5, inC: 1, fh: 3, fw: 3, strideH: 1, strideW: 2, padTop: 1, padLeft: 1 }, // one channel: its own path
   ];
   it.each(geometries.map((g, i) => [i, g] as const))("geometry %i", async (_i, geo) => {
     const { simdKernelsFor } = await import("../magics/shared/kernels/simd");
