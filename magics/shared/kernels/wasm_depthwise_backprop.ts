@@ -83,25 +83,38 @@ function convInfo(xShape: number[], filterShape: number[], attrs: DepthwiseAttrs
   );
 }
 
-const filterGrad: KernelFunc = ({ inputs, backend, attrs }) => {
-  const b = backend as unknown as WasmBackendLike;
-  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-  const a = attrs as unknown as DepthwiseAttrs & { filterShape: [number, number, number, number] };
-  const info = convInfo(x.shape, a.filterShape, a);
-  const dF = b.makeOutput(a.filterShape, "float32");
-  depthwiseFilterGrad(f32(b, x), f32(b, dy), f32(b, dF), info);
-  return dF;
-};
+/**
+ * A gradient kernel: `shapes` names the tensor shapes (x's and the filter's)
+ * and the output shape; `compute` fills the output from two input views.
+ */
+function gradKernel(
+  inputNames: [string, string],
+  shapes: (inputs: TensorInfo[], attrs: Record<string, unknown>) => { x: number[]; filter: number[]; out: number[] },
+  compute: (first: Float32Array, second: Float32Array, out: Float32Array, info: backend_util.Conv2DInfo) => void,
+): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as WasmBackendLike;
+    const [first, second] = inputNames.map((n) => inputs[n] as TensorInfo);
+    const a = attrs as unknown as DepthwiseAttrs;
+    const s = shapes([first, second], attrs as Record<string, unknown>);
+    const info = convInfo(s.x, s.filter, a);
+    const out = b.makeOutput(s.out, "float32");
+    compute(f32(b, first), f32(b, second), f32(b, out), info); // views after the allocation
+    return out;
+  };
+}
 
-const inputGrad: KernelFunc = ({ inputs, backend, attrs }) => {
-  const b = backend as unknown as WasmBackendLike;
-  const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
-  const a = attrs as unknown as DepthwiseAttrs & { inputShape: [number, number, number, number] };
-  const info = convInfo(a.inputShape, filter.shape, a);
-  const dx = b.makeOutput(a.inputShape, "float32");
-  depthwiseInputGrad(f32(b, dy), f32(b, filter), f32(b, dx), info);
-  return dx;
-};
+const filterGrad = gradKernel(
+  ["x", "dy"],
+  ([x], attrs) => ({ x: x.shape, filter: attrs.filterShape as number[], out: attrs.filterShape as number[] }),
+  depthwiseFilterGrad,
+);
+
+const inputGrad = gradKernel(
+  ["dy", "filter"],
+  ([, filter], attrs) => ({ x: attrs.inputShape as number[], filter: filter.shape, out: attrs.inputShape as number[] }),
+  depthwiseInputGrad,
+);
 
 export function wasmDepthwiseFilterGradConfig(): KernelConfig {
   return { kernelName: DepthwiseConv2dNativeBackpropFilter, backendName: "wasm", kernelFunc: filterGrad };
