@@ -17,9 +17,10 @@ export interface TorchProbe {
   why?: string;
 }
 
-/** `$TSCOLAB_PYTHON`, then `python3`, then Debian's `/usr/bin/python3` (pyenv shims hide dist-packages). */
+/** `$TSCOLAB_PYTHON` alone when set; else `python3`, then Debian's `/usr/bin/python3` (pyenv shims hide dist-packages). */
 export function findTorchPython(): TorchProbe {
-  const candidates = [process.env.TSCOLAB_PYTHON, "python3", "/usr/bin/python3"].filter((c): c is string => !!c);
+  const chosen = process.env.TSCOLAB_PYTHON;
+  const candidates = chosen ? [chosen] : ["python3", "/usr/bin/python3"];
   const failures: string[] = [];
   for (const python of [...new Set(candidates)]) {
     const r = spawnSync(python, ["-c", "import torch"], { encoding: "utf8", timeout: 60_000 });
