@@ -516,3 +516,29 @@ describe("UnsortedSegmentSum on wasm (missing in stock) vs cpu", () => {
     expectClose(got, want, 6, "d/dtable");
   });
 });
+
+describe("matMul plans are interchangeable bit for bit", () => {
+  // The plan can depend on history (a right operand seen before goes direct),
+  // so a resumed run must get the very same bits whichever plan runs.
+  const r = rng(51);
+  it.each([
+    [64, 300, 130, false, false],
+    [64, 257, 130, false, true],
+    [130, 64, 257, true, false],
+    [33, 70, 45, true, true],
+  ] as [number, number, number, boolean, boolean][])("%i×%i×%i transposeA=%s transposeB=%s", async (m, k, n, ta, tb) => {
+    const { wasmMatMul2d } = await import("../magics/shared/kernels/wasm_matmul_2d");
+    await tf.setBackend("wasm");
+    const backend = tf.backend() as unknown as Parameters<typeof wasmMatMul2d>[0];
+    const a = tf.tensor(r.data(m * k), ta ? [k, m] : [m, k]);
+    const b = tf.tensor(r.data(k * n), tb ? [n, k] : [k, n]);
+    const results = (["normal", "swapped"] as const).map((plan) => {
+      const out = tf.engine().makeTensorFromTensorInfo(wasmMatMul2d(backend, a, b, ta, tb, plan));
+      const bits = Array.from(new Uint32Array((out.dataSync() as Float32Array).slice().buffer));
+      out.dispose();
+      return bits;
+    });
+    tf.dispose([a, b]);
+    expect(results[1]).toEqual(results[0]);
+  });
+});
