@@ -67,7 +67,8 @@ export async function train(config: TrainConfigInput | undefined, options: Train
   const t0 = performance.now();
   const cwd = options.cwd ?? process.cwd();
   const backend = await ensureBackend(options.backend ? { prefer: options.backend } : {});
-  const defaultProfile: ProfileName = options.profile ?? (backend.device === "gpu" ? "optimized" : "cpu");
+  // SPEC 5: the profile of the device training really uses (a T4 → optimized, an A100 → aggressive, CPU → cpu).
+  const defaultProfile: ProfileName = options.profile ?? backend.profile.name;
   const notes: string[] = [];
 
   // The resolved config: from run.json when resuming, else from the input.
@@ -83,6 +84,9 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     checkpoint = point.checkpoint;
     run = { runId: point.run.runId, runDir: point.run.runDir };
     notes.push(...point.notes);
+    // Bit-identical resume holds on the same backend: kernels differ in their last bits across backends.
+    const storedBackend = (point.run.runJson as { environment?: { backend?: string } }).environment?.backend;
+    if (storedBackend && storedBackend !== backend.name) notes.push(`the run started on ${storedBackend} and resumes on ${backend.name}: results will not be bit-identical to an uninterrupted run`);
     // Resumed == uninterrupted: the stored config wins; say which given settings were not used.
     const ignored = Object.keys((config ?? {}) as Record<string, unknown>).filter((k) => k !== "drive");
     if (ignored.length) notes.push(`resuming uses the run's stored config; ignored: ${ignored.join(", ")}`);

@@ -21,7 +21,7 @@ import {
   TFJS_IO_NAMES,
   moduleBase,
 } from "./patterns";
-import { typescript } from "./typescript";
+import { typescript } from "../typescript";
 
 export const scanFinding = z.object({
   /** The file, as given to the scanner (repository-relative for git models). */

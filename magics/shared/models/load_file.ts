@@ -1,6 +1,6 @@
 // Loads a model file (`.ts` or `.js`) that exports
 // `createModel({ tf, inputShape, outputs, task })`. TypeScript is compiled
-// with the `typescript` package's transpileModule (no type check: that is the
+// with TypeScript's transpileModule (no type check: that is the
 // notebook's job) and the module runs with a require that hands it OUR tfjs
 // instance for "@tensorflow/tfjs", so no second tfjs (and no second backend
 // registry) is ever loaded.
@@ -9,13 +9,14 @@ import Module, { createRequire } from "node:module";
 import path from "node:path";
 import vm from "node:vm";
 import { TscolabError } from "../../types";
+import { typescript } from "../typescript";
 
 const TFJS_IDS = new Set(["@tensorflow/tfjs", "@tensorflow/tfjs-core", "@tensorflow/tfjs-layers"]);
 
 function compile(file: string, source: string): string {
-  if (!/\.(ts|mts|cts|tsx)$/.test(file)) return source;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const ts = require("typescript") as typeof import("typescript");
+  // .js files go through the compiler too, so `export function createModel` (ES module syntax) works in them.
+  if (file.endsWith(".cjs")) return source;
+  const ts = typescript();
   const out = ts.transpileModule(source, {
     fileName: file,
     reportDiagnostics: true,

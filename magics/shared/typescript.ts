@@ -1,4 +1,4 @@
-// The TypeScript compiler API for the scanner: the `typescript` package when it
+// The TypeScript compiler API (model-file loading, the git scanner): the `typescript` package when it
 // is installed, else the copy tslab ships as a runtime dependency.
 export type TS = typeof import("typescript");
 
