@@ -61,8 +61,15 @@ export class Kernel {
     this.streams.install();
     process.on("SIGINT", () => this.cells.interrupt());
     process.on("SIGTERM", () => void this.shutdown(0));
-    process.on("uncaughtException", (e) => this.streams.writeOriginalStderr(`tscolab: uncaught exception: ${e?.stack ?? e}\n`));
-    process.on("unhandledRejection", (e) => this.streams.writeOriginalStderr(`tscolab: unhandled rejection: ${(e as Error)?.stack ?? e}\n`));
+    // Errors escaping a cell's async work (a timer, a forgotten promise) must not kill the kernel;
+    // they are shown on stderr of the cell that runs (or ran) last, as ipykernel does.
+    const report = (what: string) => (e: unknown) => {
+      const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      process.stderr.write(`${what}: ${text}\n`);
+      this.streams.writeOriginalStderr(`tscolab: ${what}: ${(e as Error)?.stack ?? e}\n`);
+    };
+    process.on("uncaughtException", report("Uncaught exception"));
+    process.on("unhandledRejection", report("Unhandled promise rejection"));
     this.ts.warmUp();
     this.publish(undefined, "status", { execution_state: "starting" });
     void this.serve();

@@ -128,6 +128,14 @@ describe("tscolab kernel over ZeroMQ", () => {
     expect(resultText(await kernel.execute("counter * 2"))).toBe("14");
   });
 
+  it("survives an error thrown from a timer and shows it on the cell's stderr", async () => {
+    const r = await kernel.execute("setTimeout(() => { throw new TypeError('late failure') }, 10);\nawait new Promise((r) => setTimeout(r, 200));\n'after'");
+    expect(resultText(r)).toBe("'after'");
+    const err = r.outputs.find((o) => o.msg_type === "stream" && o.content.name === "stderr");
+    expect(err?.content.text).toBe("Uncaught exception: TypeError: late failure\n");
+    expect(resultText(await kernel.execute("counter"))).toBe("7");
+  });
+
   it("answers comm_info_request with comm_info_reply", async () => {
     const { reply } = await kernel.request("shell", "comm_info_request", {});
     expect(reply.header.msg_type).toBe("comm_info_reply");
