@@ -18,6 +18,13 @@ export interface ParsedLine<A> {
 }
 
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+// Words `let NAME` cannot declare in a module (strict mode, top-level await):
+// `--as class` must fail before the magic runs, not after a whole %train.
+const RESERVED = new Set(
+  ("break case catch class const continue debugger default delete do else enum export extends false finally for function if import in " +
+    "instanceof new null return super switch this throw true try typeof var void while with implements interface let package private " +
+    "protected public static yield await arguments eval undefined").split(" "),
+);
 
 export function closest(word: string, options: string[]): string | undefined {
   // Levenshtein distance, to suggest the flag the user meant.
@@ -139,6 +146,7 @@ export function parseArgs<S extends z.ZodObject>(spec: MagicSpec<S, any>, words:
       if (flag === "--as") {
         const name = inline ?? words[++i];
         if (!name || !IDENT.test(name)) throw new UsageError(`--as: expected a variable name, got ${JSON.stringify(name ?? "")}`);
+        if (RESERVED.has(name)) throw new UsageError(`--as: "${name}" is a reserved word; pick another variable name`);
         bindAs = name;
         continue;
       }

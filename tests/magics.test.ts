@@ -105,6 +105,9 @@ describe("parseArgs", () => {
     expect(() => parse("--lr")).toThrow("--lr: expects a value");
     expect(() => parse("--data '{bad'")).toThrow(/--data: expected a JSON object/);
     expect(() => parse("--as 9x")).toThrow(/--as: expected a variable name/);
+    // A reserved word cannot be declared: refuse it before the magic runs (a %train would otherwise run, then fail to bind).
+    for (const word of ["class", "await", "let", "default", "arguments"]) expect(() => parse(`--as ${word}`)).toThrow(`--as: "${word}" is a reserved word; pick another variable name`);
+    expect(parseArgs(spec, splitWords("--as classes"), {}).bindAs).toBe("classes");
   });
 });
 
