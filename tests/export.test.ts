@@ -225,6 +225,16 @@ describe("edge cases on real models", () => {
     expect(r.checks.find((c) => c.name === "tfjs-float16.write")?.message).toMatch(/cannot be quantized/);
   });
 
+  test("NaN outputs (a linear layer of NaN weights): the export fails in its report instead of throwing, and the JSON holds null, not NaN", async () => {
+    const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3] })] });
+    model.layers[0].setWeights([tf.fill([3, 2], NaN), tf.zeros([2])]);
+    const r = await exportModel({ model, formats: ["tfjs", "onnx"], out: path.join(tmp, "nan-out"), latencyRuns: 5 });
+    expect(r.status).toBe("failed");
+    expect(r.checks.find((c) => c.name === "source.params_finite")?.status).toBe("failed");
+    expect(r.formats.tfjs.maxAbsDiff).toBeNull();
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, "nan-out", "health_report.json"), "utf8")).status).toBe("failed");
+  });
+
   test("a conv net with batch norm keeps parity in every tfjs format", async () => {
     const model = tf.sequential({
       layers: [

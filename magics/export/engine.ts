@@ -8,7 +8,7 @@ import { ensureBackend } from "../shared/backend";
 import { UsageError } from "../types";
 import { writeBundle } from "./bundle";
 import { environmentSnapshot } from "./environment";
-import { formatSummary, healthCheck, checkStatus, check, countChecks, healthScore, worstStatus, writeHealthReport, type HealthCheck, type HealthReport } from "./health";
+import { formatSummary, healthCheck, checkStatus, check, countChecks, healthScore, worstStatus, writeHealthReport, type FormatSummary, type HealthCheck, type HealthReport } from "./health";
 import { buildMetadata } from "./metadata";
 import type { FormatName } from "./formats";
 import { exportOnnxFormat } from "./onnx_format";
@@ -110,7 +110,8 @@ export async function exportModel(options: ExportOptions, hooks: ExportHooks = {
         let outcome: FormatOutcome;
         if (format === "onnx") outcome = await exportOnnxFormat(out, ref, metadata, opts);
         else outcome = await exportTfjsFormat(format, out, ref, metadata, { ...opts, convertedBy: TOOL, extraChecks: extraChecks?.(format) });
-        formats[format] = outcome.summary;
+        // NaN outputs give an Infinity/NaN diff: JSON has no such numbers, so the summary says null (the parity check keeps the words).
+        formats[format] = Object.fromEntries(Object.entries(outcome.summary).map(([k, v]) => [k, typeof v === "number" && !Number.isFinite(v) ? null : v])) as FormatSummary;
         checks.push(...outcome.checks);
       }
     } finally {
