@@ -3,7 +3,7 @@
 // order and share the notebook's variables; the first failure stops the cell.
 import { randomUUID } from "node:crypto";
 import { invokeMagic, type MagicOutcome } from "../magics/registry";
-import type { MagicContext, MimeBundle } from "../magics/types";
+import { TscolabError, type MagicContext, type MimeBundle } from "../magics/types";
 import { splitCell, type Piece } from "./cell";
 import { MIME_BUNDLE, toMimeBundle, type OutputSink } from "./display";
 import { errorInfo, InterruptedError, type ErrorInfo, type TsRunner } from "./ts_runner";
@@ -123,6 +123,8 @@ export class CellExecutor {
       if (outcome.bindAs) await this.ts.bind(outcome.bindAs, outcome.result);
       if (last) sink.result(bundle, executionCount);
       else sink.display(bundle);
+      const failure = outcome.spec.failure?.(outcome.result);
+      if (failure) throw new TscolabError(`%${outcome.spec.name} failed: ${failure}`);
     } finally {
       this.interruptCell = undefined;
       this.abort = undefined;

@@ -59,6 +59,12 @@ export interface MagicSpec<S extends z.ZodObject = z.ZodObject, R = unknown> {
   render?(result: R): MimeBundle;
   /** CLI exit code for a result; defaults to 0. */
   exitCode?(result: R): number;
+  /**
+   * Why a result is a failure, or undefined. The notebook shows (and binds)
+   * the result, then fails the cell with this line, so run-all stops there
+   * as the CLI's non-zero exit code stops a script.
+   */
+  failure?(result: R): string | undefined;
 }
 
 /** Thrown for bad magic input: shown as one line `UsageError: ...`, no stack. */

@@ -162,6 +162,23 @@ describe("tscolab kernel over ZeroMQ", () => {
     expect(ts.reply.content.matches).toContain("abs");
   });
 
+  it("fails the cell when %train's tiers fail (run-all stops there, as the CLI exits 1), after showing and binding the summary", async () => {
+    const drive = require("node:fs").mkdtempSync(require("node:path").join(require("node:os").tmpdir(), "tscolab-qa-fail-"));
+    const r = await kernel.execute(`%train --data iris --tier 1 --lr 1000 --drive ${drive} --as failedRun`);
+    expect(r.reply.content).toMatchObject({ status: "error", ename: "TscolabError" });
+    expect(r.reply.content.evalue).toMatch(/^%train failed: tier 1 failed: .+\(fix: /);
+    expect(resultText(r)).toMatch(/tier 1: failed/);
+    expect(resultText(await kernel.execute("failedRun.status"))).toBe("'failed'");
+  });
+
+  it("fails the cell when %export's checks fail (a model of NaN weights), with the failing checks in one line", async () => {
+    const out = require("node:fs").mkdtempSync(require("node:path").join(require("node:os").tmpdir(), "tscolab-qa-nan-"));
+    await kernel.execute('const tfq = require("@tensorflow/tfjs");\nconst nanModel = tfq.sequential({ layers: [tfq.layers.dense({ units: 2, inputShape: [3] })] });\nnanModel.layers[0].setWeights([tfq.fill([3, 2], NaN), tfq.zeros([2])]);');
+    const r = await kernel.execute(`%export nanModel --formats tfjs --out ${out}`);
+    expect(r.reply.content).toMatchObject({ status: "error", ename: "TscolabError" });
+    expect(r.reply.content.evalue).toMatch(/^%export failed: source\.params_finite: the model to export has 6 NaN\/Inf parameters.*\(report: .*health_report\.md\)$/);
+  });
+
   it("aborts queued cells after an error (stop_on_error)", async () => {
     const failing = kernel.execute("await new Promise((r) => setTimeout(r, 300)); throw new Error('first')");
     const queued = kernel.execute("'should not run'");

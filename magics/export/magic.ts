@@ -50,4 +50,8 @@ registerMagic({
   },
   render: (result) => exportBundle(result, wantsJson.has(result)),
   exitCode: (result) => (result.status === "failed" ? 1 : 0),
+  failure: (result) =>
+    result.status === "failed"
+      ? `${result.checks.filter((c) => c.status === "failed").map((c) => `${c.name}: ${c.message}`).join("; ")} (report: ${result.healthReport.md})`
+      : undefined,
 });

@@ -182,4 +182,6 @@ registerMagic({
   render: (result) => summaryBundle(result, (result as { history?: ProgressEvent["history"] }).history ?? []),
   // 0: completed (early stopping included); 130: interrupted (like SIGINT); 1: a tier failed.
   exitCode: (result) => (result.status === "completed" ? 0 : result.status === "stopped" ? 130 : 1),
+  // A stop (interrupt, resumable) is not a failure; a failed tier is.
+  failure: (result) => (result.status === "failed" ? `${result.diagnosis ?? "a tier failed"}${result.fix ? ` (fix: ${result.fix})` : ""}` : undefined),
 });
