@@ -124,6 +124,17 @@ describe("learnable problems are learned", () => {
     expect(r.metrics.val_accuracy).toBeGreaterThanOrEqual(0.95);
   });
 
+  test("a notebook model trained then exported in memory carries the data's labels and normalization (as a run export does)", async () => {
+    const net = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [2], activation: "softmax" })] });
+    const r = await train({ data: { train: "blobs.jsonl", label: "color" }, epochs: 1, tier: "3", drive }, { cwd: work, model: net });
+    const { exportModel } = await import("../magics/export/engine");
+    const ex = await exportModel({ model: net, formats: ["tfjs"], out: path.join(work, "net-export"), latencyRuns: 3 });
+    expect(ex.checks.find((c) => c.name === "source.metadata")?.status).toBe("passed");
+    const meta = JSON.parse(fs.readFileSync(path.join(work, "net-export", "tfjs", "model.json"), "utf8")).userDefinedMetadata;
+    expect(meta.labels).toEqual(r.dataset.labels);
+    expect(meta.normalization).toMatchObject(r.dataset.normalization!);
+  });
+
   test("a model file gets the kernel's own tf", async () => {
     const r = await train({ data: { train: "reg.csv" }, model: { file: path.join(FIXTURES, "custom_model.ts") }, epochs: 1, tier: "1", drive }, { cwd: work });
     expect(r.status, r.diagnosis).toBe("completed");

@@ -6,6 +6,7 @@ import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { resolveDriveRoot } from "../shared/drive_root";
 import { isLayersModel } from "../shared/models";
+import { trainedDataset } from "../shared/models/trained_with";
 import { BEST_DIR, listValidCheckpoints, loadModelFromFiles, MANIFEST_NAME, openRun, readCheckpoint, type RunJson } from "../shared/store";
 import { TscolabError, UsageError } from "../types";
 import { exportDatasetInfo, type ExportDatasetInfo } from "./metadata";
@@ -26,6 +27,7 @@ export function memorySource(model: unknown, dataset?: unknown): ModelSource {
   if (!isLayersModel(model)) {
     throw new UsageError(`<model> must be a tf.LayersModel (got ${model === null ? "null" : typeof model}); pass a notebook variable holding one, or --run RUN`);
   }
+  dataset ??= trainedDataset(model);
   const parsed = dataset === undefined ? undefined : exportDatasetInfo.safeParse(dataset);
   if (parsed && !parsed.success) throw new UsageError(`dataset: ${parsed.error.issues[0]?.message ?? "invalid"}; expected run.json's dataset section ({ labels, normalization, ... })`);
   return { model, kind: "memory", dataset: parsed?.data, describe: { kind: "memory", modelName: model.name }, warnings: [] };

@@ -8,6 +8,7 @@ import { loadDataset, type LoadedDataset } from "../shared/data/dataset";
 import { resolveDriveRoot } from "../shared/drive_root";
 import { gitModelForTraining, runProvenance, type GitModelForTraining } from "../shared/git";
 import { createModel, isLayersModel } from "../shared/models";
+import { recordTrainedDataset } from "../shared/models/trained_with";
 import type { ProfileName } from "../shared/profile";
 import { createRun, listValidCheckpoints, loadModelFromFiles, prepareResume, updateRunJson, readMetrics, type LoadedCheckpoint } from "../shared/store";
 import { TscolabError } from "../types";
@@ -108,6 +109,7 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     if (!isLayersModel(options.model)) throw new TscolabError("the model argument is not a tf.LayersModel", "pass a variable holding tf.sequential(...) or tf.model(...)");
     model = options.model;
     where = "the notebook's model";
+    recordTrainedDataset(model, data.info); // `%export model` then writes its labels and normalization
   } else {
     // A git model (SPEC 10): fetched, scanned (refused unless trusted), then loaded as a model file.
     gitModel = resolved.model.git ? await gitModelForTraining({ ...resolved.model, git: resolved.model.git }, { driveRoot: resolveDriveRoot(resolved.drive ?? options.drive, cwd), cwd, signal: options.signal }) : null;
