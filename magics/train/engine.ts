@@ -153,7 +153,8 @@ export async function train(config: TrainConfigInput | undefined, options: Train
   const tiers: Partial<Record<TierKey, TierResult>> = {};
   const baseEvent = () => ({ runId, task, epochs: resolved.epochs, stepsPerEpoch: trainer.stepsPerEpoch, history, tiers, message: undefined });
   const emit = (e: Partial<ProgressEvent> & Pick<ProgressEvent, "phase">) =>
-    options.onProgress?.({ ...baseEvent(), epoch: 0, step: 0, stepInEpoch: 0, loss: null, samplesPerSec: null, etaMs: null, epochEnded: false, ...e });
+    // Position from the trainer: a resumed run's first progress starts at its checkpoint, not at step 0.
+    options.onProgress?.({ ...baseEvent(), epoch: trainer.epoch, step: trainer.step, stepInEpoch: trainer.stepInEpoch, loss: null, samplesPerSec: null, etaMs: null, epochEnded: false, ...e });
 
   let status: TrainSummary["status"] = "completed";
   let diagnosis: string | undefined;
@@ -252,7 +253,7 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     stoppedEarly,
     ...(diagnosis ? { diagnosis } : {}),
   });
-  emit({ phase: "done", epoch: trainer.epoch, step: trainer.step, message: `run ${status}` });
+  emit({ phase: "done", epoch: trainer.epoch, step: trainer.step, message: `run ${status}`, stopped: status === "stopped" });
   trainer.dispose();
   return Object.defineProperties(summary, { model: { value: model, enumerable: false }, history: { value: history, enumerable: false } }) as TrainResult;
 }

@@ -32,6 +32,8 @@ export interface ProgressEvent {
   /** True when the epoch just ended (a new plot point). */
   epochEnded: boolean;
   message?: string;
+  /** Set on the last event of an interrupted run: tier 3 shows as stopped, as in the summary. */
+  stopped?: boolean;
 }
 
 export type ProgressListener = (event: ProgressEvent) => void;

@@ -19,10 +19,10 @@ export function formatDuration(ms: number | null): string {
 
 const num = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? "-" : Math.abs(v) >= 1000 ? v.toFixed(0) : v.toPrecision(4));
 
-function tierLine(tiers: ProgressEvent["tiers"]): string {
+function tierLine(tiers: ProgressEvent["tiers"], stopped = false): string {
   const line = (["1", "2", "3"] as const)
     .filter((k) => tiers[k])
-    .map((k) => `tier ${k} ${tiers[k]!.status}${tiers[k]!.status === "skipped" ? "" : ` (${formatDuration(tiers[k]!.durationMs)})`}`)
+    .map((k) => `tier ${k} ${k === "3" && stopped && tiers[k]!.status === "passed" ? "stopped" : tiers[k]!.status}${tiers[k]!.status === "skipped" ? "" : ` (${formatDuration(tiers[k]!.durationMs)})`}`)
     .join(" · ");
   // Tier 2's estimate, until tier 3 has its own.
   const eta = tiers["2"]?.status === "passed" && !tiers["3"] ? (tiers["2"].details.etaMs as number | undefined) : undefined;
@@ -42,7 +42,7 @@ function lastMetrics(e: ProgressEvent): string {
 
 export function progressText(e: ProgressEvent): string {
   const head = `run ${e.runId}`;
-  if (e.phase !== "tier3") return [head, tierLine(e.tiers), e.phase === "done" ? "" : (e.message ?? "")].filter(Boolean).join("\n");
+  if (e.phase !== "tier3") return [head, tierLine(e.tiers, e.stopped), e.phase === "done" ? "" : (e.message ?? "")].filter(Boolean).join("\n");
   const total = e.epochs * e.stepsPerEpoch;
   const line = [
     `epoch ${e.epoch}/${e.epochs}`,
