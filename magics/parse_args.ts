@@ -97,6 +97,12 @@ function describeIssue(issue: z.core.$ZodIssue, fields: FieldInfo[], positionals
   let message = issue.message;
   const got = "input" in issue && issue.input !== undefined ? (typeof issue.input === "string" ? JSON.stringify(issue.input) : typeof issue.input) : undefined;
   if (issue.code === "invalid_type" && got) message = `expected ${issue.expected}, got ${got}`;
+  // zod's own words ("Too small: expected number to be >0") read as a stack trace; say it with the value given.
+  if (issue.code === "invalid_type" && issue.expected === "int" && typeof issue.input === "number") message = `expected a whole number, got ${issue.input}`;
+  if ((issue.code === "too_small" || issue.code === "too_big") && issue.origin === "number" && typeof issue.input === "number") {
+    const bound = issue.code === "too_small" ? `>${issue.inclusive ? "=" : ""} ${issue.minimum}` : `<${issue.inclusive ? "=" : ""} ${issue.maximum}`;
+    message = `expected a number ${bound}, got ${issue.input}`;
+  }
   if (issue.code === "invalid_value" && got) {
     message = `got ${got}; allowed: ${issue.values.join(", ")}`;
     allowed = "";

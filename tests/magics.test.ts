@@ -98,7 +98,8 @@ describe("parseArgs", () => {
   });
   it("explains bad input in one line naming the flag", () => {
     expect(() => parse("--epochs abc")).toThrow('--epochs: expected number, got "abc"');
-    expect(() => parse("--epochs -2")).toThrow(/^--epochs: Too small/);
+    expect(() => parse("--epochs -2")).toThrow(/^--epochs: expected a number > 0, got -2$/);
+    expect(() => parse("--epochs 2.5")).toThrow(/^--epochs: expected a whole number, got 2.5$/);
     expect(() => parse("--formats tfjs,pdf")).toThrow('--formats (at 1): got "pdf"; allowed: tfjs, onnx');
     expect(() => parse("--epoch 3")).toThrow(/unknown flag --epoch \(did you mean --epochs\?\)/);
     expect(() => parse("a b")).toThrow(/unexpected argument "b"; %fit takes <model>/);
