@@ -235,6 +235,17 @@ describe("edge cases on real models", () => {
     expect(JSON.parse(fs.readFileSync(path.join(tmp, "nan-out", "health_report.json"), "utf8")).status).toBe("failed");
   });
 
+  test("re-exporting into a folder that holds another format from an earlier export warns that the report does not cover it", async () => {
+    const out = path.join(tmp, "reused");
+    await exportModel({ model: mlp(), formats: ["tfjs", "tfjs-uint8"], out, latencyRuns: 3 });
+    const again = await exportModel({ model: mlp(), formats: ["tfjs"], out, latencyRuns: 3 });
+    const stale = again.checks.find((c) => c.name === "export.out_dir");
+    expect(stale?.status).toBe("warning");
+    expect(stale?.message).toMatch(/tfjs-uint8.* earlier export.* not validated by this report/);
+    const fresh = await exportModel({ model: mlp(), formats: ["tfjs"], out: path.join(tmp, "fresh"), latencyRuns: 3 });
+    expect(fresh.checks.find((c) => c.name === "export.out_dir")).toBeUndefined();
+  });
+
   test("a conv net with batch norm keeps parity in every tfjs format", async () => {
     const model = tf.sequential({
       layers: [

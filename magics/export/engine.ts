@@ -1,6 +1,7 @@
 // exportModel(): the one engine behind %export, `tscolab export` and the
 // TypeScript API. Writes every requested format, reloads and validates each,
 // writes DIR/health_report.{json,md} and, with `bundle`, DIR/bundle.zip.
+import fs from "node:fs";
 import path from "node:path";
 import type * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
@@ -10,7 +11,7 @@ import { writeBundle } from "./bundle";
 import { environmentSnapshot } from "./environment";
 import { formatSummary, healthCheck, checkStatus, check, countChecks, healthScore, worstStatus, writeHealthReport, type FormatSummary, type HealthCheck, type HealthReport } from "./health";
 import { buildMetadata } from "./metadata";
-import type { FormatName } from "./formats";
+import { FORMAT_RULES, type FormatName } from "./formats";
 import { exportOnnxFormat } from "./onnx_format";
 import { loadRunValidation, runValidationCheck } from "./run_validation";
 import { exportOptions, type ExportHooks, type ExportOptions } from "./options";
@@ -118,6 +119,9 @@ export async function exportModel(options: ExportOptions, hooks: ExportHooks = {
       disposeReference(ref);
       validation.value?.x.dispose();
     }
+    // A reused --out may still hold another format from an earlier export: say the report does not vouch for it.
+    const stale = (Object.keys(FORMAT_RULES) as FormatName[]).filter((f) => !(f in formats) && fs.existsSync(path.join(out, FORMAT_RULES[f].folder)));
+    if (stale.length) checks.push(check("export.out_dir", "warning", `${out} also holds ${stale.join(", ")} from an earlier export, not validated by this report; remove it or export to a new --out`, { stale }));
 
     const report: HealthReport = {
       tool: TOOL,
