@@ -90,7 +90,7 @@ export async function exportModel(options: ExportOptions, hooks: ExportHooks = {
     await ensureWritableDir(out);
     const environment = environmentSnapshot(backend);
 
-    progress("measuring the in-memory model");
+    progress(source.kind === "run" ? `measuring the ${String(source.describe.checkpoint)} checkpoint's model` : "measuring the in-memory model");
     const captured = await captureModel(source.model);
     const checks: HealthCheck[] = sourceChecks(source);
     const validation = await loadRunValidation(source, cwd);
