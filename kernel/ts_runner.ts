@@ -8,6 +8,7 @@
 // send an execute_result and a proper error message.
 import { format } from "node:util";
 import type { ConverterSet, Executor } from "tslab/dist/executor";
+import { installPackageFallback } from "./package_fallback";
 
 // tslab ships CommonJS without an exports map; these are its documented modules.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -66,6 +67,7 @@ export class TsRunner {
   private lineOffset = 0;
 
   constructor(rootDir: string) {
+    installPackageFallback(rootDir); // the kernel's @tensorflow/tfjs importable from any notebook folder
     this.executor = createExecutor(rootDir, this.converters, {
       log: (value?: unknown) => {
         this.capture.value = value;
