@@ -33,6 +33,7 @@ export interface CellOutcome {
 export class CellExecutor {
   private interruptCell?: (e: Error) => void;
   private abort?: AbortController;
+  private backendChosen = false;
 
   constructor(
     readonly ts: TsRunner,
@@ -67,6 +68,7 @@ export class CellExecutor {
       const piece = pieces[i];
       const last = i === pieces.length - 1;
       if (piece.kind === "ts") {
+        await this.backendBeforeTfjs(piece.code);
         const out = await this.ts.run(piece.code, piece.line);
         if (!out.ok) return this.fail(sink, out.error);
         if (last && out.hasValue) sink.result(toMimeBundle(out.value), executionCount);
@@ -81,6 +83,22 @@ export class CellExecutor {
       }
     }
     return { status: "ok", payload };
+  }
+
+  /**
+   * Left alone, a cell's own tfjs starts on its cpu backend (about 40x slower
+   * than wasm here, with a banner on stderr) until a magic picks the backend.
+   * The first cell that imports tfjs gets the backend %train will use instead.
+   */
+  private async backendBeforeTfjs(code: string): Promise<void> {
+    if (this.backendChosen || !/["']@tensorflow\/tfjs[\w-]*["']/.test(code)) return;
+    this.backendChosen = true;
+    try {
+      const { ensureBackend } = await import("../magics/shared/backend");
+      await ensureBackend();
+    } catch {
+      // No backend could be set: the cell runs on tfjs's default, and %verify_env says why.
+    }
   }
 
   private fail(sink: OutputSink, error: ErrorInfo): CellOutcome {

@@ -18,11 +18,17 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(dir, "node_modules", "zod", "package.json"), JSON.stringify({ name: "zod", version: "0.0.1", main: "index.js", types: "index.d.ts" }));
   fs.writeFileSync(path.join(dir, "node_modules", "zod", "index.js"), "exports.local = 'the notebook folder';");
   fs.writeFileSync(path.join(dir, "node_modules", "zod", "index.d.ts"), "export declare const local: string;");
-  kernel = await KernelClient.start({ cwd: dir });
+  kernel = await KernelClient.start({ cwd: dir, env: { ...process.env, TSCOLAB_BACKEND: "wasm" } });
 });
 afterAll(async () => {
   await kernel?.shutdown();
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("a cell importing tfjs runs on the kernel's backend (as %train will), not tfjs's slow cpu default with its banner", async () => {
+  const r = await kernel.execute('import * as tf from "@tensorflow/tfjs";\ntf.ones([2]).sum().dataSync()[0];\ntf.getBackend()');
+  expect(resultText(r)).toBe("'wasm'");
+  expect(r.outputs.filter((o) => o.msg_type === "stream").map((o) => o.content.text).join("")).not.toMatch(/looks like you are running TensorFlow.js in Node/);
 });
 
 test("import * as tf from '@tensorflow/tfjs' works outside the package, and %train takes the model", async () => {
