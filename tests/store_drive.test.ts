@@ -63,3 +63,13 @@ test("%drive mount creates and tests the folder, sets the root; %drive status li
   await expect(invokeMagic("drive", `mount ${file}`, ctx(cwd))).rejects.toThrow(/cannot mount .*a_file: it is a file, not a folder/);
   await expect(invokeMagic("drive", "eject", ctx(cwd))).rejects.toThrow(/UsageError|action|mount|status/);
 });
+
+// Node's recursive mkdir loops forever when mkdir answers ENOENT under a parent
+// that exists (/proc does; some FUSE mounts too): %drive mount /proc/x used to
+// hang the kernel at 100% CPU, deaf to the stop button and SIGTERM.
+test.runIf(fs.existsSync("/proc/self"))("%drive mount of a folder that cannot be created fails in one line instead of hanging", async () => {
+  const { driveMount } = await import("../magics/drive/engine");
+  const t0 = Date.now();
+  await expect(driveMount("/proc/tscolab-qa-drive")).rejects.toThrow(/cannot mount \/proc\/tscolab-qa-drive/);
+  expect(Date.now() - t0).toBeLessThan(2000);
+});

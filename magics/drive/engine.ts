@@ -5,7 +5,7 @@ import path from "node:path";
 import { TscolabError } from "../types";
 import { mountDrive, resolveDriveRoot, runsDir } from "../shared/drive_root";
 import { listRunIds, listValidCheckpoints, RUN_JSON, runJsonSchema, BEST_DIR, CHECKPOINTS_DIR, parseCheckpointName, rethrowDiskError } from "../shared/store";
-import { fsyncDir, writeFileSynced } from "../shared/store/durable_fs";
+import { fsyncDir, makeDirs, writeFileSynced } from "../shared/store/durable_fs";
 
 export interface RunRow {
   runId: string;
@@ -115,7 +115,7 @@ export async function driveMount(dir: string | undefined, cwd = process.cwd()): 
   const runs = runsDir(target);
   const probe = path.join(runs, `.tmp-mount-probe-${process.pid}-${Date.now().toString(36)}`);
   try {
-    fs.mkdirSync(runs, { recursive: true });
+    makeDirs(runs);
     await writeFileSynced(probe, "tscolab mount probe\n");
     fs.rmSync(probe);
     await fsyncDir(runs);
@@ -123,6 +123,8 @@ export async function driveMount(dir: string | undefined, cwd = process.cwd()): 
     fs.rmSync(probe, { force: true });
     if ((err as NodeJS.ErrnoException).code === "EACCES" || (err as NodeJS.ErrnoException).code === "EPERM")
       throw new TscolabError(`cannot mount ${target}: no permission to write there`, "pick a folder you can write to");
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR")
+      throw new TscolabError(`cannot mount ${target}: the folder cannot be created there (${(err as NodeJS.ErrnoException).code})`, "pick a folder on a normal, writable disk");
     rethrowDiskError(err, "mounting the Drive root (test write)", target, "nothing was changed");
   }
   mountDrive(target, cwd);

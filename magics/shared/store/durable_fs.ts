@@ -68,3 +68,23 @@ export function ownerIsGone(name: string): boolean {
     return (err as NodeJS.ErrnoException).code === "ESRCH";
   }
 }
+
+/**
+ * `mkdir -p` one level at a time. Node's own recursive mkdir loops forever
+ * when mkdir answers ENOENT although the parent exists (under /proc, and on
+ * some FUSE mounts), which would hang the kernel; here that is an error.
+ */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); !fs.existsSync(d); d = path.dirname(d)) {
+    missing.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      fs.mkdirSync(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+  }
+}
