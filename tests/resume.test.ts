@@ -244,15 +244,24 @@ describe.skipIf(!mounted)("resume after the Drive filled up", () => {
     const proc = train(work, ["--config", "config.json", "--drive", drive, "--json"]);
     const fillAt = 8 + Math.floor(random() * (base.step / 2));
     await waitFor(() => newestStepOnDisk(drive) >= fillAt, `a checkpoint at step ${fillAt} on the tmpfs`, 200_000);
+    // Freeze the trainer while the Drive fills: on an idle machine it can finish
+    // the remaining steps faster than the filler writes, and the race is not the point.
+    proc.child.kill("SIGSTOP");
     // Fill the Drive from outside, as another writer (or a quota) would.
     const filler = path.join(mountPoint, "filler");
     const fd = fs.openSync(filler, "w");
     try {
-      for (;;) fs.writeSync(fd, Buffer.alloc(16 * 1024));
-    } catch (err) {
-      expect((err as NodeJS.ErrnoException).code).toBe("ENOSPC");
+      // Big chunks, then page-sized ones, so no room is left for even a small file.
+      for (const chunk of [16 * 1024, 4096]) {
+        try {
+          for (;;) fs.writeSync(fd, Buffer.alloc(chunk));
+        } catch (err) {
+          expect((err as NodeJS.ErrnoException).code).toBe("ENOSPC");
+        }
+      }
     } finally {
       fs.closeSync(fd);
+      proc.child.kill("SIGCONT");
     }
     const r = await proc.done;
     expect(r.code, `the trainer must fail on the full Drive; stdout ${r.stdout.slice(0, 400)}`).not.toBe(0);
