@@ -138,6 +138,10 @@ describe("built-in data sets", () => {
     expect(ds.info.labels).toEqual(["setosa", "versicolor", "virginica"]);
     expect(ds.train.n + ds.valid.n).toBe(150);
     expect(ds.info.features).toHaveLength(4);
+    // Its own columns are accepted; any other label or feature is an error, not silently ignored.
+    await loadDataset({ train: { builtin: "iris" }, label: "species" }, { seed: 1 });
+    await expect(loadDataset({ train: { builtin: "iris" }, features: ["petal_length"] }, { seed: 1 })).rejects.toThrow(/data\.features: builtin:iris always uses all its features \(sepal_length, .*\)/);
+    await expect(loadDataset({ train: { builtin: "iris" }, label: "nosuchcol" }, { seed: 1 })).rejects.toThrow('data.label "nosuchcol" is not a column of builtin:iris; its columns are: sepal_length, sepal_width, petal_length, petal_width, species');
   });
 
   test("mnist from the mnist package, balanced prefix, image-shaped", async () => {

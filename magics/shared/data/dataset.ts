@@ -34,8 +34,17 @@ function describeSource(src: DataSource): string {
   return typeof src === "string" ? src : `builtin:${src.builtin}`;
 }
 
-async function readSource(src: DataSource, cwd: string, choose: Parameters<typeof readRawTable>[1]): Promise<RawTable> {
-  if (typeof src !== "string") return builtinTable(src.builtin, src.limit);
+async function readSource(src: DataSource, cwd: string, choose: Parameters<typeof readRawTable>[1], label?: string, features?: string | string[]): Promise<RawTable> {
+  if (typeof src !== "string") {
+    // A built-in table has fixed columns: a label or features naming others must not be silently ignored.
+    const table = builtinTable(src.builtin, src.limit);
+    const where = `builtin:${src.builtin}`;
+    if (label !== undefined && label !== table.label)
+      throw new TscolabError(`data.label "${label}" is not a column of ${where}; its columns are: ${[...table.features, table.label].join(", ")}`, `drop --label, or set it to "${table.label}"`);
+    if (features !== undefined && [features].flat().join(",") !== table.features.join(","))
+      throw new TscolabError(`data.features: ${where} always uses all its features (${table.features.join(", ")})`, "drop --features for a built-in data set");
+    return table;
+  }
   return readRawTable(path.resolve(cwd, src), choose);
 }
 
@@ -120,7 +129,7 @@ export async function loadDataset(input: DataConfigInput, opts: LoadDatasetOptio
   const data = parsed.data;
   const cwd = opts.cwd ?? process.cwd();
   let trainChoice: ReturnType<typeof chooseColumns> | undefined;
-  const train = await readSource(data.train, cwd, (columns) => (trainChoice = chooseColumns(columns, path.resolve(cwd, describeSource(data.train)), data.features, data.label)));
+  const train = await readSource(data.train, cwd, (columns) => (trainChoice = chooseColumns(columns, path.resolve(cwd, describeSource(data.train)), data.features, data.label)), data.label, data.features);
   const task = opts.task ?? inferTask(train);
   const vocab = task === "classification" ? vocabulary(train.labels) : null;
   if (vocab && vocab.length < 2) throw new TscolabError(`label "${train.label}" has a single value (${vocab[0]}) in ${train.source}`, "classification needs at least two classes");
