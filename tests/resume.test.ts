@@ -261,9 +261,16 @@ describe.skipIf(!mounted)("resume after the Drive filled up", () => {
       }
     } finally {
       fs.closeSync(fd);
-      proc.child.kill("SIGCONT");
     }
+    // The other writer keeps taking whatever is freed: the trainer may have been
+    // frozen between a commit and its rotation, and the rotated-out checkpoint
+    // would otherwise make room for exactly the next one, again and again.
+    const hog = spawn(process.execPath, ["-e", `const fs = require("fs"); const fd = fs.openSync(${JSON.stringify(filler)}, "a"); const page = Buffer.alloc(4096); process.stdout.write("ready\\n"); for (;;) { try { fs.writeSync(fd, page); } catch (e) { if (e.code !== "ENOSPC") throw e; } }`], { stdio: ["ignore", "pipe", "inherit"] });
+    await new Promise((resolve) => hog.stdout!.once("data", resolve)); // the other writer is running before the trainer resumes
+    proc.child.kill("SIGCONT");
     const r = await proc.done;
+    hog.kill("SIGKILL");
+    await new Promise((resolve) => hog.once("exit", resolve));
     expect(r.code, `the trainer must fail on the full Drive; stdout ${r.stdout.slice(0, 400)}`).not.toBe(0);
     const lines = r.stderr.split("\n").filter((l) => /Drive is full/.test(l));
     expect(lines, r.stderr).toHaveLength(1);
