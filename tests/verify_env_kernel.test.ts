@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KernelClient } from "../kernel/client";
-import { cleanScratch, envWithFakeSmi, installFakeNative, scratchDir } from "./fixtures/verify_env/scratch";
+import { cleanScratch, envWithFakeSmi, fakePackage, installFakeNative, scratchDir } from "./fixtures/verify_env/scratch";
 
 let kernel: KernelClient;
 let notebook: string;
@@ -48,5 +48,24 @@ describe("%verify_env inside the kernel", () => {
     expect(after.reply.content.status).toBe("ok");
     expect(text(after)).toContain("42 wasm cpu optimized");
     expect(kernel.child?.exitCode).toBeNull();
+  });
+});
+
+describe("%verify_env failing in a notebook", () => {
+  it("shows the report, then fails the cell so run-all stops there (as the CLI exits 1)", async () => {
+    const folder = scratchDir("kernel-fail");
+    fakePackage(folder, "@tensorflow/tfjs-core", "3.21.0"); // a second, older tfjs-core where cells import from
+    const k = await KernelClient.start({ cwd: folder, env: envWithFakeSmi("t4", { TSCOLAB_PROBE_TIMEOUT: "3" }) });
+    try {
+      await k.execute("let kept = 'here';");
+      const r = await k.execute("%verify_env --as env");
+      expect(r.reply.content).toMatchObject({ status: "error", ename: "TscolabError" });
+      expect(r.reply.content.evalue).toMatch(/^%verify_env failed: .*tfjs-core/);
+      expect(r.outputs.some((o) => o.msg_type === "execute_result")).toBe(true);
+      const after = await k.execute("`${env.status} ${kept}`");
+      expect(after.outputs.find((o) => o.msg_type === "execute_result")?.content.data["text/plain"]).toBe("'fail here'");
+    } finally {
+      await k.shutdown();
+    }
   });
 });

@@ -50,4 +50,9 @@ registerMagic({
   exitCode(report) {
     return report.status === "fail" ? 1 : 0;
   },
+  // As the CLI exits 1, a failing check stops a notebook's run-all here (after the report is shown).
+  failure(report) {
+    const failed = report.checks.filter((c) => c.status === "fail");
+    return failed.length ? failed.map((c) => `${c.id}: ${c.message}${c.fix ? ` (fix: ${c.fix})` : ""}`).join("; ") : undefined;
+  },
 });
