@@ -5,7 +5,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { TscolabError } from "../../types";
-import { HOST_TAG, processAlive } from "./stale";
+import { processAlive } from "../process_alive";
+import { HOST_TAG } from "./stale";
 
 const STALE_MS = 10 * 60_000;
 

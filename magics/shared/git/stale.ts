@@ -8,6 +8,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { processAlive } from "../process_alive";
 
 const OTHER_HOST_STALE_MS = 24 * 3600_000;
 
@@ -19,14 +20,6 @@ export function temporaryTag(): string {
   return `${HOST_TAG}-${process.pid}-${crypto.randomBytes(4).toString("hex")}`;
 }
 
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** Removes entries of `dir` whose name is `<prefix><host>-<pid>-...` and whose writer is gone. */
 export function removeStaleTemporaries(dir: string, prefix: RegExp): string[] {

@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { processAlive } from "../process_alive";
 
 export function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
@@ -61,12 +62,7 @@ export function ownerIsGone(name: string): boolean {
   if (!m) return true;
   const pid = Number(m[1]);
   if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "ESRCH";
-  }
+  return !processAlive(pid);
 }
 
 /**

@@ -7,6 +7,7 @@
 import os from "node:os";
 import { z } from "zod";
 import { TscolabError } from "../../types";
+import { processAlive } from "../process_alive";
 
 export const writerSchema = z.object({ pid: z.number().int(), host: z.string(), since: z.string() });
 export type RunWriter = z.infer<typeof writerSchema>;
@@ -15,14 +16,6 @@ export function currentWriter(): RunWriter {
   return { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** Throws when `runJson` says another live process on this host is training the run. */
 export function assertNoOtherWriter(runId: string, runJson: { status: string; writer?: unknown }): void {
@@ -30,7 +23,7 @@ export function assertNoOtherWriter(runId: string, runJson: { status: string; wr
   if (runJson.status !== "running" || !parsed.success) return;
   const w = parsed.data;
   // Another machine sharing the Drive cannot be probed; its pid means nothing here.
-  if (w.host !== os.hostname() || w.pid === process.pid || !alive(w.pid)) return;
+  if (w.host !== os.hostname() || w.pid === process.pid || !processAlive(w.pid)) return;
   throw new TscolabError(
     `run ${runId} is being trained right now by process ${w.pid} (since ${w.since})`,
     `wait for it to finish, or interrupt it (Ctrl-C / the stop button) and then --resume ${runId}`,
