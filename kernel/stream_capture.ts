@@ -8,8 +8,8 @@ type Emit = (parent: Message, name: "stdout" | "stderr", text: string) => void;
 
 export class StreamCapture {
   private target?: Message;
-  private buffers: { stdout: string; stderr: string } = { stdout: "", stderr: "" };
-  private order: ("stdout" | "stderr")[] = [];
+  /** Pending output as runs of one stream, in the order written. */
+  private runs: { name: "stdout" | "stderr"; text: string }[] = [];
   private timer?: NodeJS.Timeout;
   private readonly originalStderr = process.stderr.write.bind(process.stderr);
 
@@ -40,8 +40,9 @@ export class StreamCapture {
 
   private push(name: "stdout" | "stderr", text: string): void {
     if (!this.target) return;
-    if (this.order[this.order.length - 1] !== name) this.order.push(name);
-    this.buffers[name] += text;
+    const last = this.runs[this.runs.length - 1];
+    if (last?.name === name) last.text += text;
+    else this.runs.push({ name, text });
     this.timer ??= setTimeout(() => this.flush(), 50);
   }
 
@@ -49,12 +50,8 @@ export class StreamCapture {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (!this.target) return;
-    // Keep stdout/stderr interleaving at the granularity of switches.
-    for (const name of new Set(this.order)) {
-      const text = this.buffers[name];
-      if (text) this.emit(this.target, name, text);
-      this.buffers[name] = "";
-    }
-    this.order = [];
+    // One message per run keeps stdout/stderr interleaved as they were written.
+    for (const run of this.runs) this.emit(this.target, run.name, run.text);
+    this.runs = [];
   }
 }
