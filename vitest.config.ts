@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 // Kernel and notebook tests start real processes; give them room on 2 cores.
 export default defineConfig({
   test: {
-    include: ["tests/**/*.test.ts", "magics/**/*.test.ts", "kernel/**/*.test.ts"],
+    include: ["tests/**/*.test.ts"],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: "forks",

@@ -5,9 +5,9 @@
 // matMuls (behind MIN_SLICE_MACS in wasm_batch_mat_mul.ts).
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { installFastKernels, uninstallFastKernels } from "../magics/shared/kernels";
-import { choosePlan, wasmMatMul2d, type MatMulPlan } from "../magics/shared/kernels/wasm_matmul_2d";
-import type { WasmBackendLike } from "../magics/shared/kernels/wasm_heap";
+import { installFastKernels, uninstallFastKernels } from "../engine/backend/kernels";
+import { choosePlan, wasmMatMul2d, type MatMulPlan } from "../engine/backend/kernels/wasm_matmul_2d";
+import type { WasmBackendLike } from "../engine/backend/kernels/wasm_heap";
 
 const REPEATS = Number(process.env.TSCOLAB_BENCH_REPEATS ?? 7);
 

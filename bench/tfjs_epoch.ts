@@ -1,10 +1,10 @@
 // The tfjs training step the bench times, the kind of step tscolab's loop
-// does (magics/train/trainer.ts): tf.variableGrads, then an optimizer update,
+// does (engine/train/trainer.ts): tf.variableGrads, then an optimizer update,
 // no sync reads inside the step; the summed loss is read once per epoch.
-//   "tscolab": train's own Optimizer (magics/train/optimizers.ts, fused Adam)
+//   "tscolab": train's own Optimizer (engine/train/optimizers.ts, fused Adam)
 //   "stock":   tf.train.adam, what plain tfjs gives you
 import type * as tfType from "@tensorflow/tfjs";
-import { Optimizer } from "../magics/train/optimizers";
+import { Optimizer } from "../engine/train/optimizers";
 import type { BenchModel } from "./train_models";
 
 type TF = typeof tfType;

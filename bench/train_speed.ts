@@ -7,8 +7,8 @@
 // rounds interleaved in rotating order, medians reported, ratios printed.
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
-import { ensureBackend } from "../magics/shared/backend";
-import { installFastKernels, patchesInForce, uninstallFastKernels } from "../magics/shared/kernels";
+import { ensureBackend } from "../engine/backend";
+import { installFastKernels, patchesInForce, uninstallFastKernels } from "../engine/backend/kernels";
 import { makeTrainStep, runEpoch } from "./tfjs_epoch";
 import { findTorchPython, TorchBench } from "./torch_client";
 import { buildCnn, buildMlp, disposeBenchModel, MODEL_TITLES, type BenchModel, type BenchModelName } from "./train_models";

@@ -5,7 +5,7 @@
 const fs = require("fs");
 const path = require("path");
 
-const entry = path.join(__dirname, "..", "dist", "kernel", "cli.js");
+const entry = path.join(__dirname, "..", "dist", "cli", "main.js");
 if (!fs.existsSync(entry)) {
   process.stderr.write("tscolab: the package is not built yet; run `npm run build` in " + path.dirname(__dirname) + "\n");
   process.exit(1);

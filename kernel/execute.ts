@@ -94,7 +94,7 @@ export class CellExecutor {
     if (this.backendChosen || !/["']@tensorflow\/tfjs[\w-]*["']/.test(code)) return;
     this.backendChosen = true;
     try {
-      const { ensureBackend } = await import("../magics/shared/backend");
+      const { ensureBackend } = await import("../engine/backend");
       await ensureBackend();
     } catch {
       // No backend could be set: the cell runs on tfjs's default, and %verify_env says why.

@@ -2,6 +2,7 @@
 // a spec; the kernel and the CLI call `invokeMagic`, which expands, parses,
 // validates, runs and renders. Help and %lsmagic come from the same specs.
 import { z } from "zod";
+import { escapeHtml } from "../engine/util/html";
 import { expandLine, type EvalExpression, type RefTable } from "./expand";
 import { helpText } from "./help";
 import { parseArgs } from "./parse_args";
@@ -21,10 +22,6 @@ export function getMagic(name: string): MagicSpec<any, any> | undefined {
 
 export function listMagics(): MagicSpec<any, any>[] {
   return [...registry.values()].sort((a, b) => a.name.localeCompare(b.name));
-}
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
 
 /** Default rendering: the result as indented JSON. */

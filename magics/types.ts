@@ -67,23 +67,4 @@ export interface MagicSpec<S extends z.ZodObject = z.ZodObject, R = unknown> {
   failure?(result: R): string | undefined;
 }
 
-/** Thrown for bad magic input: shown as one line `UsageError: ...`, no stack. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
-
-/** Thrown when a capability is registered but its engine has not landed yet. */
-export class NotAvailableError extends Error {
-  override name = "NotAvailableError";
-}
-
-/**
- * A user-facing failure with a known fix (missing file, full disk, bad config).
- * Rendered as one line, no stack trace; the kernel keeps running.
- */
-export class TscolabError extends Error {
-  override name = "TscolabError";
-  constructor(message: string, readonly fix?: string) {
-    super(fix ? `${message} (fix: ${fix})` : message);
-  }
-}
+export { TscolabError, UsageError, UserFacingError } from "../engine/errors";

@@ -11,9 +11,9 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { unzipSync, strFromU8 } from "fflate";
-import { exportModel, type ExportResult } from "../magics/export/engine";
-import { healthScore, check } from "../magics/export/health";
-import { FORMAT_RULES } from "../magics/export/formats";
+import { exportModel, type ExportResult } from "../engine/export/export";
+import { healthScore, check } from "../engine/export/health";
+import { FORMAT_RULES } from "../engine/export/formats";
 import { TscolabError, UsageError } from "../magics/types";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-export-"));
@@ -316,7 +316,7 @@ describe("bad input is one clear error", () => {
 
 describe("%export, the magic face", () => {
   test("a notebook variable as <model>: one progress display updated in place, an HTML summary, exit code from status", async () => {
-    await import("../magics/index");
+    await import("../magics");
     const { invokeMagic } = await import("../magics/registry");
     const displays: { text: string; updates: string[] }[] = [];
     const ctx = {

@@ -2,8 +2,8 @@
 // (tf.io.decodeWeights with the manifest's `quantization` entry).
 import { describe, expect, test } from "vitest";
 import * as tf from "@tensorflow/tfjs";
-import { encodeFloat16, float32ToFloat16Bits } from "../magics/export/float16";
-import { encodeUint8, quantizeWeights, uint8Range } from "../magics/export/quantize";
+import { encodeFloat16, float32ToFloat16Bits } from "../engine/export/float16";
+import { encodeUint8, quantizeWeights, uint8Range } from "../engine/export/quantize";
 
 /** Decodes with stock tfjs: what a consumer's loadLayersModel does. */
 function decode(specs: tf.io.WeightsManifestEntry[], data: Uint8Array): Record<string, Float32Array> {

@@ -10,12 +10,12 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { unzipSync, strFromU8 } from "fflate";
-import { exportModel } from "../magics/export/engine";
-import { ensureBackend } from "../magics/shared/backend";
-import { loadDataset } from "../magics/shared/data";
-import { mlp } from "../magics/shared/models";
-import { train } from "../magics/train/engine";
-import { appendMetrics, commitCheckpoint, createRun, modelToFiles, updateRunJson } from "../magics/shared/store";
+import { exportModel } from "../engine/export/export";
+import { ensureBackend } from "../engine/backend";
+import { loadDataset } from "../engine/data";
+import { mlp } from "../engine/models";
+import { train } from "../engine/train/train";
+import { appendMetrics, commitCheckpoint, createRun, modelToFiles, updateRunJson } from "../engine/store";
 import { TscolabError } from "../magics/types";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -154,7 +154,7 @@ describe("export from a run", () => {
     expect(meta.features).toEqual(["a", "b", "c"]);
 
     // `%train ... --as summary` then `%export summary`: the summary stands for its run.
-    await import("../magics/index");
+    await import("../magics");
     const { invokeMagic } = await import("../magics/registry");
     const ctx = { cwd: tmp, signal: new AbortController().signal, variables: { summary }, rich: true, stdout() {}, stderr() {}, display: () => ({ update() {} }) };
     const viaMagic = await invokeMagic("export", `summary --checkpoint last --formats tfjs --out ${path.join(tmp, "via-magic")}`, ctx);
@@ -172,7 +172,7 @@ function cli(args: string[], cwd: string): Promise<{ code: number; stdout: strin
 
 describe("tscolab export (CLI, built dist)", () => {
   beforeAll(() => {
-    expect(fs.existsSync(path.join(ROOT, "dist", "magics", "export", "engine.js")), "run `npx tsc -p .` first (npm test does it in pretest)").toBe(true);
+    expect(fs.existsSync(path.join(ROOT, "dist", "engine", "export", "export.js")), "run `npx tsc -p .` first (npm test does it in pretest)").toBe(true);
   });
 
   test("--json prints SPEC 9's keys and exits 0", async () => {

@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
-import { notebookProvenance } from "../magics/shared/git";
+import { notebookProvenance } from "../engine/git";
 import { makeRepo, tempDir, type TestRepo } from "./fixtures/git/repo";
 
 let root: string;

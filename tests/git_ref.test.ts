@@ -1,8 +1,8 @@
 // `--model git+URL#REV:FILE`: the parts, the defaults, and a UsageError naming
 // the expected form for each way of getting it wrong.
 import { describe, expect, test } from "vitest";
-import { formatGitModelRef, isGitModelRef, parseGitModelRef } from "../magics/shared/git";
-import { canonicalRepo, isRemoteRepo } from "../magics/shared/git/ref";
+import { formatGitModelRef, isGitModelRef, parseGitModelRef } from "../engine/git";
+import { canonicalRepo, isRemoteRepo } from "../engine/git/ref";
 import { UsageError } from "../magics/types";
 
 describe("parseGitModelRef", () => {

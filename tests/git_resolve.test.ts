@@ -8,9 +8,9 @@ import fs from "node:fs";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, test } from "vitest";
-import { gitCacheRoot, parseGitModelRef, resolveGitModel } from "../magics/shared/git";
-import { HOST_TAG } from "../magics/shared/git/stale";
-import { loadModelFactory } from "../magics/shared/models";
+import { gitCacheRoot, parseGitModelRef, resolveGitModel } from "../engine/git";
+import { HOST_TAG } from "../engine/git/stale";
+import { loadModelFactory } from "../engine/models";
 import { TscolabError, UsageError } from "../magics/types";
 import { makeRepo, modelSource, spawnsChild, tempDir, type TestRepo } from "./fixtures/git/repo";
 

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
-import { scanModelSource, scanModelTree } from "../magics/shared/git";
+import { scanModelSource, scanModelTree } from "../engine/git";
 
 const patterns = (code: string, file = "model.ts") => scanModelSource(code, file).map((f) => f.pattern);
 

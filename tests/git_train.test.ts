@@ -10,10 +10,10 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
-import "../magics/index";
+import "../magics";
 import { invokeMagic } from "../magics/registry";
-import { runsDir } from "../magics/shared/drive_root";
-import { train } from "../magics/train/engine";
+import { runsDir } from "../engine/store/drive_root";
+import { train } from "../engine/train/train";
 import { TscolabError, type MagicContext } from "../magics/types";
 import { makeRepo, modelSource, spawnsChild, tempDir, type TestRepo } from "./fixtures/git/repo";
 

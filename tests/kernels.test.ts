@@ -4,7 +4,7 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { installFastKernels, patchesInForce, uninstallFastKernels } from "../magics/shared/kernels";
+import { installFastKernels, patchesInForce, uninstallFastKernels } from "../engine/backend/kernels";
 
 /** Small deterministic generator so failures reproduce. */
 function rng(seed: number) {
@@ -328,8 +328,8 @@ describe("SIMD transpose (used by the matMul plans)", () => {
     [64, 2056],
     [1030, 67],
   ])("[%i,%i] equals tf.transpose on cpu bit for bit", async (rows, cols) => {
-    const { transpose2d } = await import("../magics/shared/kernels/wasm_matmul_2d");
-    const { simdKernelsFor } = await import("../magics/shared/kernels/simd");
+    const { transpose2d } = await import("../engine/backend/kernels/wasm_matmul_2d");
+    const { simdKernelsFor } = await import("../engine/backend/kernels/simd");
     const values = rng(rows * 131 + cols).data(rows * cols);
     await tf.setBackend("wasm");
     const backend = tf.backend() as unknown as Parameters<typeof transpose2d>[0];
@@ -354,10 +354,10 @@ describe("SIMD kernels equal their plain-JS fallbacks bit for bit", () => {
     { batch: 2, inH: 6, inW: 5, inC: 1, fh: 3, fw: 3, strideH: 1, strideW: 2, padTop: 1, padLeft: 1 }, // one channel: its own path
   ];
   it.each(geometries.map((g, i) => [i, g] as const))("geometry %i", async (_i, geo) => {
-    const { simdKernelsFor } = await import("../magics/shared/kernels/simd");
-    const { im2colTransposed } = await import("../magics/shared/kernels/wasm_conv2d_backprop_filter");
-    const { col2imAdd } = await import("../magics/shared/kernels/wasm_conv2d_backprop_input");
-    const { maxPoolBackprop } = await import("../magics/shared/kernels/wasm_max_pool_grad");
+    const { simdKernelsFor } = await import("../engine/backend/kernels/simd");
+    const { im2colTransposed } = await import("../engine/backend/kernels/wasm_conv2d_backprop_filter");
+    const { col2imAdd } = await import("../engine/backend/kernels/wasm_conv2d_backprop_input");
+    const { maxPoolBackprop } = await import("../engine/backend/kernels/wasm_max_pool_grad");
     await tf.setBackend("wasm");
     const simd = simdKernelsFor(tf.backend());
     expect(simd).not.toBeNull();
@@ -527,7 +527,7 @@ describe("matMul plans are interchangeable bit for bit", () => {
     [130, 64, 257, true, false],
     [33, 70, 45, true, true],
   ] as [number, number, number, boolean, boolean][])("%i×%i×%i transposeA=%s transposeB=%s", async (m, k, n, ta, tb) => {
-    const { wasmMatMul2d } = await import("../magics/shared/kernels/wasm_matmul_2d");
+    const { wasmMatMul2d } = await import("../engine/backend/kernels/wasm_matmul_2d");
     await tf.setBackend("wasm");
     const backend = tf.backend() as unknown as Parameters<typeof wasmMatMul2d>[0];
     const a = tf.tensor(r.data(m * k), ta ? [k, m] : [m, k]);

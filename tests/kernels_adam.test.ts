@@ -1,14 +1,14 @@
 // The fused Adam update must be bit-identical to the op-by-op float32 update
-// (the sequence magics/train/optimizers.ts used before it called the fused
+// (the sequence engine/train/optimizers.ts used before it called the fused
 // kernel, written out below with plain tfjs ops), so the kernel changes no
 // run's numbers: on wasm and on cpu, for adam, adam+L2 and adamw, over several
 // steps, both called directly and through train's Optimizer.
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { describe, expect, it } from "vitest";
-import { adamUpdate, ADAM_UPDATE, type AdamHyper } from "../magics/shared/kernels/adam_update";
-import { simdKernelsFor } from "../magics/shared/kernels/simd";
-import { Optimizer } from "../magics/train/optimizers";
+import { adamUpdate, ADAM_UPDATE, type AdamHyper } from "../engine/backend/kernels/adam_update";
+import { simdKernelsFor } from "../engine/backend/kernels/simd";
+import { Optimizer } from "../engine/train/optimizers";
 
 function data(n: number, seed: number, scale = 1): Float32Array {
   let s = seed;

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { loadModelFactory } from "../magics/shared/models/load_file";
+import { loadModelFactory } from "../engine/models/load_file";
 
 const body = `({ tf, inputShape, outputs }) {
   const m = tf.sequential();

@@ -3,12 +3,12 @@
 // dimension is dynamic); unsupported layers fail with a clear error.
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { layersModelToOnnx, openOnnxSession, type OnnxTensorData } from "../magics/export/onnx";
+import { layersModelToOnnx, openOnnxSession, type OnnxTensorData } from "../engine/export/onnx";
 import { TscolabError } from "../magics/types";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { loadModelArtifacts, saveModelArtifacts } from "../magics/shared/store";
+import { loadModelArtifacts, saveModelArtifacts } from "../engine/store";
 import { allCases, cnn, functional, mlp, type Case } from "./onnx_models";
 
 const TOLERANCE = 1e-4;

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkOnnxFiles, findOnnxPython, layersModelToOnnx, MAX_OPSET, MIN_OPSET, onnxCheckerMaxOpset, type OnnxCheckResult } from "../magics/export/onnx";
+import { checkOnnxFiles, findOnnxPython, layersModelToOnnx, MAX_OPSET, MIN_OPSET, onnxCheckerMaxOpset, type OnnxCheckResult } from "../engine/export/onnx";
 import { allCases, mlp } from "./onnx_models";
 
 const required = process.env.TSCOLAB_REQUIRE_JUPYTER === "1" || !!process.env.CI;

@@ -3,8 +3,8 @@
 // one tensor (so the converter must add Identity nodes).
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { layersModelToOnnx, runOnnx } from "../magics/export/onnx";
-import { ProtoWriter } from "../magics/export/onnx/protobuf_writer";
+import { layersModelToOnnx, runOnnx } from "../engine/export/onnx";
+import { ProtoWriter } from "../engine/export/onnx/protobuf_writer";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 

@@ -5,9 +5,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, expect, test } from "vitest";
-import { train } from "../magics/train/engine";
+import { train } from "../engine/train/train";
 import { progressText } from "../magics/train/render";
-import type { ProgressEvent } from "../magics/train/progress";
+import type { ProgressEvent } from "../engine/train/progress";
 
 const drive = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-qa-progress-"));
 afterAll(() => fs.rmSync(drive, { recursive: true, force: true }));

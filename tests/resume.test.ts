@@ -8,7 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { cleanStaleTemporaries, listValidCheckpoints, loadLatestCheckpoint, readMetrics, sha256 } from "../magics/shared/store";
+import { cleanStaleTemporaries, listValidCheckpoints, loadLatestCheckpoint, readMetrics, sha256 } from "../engine/store";
 
 const ROOT = path.resolve(__dirname, "..");
 const CLI = path.join(ROOT, "bin", "tscolab.js");
@@ -120,7 +120,7 @@ let base: Awaited<ReturnType<typeof fingerprint>>;
 let work: string;
 
 beforeAll(async () => {
-  expect(fs.existsSync(path.join(ROOT, "dist", "kernel", "cli.js")), "run `npx tsc -p .` first (npm test does it in pretest)").toBe(true);
+  expect(fs.existsSync(path.join(ROOT, "dist", "cli", "main.js")), "run `npx tsc -p .` first (npm test does it in pretest)").toBe(true);
   console.log(`resume acceptance: kill-moment seed ${SEED} (replay with TSCOLAB_RESUME_SEED=${SEED})`);
   work = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-resume-"));
   fs.writeFileSync(path.join(work, "config.json"), JSON.stringify(CONFIG, null, 2));

@@ -27,7 +27,7 @@ import {
   saveModelArtifacts,
   sha256,
   updateRunJson,
-} from "../magics/shared/store";
+} from "../engine/store";
 import { TscolabError } from "../magics/types";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -203,7 +203,7 @@ describe("checkpoints", () => {
   });
 
   test("SIGKILL at random moments never leaves an invalid step folder, and the newest valid one survives", async () => {
-    const dist = path.join(ROOT, "dist", "magics", "shared", "store", "index.js");
+    const dist = path.join(ROOT, "dist", "engine", "store", "index.js");
     expect(fs.existsSync(dist), "run `npx tsc -p .` first (npm test does it in pretest)").toBe(true);
     const drive = tmp("kill");
     const run = await createRun(drive, { runName: "k" });

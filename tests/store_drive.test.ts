@@ -5,10 +5,10 @@ import path from "node:path";
 import { expect, test } from "vitest";
 import "../magics/drive/magic";
 import { invokeMagic } from "../magics/registry";
-import { resolveDriveRoot } from "../magics/shared/drive_root";
-import { commitCheckpoint, createRun, updateRunJson } from "../magics/shared/store";
+import { resolveDriveRoot } from "../engine/store/drive_root";
+import { commitCheckpoint, createRun, updateRunJson } from "../engine/store";
 import type { MagicContext } from "../magics/types";
-import type { DriveStatus } from "../magics/drive/engine";
+import type { DriveStatus } from "../engine/store/drive";
 
 function ctx(cwd: string): MagicContext & { out: string } {
   const c = {
@@ -68,7 +68,7 @@ test("%drive mount creates and tests the folder, sets the root; %drive status li
 // that exists (/proc does; some FUSE mounts too): %drive mount /proc/x used to
 // hang the kernel at 100% CPU, deaf to the stop button and SIGTERM.
 test.runIf(fs.existsSync("/proc/self"))("%drive mount of a folder that cannot be created fails in one line instead of hanging", async () => {
-  const { driveMount } = await import("../magics/drive/engine");
+  const { driveMount } = await import("../engine/store/drive");
   const t0 = Date.now();
   await expect(driveMount("/proc/tscolab-qa-drive")).rejects.toThrow(/cannot mount \/proc\/tscolab-qa-drive/);
   expect(Date.now() - t0).toBeLessThan(2000);

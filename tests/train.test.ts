@@ -9,11 +9,11 @@ import os from "node:os";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, test } from "vitest";
-import "../magics/index";
+import "../magics";
 import { invokeMagic } from "../magics/registry";
-import { Rng } from "../magics/shared/rng";
-import { train, type TrainResult } from "../magics/train/engine";
-import type { ProgressEvent } from "../magics/train/progress";
+import { Rng } from "../engine/util/rng";
+import { train, type TrainResult } from "../engine/train/train";
+import type { ProgressEvent } from "../engine/train/progress";
 import type { MagicContext, MimeBundle } from "../magics/types";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -65,7 +65,7 @@ const weightsOf = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.
 const tierStatuses = (r: TrainResult) => [r.tiers["1"].status, r.tiers["2"].status, r.tiers["3"].status];
 
 beforeAll(() => {
-  expect(fs.existsSync(path.join(ROOT, "dist", "kernel", "cli.js")), "build first: npx tsc -p . (npm test does it)").toBe(true);
+  expect(fs.existsSync(path.join(ROOT, "dist", "cli", "main.js")), "build first: npx tsc -p . (npm test does it)").toBe(true);
   writeRegressionCsv(path.join(work, "reg.csv"), 500, 1);
   writeBlobsJsonl(path.join(work, "blobs.jsonl"), 360, 2);
   fs.writeFileSync(path.join(work, "bad_row.csv"), "x0,x1,y\n0.1,0.2,1.5\n0.3,n/a,2.5\n");
@@ -127,7 +127,7 @@ describe("learnable problems are learned", () => {
   test("a notebook model trained then exported in memory carries the data's labels and normalization (as a run export does)", async () => {
     const net = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [2], activation: "softmax" })] });
     const r = await train({ data: { train: "blobs.jsonl", label: "color" }, epochs: 1, tier: "3", drive }, { cwd: work, model: net });
-    const { exportModel } = await import("../magics/export/engine");
+    const { exportModel } = await import("../engine/export/export");
     const ex = await exportModel({ model: net, formats: ["tfjs"], out: path.join(work, "net-export"), latencyRuns: 3 });
     expect(ex.checks.find((c) => c.name === "source.metadata")?.status).toBe("passed");
     const meta = JSON.parse(fs.readFileSync(path.join(work, "net-export", "tfjs", "model.json"), "utf8")).userDefinedMetadata;

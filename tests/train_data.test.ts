@@ -5,11 +5,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
-import { loadDataset } from "../magics/shared/data";
-import { Rng } from "../magics/shared/rng";
-import { PROFILES } from "../magics/shared/profile";
-import { resolveConfig } from "../magics/train/config";
-import { learningRateAt } from "../magics/train/schedule";
+import { loadDataset } from "../engine/data";
+import { Rng } from "../engine/util/rng";
+import { PROFILES } from "../engine/backend/profile";
+import { resolveConfig } from "../engine/train/config";
+import { learningRateAt } from "../engine/train/schedule";
 import { TscolabError } from "../magics/types";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-train-data-"));

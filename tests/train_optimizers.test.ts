@@ -5,8 +5,8 @@
 process.env.TSCOLAB_BACKEND = "wasm";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, test } from "vitest";
-import { ensureBackend } from "../magics/shared/backend";
-import { Optimizer, type OptimizerSettings } from "../magics/train/optimizers";
+import { ensureBackend } from "../engine/backend";
+import { Optimizer, type OptimizerSettings } from "../engine/train/optimizers";
 
 beforeAll(async () => {
   await ensureBackend();

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterEach, describe, expect, it } from "vitest";
-import { ensureBackend, resetEnsuredBackend, probeInProcessCandidate, selectBackend, parsePreference } from "../magics/shared/backend";
+import { ensureBackend, resetEnsuredBackend, probeInProcessCandidate, selectBackend, parsePreference } from "../engine/backend";
 
 afterEach(() => {
   delete process.env.TSCOLAB_BACKEND;

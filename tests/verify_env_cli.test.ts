@@ -5,14 +5,14 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { verifyEnvReport } from "../magics/verify_env/report";
+import { verifyEnvReport } from "../engine/env/report";
 import { cleanScratch, envWithFakeSmi, fakePackage, scratchDir } from "./fixtures/verify_env/scratch";
 
 const root = path.resolve(__dirname, "..");
 const bin = path.join(root, "bin", "tscolab.js");
 
 beforeAll(() => {
-  if (!fs.existsSync(path.join(root, "dist", "kernel", "cli.js"))) throw new Error("dist/ is not built: run `npx tsc -p .` (npm test does it in pretest)");
+  if (!fs.existsSync(path.join(root, "dist", "cli", "main.js"))) throw new Error("dist/ is not built: run `npx tsc -p .` (npm test does it in pretest)");
 });
 afterAll(cleanScratch);
 
@@ -72,7 +72,7 @@ describe("tscolab verify-env", () => {
 
   it("verifyEnv() in a fresh process leaves tfjs on its own default (wasm), not on the last backend probed", () => {
     const script = `const tf = require("@tensorflow/tfjs");
-      require("./dist/magics/verify_env/engine.js").verifyEnv({ budgetMs: 5 }).then(() => console.log("ACTIVE=" + tf.engine().backendName));`;
+      require("./dist/engine/env/verify_env.js").verifyEnv({ budgetMs: 5 }).then(() => console.log("ACTIVE=" + tf.engine().backendName));`;
     const r = spawnSync(process.execPath, ["-e", script], { cwd: root, encoding: "utf8", timeout: 60_000 });
     expect(r.stdout.trim()).toBe("ACTIVE=wasm");
   });

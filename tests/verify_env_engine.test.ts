@@ -7,9 +7,9 @@ import * as tf from "@tensorflow/tfjs";
 import { afterAll, describe, expect, it } from "vitest";
 import { getMagic, invokeMagic } from "../magics";
 import type { MagicContext } from "../magics/types";
-import { verifyEnv, type VerifyEnvOptions } from "../magics/verify_env/engine";
+import { verifyEnv, type VerifyEnvOptions } from "../engine/env/verify_env";
 import { renderHtml, renderReport, renderText } from "../magics/verify_env/render";
-import type { VerifyEnvReport } from "../magics/verify_env/report";
+import type { VerifyEnvReport } from "../engine/env/report";
 import { cleanScratch, envWithFakeSmi, fakePackage, installFakeNative, scratchDir } from "./fixtures/verify_env/scratch";
 
 afterAll(cleanScratch);

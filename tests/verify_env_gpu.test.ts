@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { detectGpus, findCudaLibraries, needsPtxJit, parseQueryRows } from "../magics/shared/gpu";
+import { detectGpus, findCudaLibraries, needsPtxJit, parseQueryRows } from "../engine/backend/gpu";
 
 const fakes = path.join(__dirname, "fixtures/verify_env/nvidia-smi");
 /** PATH with one fake nvidia-smi first; /bin and /usr/bin stay for sh and sleep. */

@@ -12,7 +12,7 @@ let kernel: KernelClient;
 let notebook: string;
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(__dirname, "..", "dist", "kernel", "cli.js"))) throw new Error("dist/ is not built: run `npx tsc -p .` (npm test does it in pretest)");
+  if (!fs.existsSync(path.join(__dirname, "..", "dist", "cli", "main.js"))) throw new Error("dist/ is not built: run `npx tsc -p .` (npm test does it in pretest)");
   notebook = scratchDir("kernel");
   installFakeNative(notebook, "abort", "tfjs-node");
   installFakeNative(notebook, "hang", "tfjs-node-gpu");

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { ensureBackend, probeCandidates, probeNativeCandidate, resetEnsuredBackend } from "../magics/shared/backend";
+import { ensureBackend, probeCandidates, probeNativeCandidate, resetEnsuredBackend } from "../engine/backend";
 import { cleanScratch, treeWith } from "./fixtures/verify_env/scratch";
 
 afterAll(cleanScratch);

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { freeDiskMiB, memory, usableCores, wasmFeatures } from "../magics/verify_env/resources";
+import { freeDiskMiB, memory, usableCores, wasmFeatures } from "../engine/env/resources";
 
 const dirs: string[] = [];
 const cgroup = (files: Record<string, string>): string => {

@@ -1,7 +1,8 @@
 // %drive mount [DIR] / %drive status [DIR]: the Drive root for run folders (SPEC 7).
 import { z } from "zod";
-import { escapeHtml, registerMagic } from "../registry";
-import { driveMount, driveStatus, type DriveStatus } from "./engine";
+import { escapeHtml } from "../../engine/util/html";
+import { registerMagic } from "../registry";
+import { driveMount, driveStatus, type DriveStatus } from "../../engine/store/drive";
 
 export const driveArgs = z.object({
   action: z.enum(["mount", "status"]).default("status").describe("mount a folder as the Drive root, or show it"),

@@ -1,9 +1,9 @@
 // %export / `tscolab export`: parses the flags and renders; exportModel() does the work.
 import { z } from "zod";
 import { registerMagic } from "../registry";
-import { isLayersModel } from "../shared/models";
-import type { ExportResult } from "./engine";
-import { formatName } from "./formats";
+import { isLayersModel } from "../../engine/models";
+import type { ExportResult } from "../../engine/export/export";
+import { formatName } from "../../engine/export/formats";
 import { exportBundle } from "./render";
 
 export const exportArgs = z.object({
@@ -40,7 +40,7 @@ registerMagic({
     const model = fromSummary ? undefined : args.model;
     const run = fromSummary ? (summary!.runDir as string) : args.run;
     // The engine (tfjs, onnxruntime) loads on first use, so the CLI and the kernel start fast.
-    const { exportModel } = await import("./engine");
+    const { exportModel } = await import("../../engine/export/export");
     const result = await exportModel(
       { model, run, checkpoint: args.checkpoint, formats: args.formats, out: args.out, drive: args.drive, bundle: args.bundle, cwd: ctx.cwd },
       { signal: ctx.signal, onProgress: show },

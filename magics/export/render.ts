@@ -1,9 +1,9 @@
 // The export result for people: a text table for terminals and a compact
 // HTML summary for notebooks (formats table, then every check, failures first).
-import { escapeHtml } from "../registry";
+import { escapeHtml } from "../../engine/util/html";
 import type { MimeBundle } from "../types";
-import type { ExportResult } from "./engine";
-import { fmtBytes, fmtNumber, type CheckStatus } from "./health";
+import type { ExportResult } from "../../engine/export/export";
+import { fmtBytes, fmtNumber, type CheckStatus } from "../../engine/export/health";
 
 const COLOR: Record<CheckStatus, string> = { passed: "#1a7f37", warning: "#9a6700", failed: "#cf222e" };
 const ORDER: Record<CheckStatus, number> = { failed: 0, warning: 1, passed: 2 };

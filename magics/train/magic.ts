@@ -4,15 +4,15 @@
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { BUILTIN_DATASETS, taskName } from "../shared/data/schema";
-import { isGitModelRef, parseGitModelRef } from "../shared/git/ref"; // not ../shared/git: no simple-git at start-up
-import { isLayersModel, ZOO_NAMES } from "../shared/models";
-import { presetName, profileName } from "../shared/profile";
+import { BUILTIN_DATASETS, taskName } from "../../engine/data/schema";
+import { isGitModelRef, parseGitModelRef } from "../../engine/git/ref"; // not ../shared/git: no simple-git at start-up
+import { isLayersModel, ZOO_NAMES } from "../../engine/models";
+import { presetName, profileName } from "../../engine/backend/profile";
 import { registerMagic } from "../registry";
 import { TscolabError, UsageError, type DisplayHandle, type MagicContext } from "../types";
-import { OPTIMIZERS, TIERS } from "./config";
-import type { TrainOptions, TrainResult } from "./engine";
-import type { ProgressEvent } from "./progress";
+import { OPTIMIZERS, TIERS } from "../../engine/train/config";
+import type { TrainOptions, TrainResult } from "../../engine/train/train";
+import type { ProgressEvent } from "../../engine/train/progress";
 import { progressBundle, summaryBundle } from "./render";
 
 export const trainArgs = z.object({
@@ -151,7 +151,7 @@ export async function runTrainMagic(args: TrainArgs, ctx: MagicContext, body?: s
   const noConfig = !args.config && !(body && body.trim()) && Object.keys(raw).length === 0;
   const display = progressDisplay(ctx);
   // The engine (and tfjs) loads on first use, so the CLI and the kernel start fast.
-  const { train } = await import("./engine");
+  const { train } = await import("../../engine/train/train");
   const result = await train(args.resume && noConfig ? undefined : (raw as never), {
     model,
     cwd: ctx.cwd,

@@ -1,11 +1,11 @@
 // Rendering for %train: one live progress block (text + HTML with the plot),
 // updated in place, and the final summary. The CLI shows the same text
 // (redrawn on a TTY, plain lines in a log).
-import { escapeHtml } from "../registry";
+import { escapeHtml } from "../../engine/util/html";
 import type { MimeBundle } from "../types";
-import { historySvg } from "./plot";
-import type { ProgressEvent } from "./progress";
-import type { TrainSummary } from "./summary";
+import { historySvg } from "../../engine/train/plot";
+import type { ProgressEvent } from "../../engine/train/progress";
+import type { TrainSummary } from "../../engine/train/summary";
 
 const METRIC_KEYS = ["val_loss", "val_accuracy", "val_mse", "val_mae", "val_pearson"];
 

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { registerMagic } from "../registry";
 import type { DisplayHandle, MimeBundle } from "../types";
 import { renderReport } from "./render";
-import type { VerifyEnvReport } from "./report";
+import type { VerifyEnvReport } from "../../engine/env/report";
 
 export const verifyEnvArgs = z.object({
   json: z.boolean().default(false).describe("print the report as one JSON object"),
@@ -35,7 +35,7 @@ registerMagic({
     try {
       // Loaded on first use: the engine pulls in tfjs, which registering the
       // magic (at kernel or CLI start) should not pay for.
-      const { verifyEnv } = await import("./engine");
+      const { verifyEnv } = await import("../../engine/env/verify_env");
       const report = await verifyEnv({ drive: args.drive, cwd: ctx.cwd, signal: ctx.signal });
       if (args.json) asJson.add(report);
       return report;

@@ -1,9 +1,9 @@
 // Rendering of the report: a compact HTML table (status, finding, fix) for
 // notebooks, aligned text for terminals and as the text/plain fallback, and
 // the JSON object for `--json`.
-import { escapeHtml } from "../registry";
+import { escapeHtml } from "../../engine/util/html";
 import type { MimeBundle } from "../types";
-import type { CheckStatus, VerifyEnvReport } from "./report";
+import type { CheckStatus, VerifyEnvReport } from "../../engine/env/report";
 
 const ICON: Record<CheckStatus, string> = { ok: "✔", warn: "⚠", fail: "✖" };
 const COLOR: Record<CheckStatus, string> = { ok: "#1a7f37", warn: "#9a6700", fail: "#cf222e" };

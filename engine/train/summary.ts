@@ -1,0 +1,36 @@
+// The summary train() returns and `tscolab train --json` prints (SPEC 6).
+import { z } from "zod";
+import { datasetInfo } from "../data/schema";
+import { resolvedConfig } from "./config";
+import { bestSchema } from "./state";
+
+export const tierResultSchema = z.object({
+  status: z.enum(["passed", "failed", "skipped"]),
+  durationMs: z.number(),
+  diagnosis: z.string().optional(),
+  fix: z.string().optional(),
+  details: z.record(z.string(), z.unknown()),
+});
+
+export const trainSummarySchema = z.object({
+  runId: z.string(),
+  runDir: z.string(),
+  status: z.enum(["completed", "stopped", "failed"]),
+  /** One line: why it failed or stopped. */
+  diagnosis: z.string().optional(),
+  fix: z.string().optional(),
+  tiers: z.object({ "1": tierResultSchema, "2": tierResultSchema, "3": tierResultSchema }),
+  /** Completed epochs. */
+  epochs: z.number().int(),
+  stoppedEarly: z.boolean(),
+  metrics: z.record(z.string(), z.number()),
+  best: bestSchema.nullable(),
+  samplesPerSec: z.number().nullable(),
+  durationMs: z.number(),
+  resumedFrom: z.string().nullable(),
+  notes: z.array(z.string()),
+  backend: z.string(),
+  config: resolvedConfig,
+  dataset: datasetInfo,
+});
+export type TrainSummary = z.infer<typeof trainSummarySchema>;

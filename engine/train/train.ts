@@ -1,0 +1,259 @@
+// train(config, options): the one engine behind %train, `tscolab train` and
+// the TypeScript API. Resolve the config, load data and model, create (or
+// reopen) the run folder, run tiers 1 → 2 → 3 (stopping at the first
+// failure), and return the SPEC 6 summary. The faces only parse and render.
+import * as tf from "@tensorflow/tfjs";
+import { ensureBackend } from "../backend";
+import { loadDataset, type LoadedDataset } from "../data/dataset";
+import { resolveDriveRoot } from "../store/drive_root";
+import { gitModelForTraining, runProvenance, type GitModelForTraining } from "../git";
+import { createModel, isLayersModel } from "../models";
+import { recordTrainedDataset } from "../models/trained_with";
+import type { ProfileName } from "../backend/profile";
+import { createRun, listValidCheckpoints, loadModelFromFiles, prepareResume, updateRunJson, readMetrics, type LoadedCheckpoint } from "../store";
+import { TscolabError } from "../errors";
+import { resolveConfig, resolvedConfig, type ResolvedConfig, type TrainConfigInput } from "./config";
+import { runFull } from "./full_run";
+import { outputsAreLogits } from "./metrics";
+import type { EpochRow, ProgressEvent, ProgressListener } from "./progress";
+import { stateFromFiles, type RunProgress } from "./state";
+import type { TrainSummary } from "./summary";
+import { skippedTier, tierDev, tierSmoke, type TierResult } from "./tiers";
+import { Trainer } from "./trainer";
+
+export interface TrainOptions {
+  /** A tf.LayersModel to train in place (a notebook variable); overrides config.model. */
+  model?: tf.LayersModel;
+  /** Folder relative paths resolve from (the notebook's or the CLI's). */
+  cwd?: string;
+  /** Aborted → stop after the current step, checkpoint, status "stopped". */
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  /** Run id, run folder or "last": continue from its newest valid checkpoint. */
+  resume?: string;
+  /** Drive root when the config has none (else $TSCOLAB_DRIVE, else ./drive). */
+  drive?: string;
+  /** Adaptive profile; default: from the backend's device. */
+  profile?: ProfileName;
+  /** Where the config came from, for error messages ("in train.json"). */
+  configSource?: string;
+  /** Backend preference passed to ensureBackend (default: $TSCOLAB_BACKEND or the best available). */
+  backend?: string;
+}
+
+/** The summary plus the trained model and the epoch history (not enumerable, so JSON stays clean). */
+export type TrainResult = TrainSummary & { readonly model?: tf.LayersModel; readonly history?: EpochRow[] };
+
+type TierKey = "1" | "2" | "3";
+
+function checkModelFits(model: tf.LayersModel, data: LoadedDataset, where: string): void {
+  const inShape = model.inputs[0]?.shape.slice(1) ?? [];
+  const want = data.info.inputShape;
+  const fits = inShape.length === want.length && inShape.every((d, i) => d === null || d === want[i]);
+  if (!fits) {
+    throw new TscolabError(`${where} expects input shape [${inShape.map((d) => d ?? "?").join(", ")}] but the data has [${want.join(", ")}]`, "build the model with inputShape from the data (createModel receives it)");
+  }
+  const out = model.outputs[0]?.shape ?? [];
+  const units = out[out.length - 1];
+  const expected = data.info.task === "classification" ? data.outputs : 1;
+  if (units !== expected) {
+    const what = data.info.task === "classification" ? `${data.outputs} classes (${data.info.labels?.join(", ")})` : "1 regression target";
+    throw new TscolabError(`${where} outputs ${units} values per example but the data has ${what}`, `end the model with a Dense layer of ${expected} unit${expected === 1 ? "" : "s"}`);
+  }
+}
+
+const tiersToRun = (tier: ResolvedConfig["tier"]): Set<TierKey> => new Set(tier === "all" ? ["1", "2", "3"] : [tier]);
+
+export async function train(config: TrainConfigInput | undefined, options: TrainOptions = {}): Promise<TrainResult> {
+  const t0 = performance.now();
+  const cwd = options.cwd ?? process.cwd();
+  const backend = await ensureBackend(options.backend ? { prefer: options.backend } : {});
+  // SPEC 5: the profile of the device training really uses (a T4 → optimized, an A100 → aggressive, CPU → cpu).
+  const defaultProfile: ProfileName = options.profile ?? backend.profile.name;
+  const notes: string[] = [];
+
+  // The resolved config: from run.json when resuming, else from the input.
+  let resolved: ResolvedConfig;
+  let checkpoint: LoadedCheckpoint | null = null;
+  let run: { runId: string; runDir: string } | undefined;
+  if (options.resume) {
+    const driveRoot = resolveDriveRoot(options.drive ?? (config as { drive?: string } | undefined)?.drive, cwd);
+    const point = await prepareResume(driveRoot, options.resume, { cwd });
+    const stored = resolvedConfig.safeParse(point.run.runJson.config);
+    if (!stored.success) throw new TscolabError(`${point.run.runDir}/run.json has no usable config to resume with`, "start a new run with --config");
+    resolved = stored.data;
+    checkpoint = point.checkpoint;
+    run = { runId: point.run.runId, runDir: point.run.runDir };
+    notes.push(...point.notes);
+    // Bit-identical resume holds on the same backend: kernels differ in their last bits across backends.
+    const storedBackend = (point.run.runJson as { environment?: { backend?: string } }).environment?.backend;
+    if (storedBackend && storedBackend !== backend.name) notes.push(`the run started on ${storedBackend} and resumes on ${backend.name}: results will not be bit-identical to an uninterrupted run`);
+    // Resumed == uninterrupted: the stored config wins; say which given settings were not used.
+    const ignored = Object.keys((config ?? {}) as Record<string, unknown>).filter((k) => k !== "drive");
+    if (ignored.length) notes.push(`resuming uses the run's stored config; ignored: ${ignored.join(", ")}`);
+  } else {
+    if (config === undefined) throw new TscolabError("no training config given", "pass --config FILE, a %%train JSON body, or train({ data: ... })");
+    resolved = resolveConfig(config, { profile: defaultProfile, source: options.configSource });
+  }
+
+  const data = await loadDataset(resolved.data, { task: resolved.task ?? undefined, seed: resolved.seed, cwd });
+  const task = data.info.task;
+
+  let model: tf.LayersModel;
+  let where: string;
+  let gitModel: GitModelForTraining<ResolvedConfig["model"]> | null = null;
+  if (checkpoint) {
+    model = await loadModelFromFiles(checkpoint.files, tf);
+    where = `the model in ${checkpoint.name}`;
+  } else if (options.model !== undefined) {
+    if (!isLayersModel(options.model)) throw new TscolabError("the model argument is not a tf.LayersModel", "pass a variable holding tf.sequential(...) or tf.model(...)");
+    model = options.model;
+    where = "the notebook's model";
+    recordTrainedDataset(model, data.info); // `%export model` then writes its labels and normalization
+  } else {
+    // A git model (SPEC 10): fetched, scanned (refused unless trusted), then loaded as a model file.
+    gitModel = resolved.model.git ? await gitModelForTraining({ ...resolved.model, git: resolved.model.git }, { driveRoot: resolveDriveRoot(resolved.drive ?? options.drive, cwd), cwd, signal: options.signal }) : null;
+    if (gitModel) notes.push(...gitModel.notes);
+    model = await createModel(tf, gitModel?.model ?? resolved.model, { inputShape: data.info.inputShape, outputs: data.outputs, task }, { seed: resolved.seed, cwd });
+    where = gitModel ? gitModel.where : resolved.model.file ? `model file ${resolved.model.file}` : `model zoo "${resolved.model.zoo ?? "mlp"}"`;
+  }
+  checkModelFits(model, data, where);
+
+  const environment = { backend: backend.name, tfBackend: backend.tfBackend, device: backend.device, patches: backend.patches, tfjs: tf.version.tfjs, node: process.version, platform: `${process.platform}-${process.arch}` };
+  if (!run) {
+    const driveRoot = resolveDriveRoot(resolved.drive ?? options.drive, cwd);
+    const created = await createRun(driveRoot, {
+      runName: resolved.runName,
+      fields: {
+        config: resolved,
+        dataset: data.info,
+        environment,
+        provenance: await runProvenance({ cwd, driveRoot, modelSource: options.model ? "notebook variable" : gitModel ? "git" : resolved.model.file ? "file" : "zoo", git: gitModel?.provenance }),
+      },
+    });
+    run = { runId: created.runId, runDir: created.runDir };
+  } else {
+    await updateRunJson(run.runDir, { status: "running", environment, dataset: data.info });
+  }
+  const { runId, runDir } = run;
+
+  const logits = task === "classification" && outputsAreLogits(model);
+  if (logits) notes.push("the model's last layer has no softmax: its outputs are treated as logits (softmax cross-entropy)");
+  const trainer = new Trainer(tf, model, data, {
+    task,
+    logits,
+    outputs: data.outputs,
+    batchSize: resolved.batchSize,
+    seed: resolved.seed,
+    gradClipNorm: resolved.gradClipNorm,
+    optimizer: { kind: resolved.optimizer, weightDecay: resolved.weightDecay, momentum: resolved.momentum },
+  });
+  const progress: RunProgress = { early: { best: null, wait: 0 }, best: null, epochTrainMs: 0 };
+  const history: EpochRow[] = [];
+  const tiers: Partial<Record<TierKey, TierResult>> = {};
+  const baseEvent = () => ({ runId, task, epochs: resolved.epochs, stepsPerEpoch: trainer.stepsPerEpoch, history, tiers, message: undefined });
+  const emit = (e: Partial<ProgressEvent> & Pick<ProgressEvent, "phase">) =>
+    // Position from the trainer: a resumed run's first progress starts at its checkpoint, not at step 0.
+    options.onProgress?.({ ...baseEvent(), epoch: trainer.epoch, step: trainer.step, stepInEpoch: trainer.stepInEpoch, loss: null, samplesPerSec: null, etaMs: null, epochEnded: false, ...e });
+
+  let status: TrainSummary["status"] = "completed";
+  let diagnosis: string | undefined;
+  let fix: string | undefined;
+  let stoppedEarly = false;
+  let metrics: Record<string, number> = {};
+  try {
+    if (checkpoint) {
+      const saved = stateFromFiles(checkpoint.files);
+      trainer.setPosition(saved.position);
+      trainer.optimizer.setState(saved.optimizer);
+      Object.assign(progress, saved.progress);
+      history.push(...((await readMetrics(runDir)).rows as unknown as EpochRow[]));
+      const skipped = `resumed from ${checkpoint.name}; tiers 1 and 2 ran with the original run`;
+      tiers["1"] = skippedTier(skipped);
+      tiers["2"] = skippedTier(skipped);
+    }
+    const selected = tiersToRun(resolved.tier);
+    const gate = (key: TierKey, fn: () => TierResult | Promise<TierResult>) => async () => {
+      if (tiers[key]) return;
+      if (status !== "completed") tiers[key] = skippedTier(`not started: ${diagnosis ?? "an earlier tier failed"}`);
+      else if (options.signal?.aborted) {
+        status = "stopped";
+        diagnosis = `interrupted before tier ${key}`;
+        tiers[key] = skippedTier(diagnosis);
+      } else if (!selected.has(key)) tiers[key] = skippedTier(`not selected (tier: "${resolved.tier}")`);
+      else {
+        emit({ phase: `tier${key}` as ProgressEvent["phase"], message: `tier ${key} running` });
+        const result = await fn();
+        tiers[key] = result;
+        if (result.status === "skipped" && options.signal?.aborted) {
+          status = "stopped";
+          diagnosis = `interrupted during tier ${key}`;
+        } else if (result.status === "failed") {
+          status = "failed";
+          diagnosis = `tier ${key} failed: ${result.diagnosis}`;
+          fix = result.fix;
+        }
+        emit({ phase: `tier${key}` as ProgressEvent["phase"], message: `tier ${key} ${result.status}` });
+      }
+    };
+    const signal = options.signal;
+    await gate("1", () => tierSmoke(tf, trainer, { learningRate: resolved.learningRate, seed: resolved.seed, signal }))();
+    await gate("2", () => tierDev(tf, trainer, { learningRate: resolved.learningRate, seed: resolved.seed, epochs: resolved.epochs, validateEveryEpochs: resolved.validateEveryEpochs, signal }))();
+    await gate("3", async () => {
+      const t = performance.now();
+      await updateRunJson(runDir, { status: "running", tiers });
+      const full = await runFull({ trainer, config: resolved, runId, runDir, progress, history, signal: options.signal, onProgress: options.onProgress, baseEvent });
+      stoppedEarly = full.stoppedEarly;
+      if (full.metrics) metrics = { ...(full.metrics as unknown as Record<string, number>) };
+      const tierStatus = full.status === "failed" ? "failed" : "passed";
+      if (full.status === "stopped") {
+        status = "stopped";
+        diagnosis = full.diagnosis;
+      }
+      return { status: tierStatus, durationMs: Math.round(performance.now() - t), diagnosis: full.diagnosis, fix: full.fix, details: { epochs: trainer.epoch, steps: trainer.step, checkpoints: full.checkpoints, stoppedEarly: full.stoppedEarly } };
+    })();
+  } catch (e) {
+    // E.g. a full Drive: the committed checkpoints are intact, so the run can still be resumed from them.
+    const resumable = (await listValidCheckpoints(runDir).catch(() => ({ valid: [] }))).valid.length > 0;
+    await updateRunJson(runDir, { status: "failed", resumable, error: (e as Error).message }).catch(() => undefined);
+    trainer.dispose();
+    throw e;
+  }
+
+  // `status` is set inside the tier closures; TypeScript's narrowing cannot see that.
+  status = status as TrainSummary["status"];
+  const rates = history.map((r) => r.samplesPerSec).filter((v) => v > 0);
+  const summary: TrainSummary = {
+    runId,
+    runDir,
+    status,
+    ...(diagnosis ? { diagnosis } : {}),
+    ...(fix ? { fix } : {}),
+    tiers: tiers as TrainSummary["tiers"],
+    epochs: trainer.epoch,
+    stoppedEarly,
+    metrics,
+    best: progress.best,
+    samplesPerSec: rates.length ? Math.round(rates.reduce((a, b) => a + b, 0) / rates.length) : null,
+    durationMs: Math.round(performance.now() - t0),
+    resumedFrom: checkpoint ? checkpoint.name : null,
+    notes,
+    backend: backend.name,
+    config: resolved,
+    dataset: data.info,
+  };
+  const ranTier3 = tiers["3"]?.status !== "skipped";
+  await updateRunJson(runDir, {
+    status,
+    resumable: status === "stopped" || (ranTier3 && trainer.step > 0 && status !== "completed"),
+    tiers,
+    metrics,
+    best: progress.best,
+    epochsCompleted: trainer.epoch,
+    stoppedEarly,
+    ...(diagnosis ? { diagnosis } : {}),
+  });
+  emit({ phase: "done", epoch: trainer.epoch, step: trainer.step, message: `run ${status}`, stopped: status === "stopped" });
+  trainer.dispose();
+  return Object.defineProperties(summary, { model: { value: model, enumerable: false }, history: { value: history, enumerable: false } }) as TrainResult;
+}
