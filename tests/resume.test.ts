@@ -157,19 +157,21 @@ describe("resume after SIGKILL", () => {
     const drive = path.join(work, "drive-early-kill");
     const proc = train(work, ["--config", "config.json", "--drive", drive, "--json"]);
     await waitFor(() => fs.existsSync(path.join(drive, "tscolab", "runs")) && fs.readdirSync(path.join(drive, "tscolab", "runs")).length > 0, "the run folder", 200_000);
-    await sleep(Math.round(random() * 300));
+    // From the run folder to tier 3's first checkpoint takes about 250 ms (tiers 1-2, cpu or wasm): a pause of at
+    // most 100 ms lands inside them. Frozen before looking, so no checkpoint can appear in between.
+    const pauseMs = Math.round(random() * 100);
+    await sleep(pauseMs);
+    proc.child.kill("SIGSTOP");
+    const before = newestStepOnDisk(drive);
     proc.child.kill("SIGKILL");
     expect((await proc.done).signal).toBe("SIGKILL");
+    expect(before, `a checkpoint (step ${before}) was already written ${pauseMs} ms after the run folder appeared`).toBe(-1);
     const runDir = onlyRun(drive);
-    const before = newestStepOnDisk(drive);
-    console.log(`killed before the first checkpoint: ${before < 0 ? "yes (no step folder yet)" : `no, newest step ${before}`}`);
     const r = await train(work, ["--resume", "last", "--drive", drive, "--json"]).done;
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
     const summary = JSON.parse(r.stdout);
-    if (before < 0) {
-      expect(summary.resumedFrom).toBeNull();
-      expect(summary.notes.join("\n")).toMatch(/no valid checkpoint in .*; starting it over from step 0/);
-    }
+    expect(summary.resumedFrom).toBeNull();
+    expect(summary.notes.join("\n")).toMatch(/no valid checkpoint in .*; starting it over from step 0/);
     expect(await fingerprint(runDir)).toEqual(base);
   }, 240_000);
 
