@@ -12,7 +12,7 @@ import { errorInfo, InterruptedError, type ErrorInfo, type TsRunner } from "./ts
 /** How long a magic may take to stop cleanly after an interrupt. */
 const MAGIC_STOP_GRACE_MS = 20_000;
 
-const ONE_LINE_ERRORS = new Set(["UsageError", "TscolabError", "NotAvailableError", "ZodError"]);
+const ONE_LINE_ERRORS = new Set(["UsageError", "TscolabError", "ZodError"]);
 
 export function magicErrorInfo(e: unknown): ErrorInfo {
   if (e instanceof Error && ONE_LINE_ERRORS.has(e.name)) {

