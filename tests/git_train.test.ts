@@ -1,4 +1,4 @@
-// Issue 9 acceptance through the training engine: a model from a local git
+// Git models through the training engine: a model from a local git
 // repository trains at the pinned revision even after the branch moved on,
 // run.json records commit and sha256 plus the notebook's own repository
 // state, a model that spawns a child process is refused before anything of

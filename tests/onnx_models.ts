@@ -1,5 +1,5 @@
-// Models the ONNX tests convert: one per acceptance case plus coverage of
-// every supported layer family. Weights (and BatchNorm's moving statistics)
+// Models the ONNX tests convert: an MLP, CNNs, a functional model and the zoo's
+// models, plus coverage of every supported layer family. Weights (and BatchNorm's moving statistics)
 // are set to seeded random values so no parameter is a trivial 0 or 1.
 import * as tf from "@tensorflow/tfjs";
 

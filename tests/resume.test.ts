@@ -1,4 +1,4 @@
-// Acceptance for issue 5 with real processes and signals: a CLI training run
+// Resuming, with real processes and signals: a CLI training run
 // (dropout, shuffling, Adam, cosine schedule, mid-epoch checkpoints) SIGKILLed
 // at random moments and resumed ends bit-identical to the same run never
 // interrupted; so does one whose newest checkpoint had a byte flipped, and one
@@ -13,7 +13,7 @@ import { cleanStaleTemporaries, listValidCheckpoints, loadLatestCheckpoint, read
 const ROOT = path.resolve(__dirname, "..");
 const CLI = path.join(ROOT, "bin", "tscolab.js");
 // A fixed backend: bit-identity is promised for the same seed on the same backend.
-// TSCOLAB_RESUME_BACKEND=wasm runs the same acceptance on the wasm backend (with P's fused kernels).
+// TSCOLAB_RESUME_BACKEND=wasm runs the same tests on the wasm backend (with tscolab's fused kernels, engine/backend/kernels).
 const ENV = { ...process.env, TSCOLAB_BACKEND: process.env.TSCOLAB_RESUME_BACKEND ?? "cpu" };
 // Printed so that a failing run can be replayed with the same kill moments.
 const SEED = Number(process.env.TSCOLAB_RESUME_SEED ?? Date.now() % 100000);

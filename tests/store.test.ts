@@ -39,7 +39,7 @@ function tinyModel() {
 }
 
 describe("run folders", () => {
-  test("createRun lays out SPEC 7; ids sort by time and carry the name; openRun by id, folder and last", async () => {
+  test("createRun lays out the run folder (run.json, metrics.jsonl, checkpoints, best, exports); ids sort by time and carry the name; openRun by id, folder and last", async () => {
     const drive = tmp("runs");
     const a = await createRun(drive, { runName: "Iris MLP #1", now: new Date("2026-01-02T03:04:05Z"), fields: { config: { epochs: 3 } } });
     const b = await createRun(drive, { runName: "Iris MLP #1", now: new Date("2026-01-02T03:04:05Z") });

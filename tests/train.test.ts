@@ -1,4 +1,4 @@
-// Acceptance for issue 4 with real tfjs math on the wasm backend: learnable
+// Training with real tfjs math on the wasm backend: learnable
 // problems are learned, broken ones fail fast in the right tier with a
 // diagnosis, no tensors leak, interrupt + resume is bit-exact, and the API,
 // the magic and the CLI give identical metrics for the same config and seed.
@@ -73,7 +73,7 @@ beforeAll(() => {
 });
 
 describe("learnable problems are learned", () => {
-  test("regression from CSV: validation Pearson r >= 0.97, MSE/MAE reported, run folder per SPEC", async () => {
+  test("regression from CSV: validation Pearson r >= 0.97, MSE/MAE reported, the run folder's files written", async () => {
     const r = await train(
       { runName: "reg", data: { train: "reg.csv", label: "y" }, model: { zoo: "mlp", hidden: [32, 16] }, epochs: 40, batchSize: 32, learningRate: 0.01, schedule: { type: "cosine", warmupEpochs: 1 }, drive },
       { cwd: work },
@@ -85,7 +85,7 @@ describe("learnable problems are learned", () => {
     expect(r.metrics.val_mse).toBeGreaterThan(0);
     expect(r.metrics.val_mae).toBeGreaterThan(0);
     expect(r.metrics.val_loss).toBeCloseTo(r.metrics.val_mse, 5);
-    // metrics.jsonl: one line per epoch with the SPEC keys.
+    // metrics.jsonl: one line per epoch with step, loss, throughput and the validation metrics.
     const rows = fs.readFileSync(path.join(r.runDir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(rows).toHaveLength(40);
     for (const key of ["epoch", "step", "loss", "samplesPerSec", "wallMs", "val_loss", "val_mse", "val_mae", "val_pearson"]) expect(rows[39]).toHaveProperty(key);

@@ -276,7 +276,7 @@ export interface EnsuredBackend {
   reason: string;
   /** Patched kernels in force (from the speed work in engine/backend/kernels). */
   patches: string[];
-  /** SPEC 5 profile for the device this backend computes on, and why. */
+  /** The training profile (batch size, checkpoint cadence ...) for the device this backend computes on, and why. */
   profile: { name: ProfileName; reason: string };
 }
 

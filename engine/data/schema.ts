@@ -1,4 +1,5 @@
-// The `data` section of a training config (SPEC 6), one zod schema.
+// The `data` section of a training config, one zod schema (the API, %train's
+// flags and the CLI all read it).
 import { z } from "zod";
 
 export const BUILTIN_DATASETS = ["iris", "mnist"] as const;
