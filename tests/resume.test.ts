@@ -156,16 +156,18 @@ describe("resume after SIGKILL", () => {
   test("killed before its first checkpoint (during tiers 1-2): --resume starts the run over in the same folder, bit-identical", async () => {
     const drive = path.join(work, "drive-early-kill");
     const proc = train(work, ["--config", "config.json", "--drive", drive, "--json"]);
-    await waitFor(() => fs.existsSync(path.join(drive, "tscolab", "runs")) && fs.readdirSync(path.join(drive, "tscolab", "runs")).length > 0, "the run folder", 200_000);
-    // From the run folder to tier 3's first checkpoint takes about 250 ms (tiers 1-2, cpu or wasm): a pause of at
-    // most 100 ms lands inside them. Frozen before looking, so no checkpoint can appear in between.
-    const pauseMs = Math.round(random() * 100);
+    // run.json (written atomically with the config, so --resume can find the run) comes before tiers 1-2.
+    const runs = path.join(drive, "tscolab", "runs");
+    await waitFor(() => fs.existsSync(runs) && fs.readdirSync(runs).some((id) => fs.existsSync(path.join(runs, id, "run.json"))), "the run's run.json", 200_000);
+    // From run.json to tier 3's first checkpoint takes 200-400 ms here (tiers 1-2, cpu or wasm): a pause of at
+    // most 80 ms lands inside them. Frozen before looking, so no checkpoint can appear in between.
+    const pauseMs = Math.round(random() * 80);
     await sleep(pauseMs);
     proc.child.kill("SIGSTOP");
     const before = newestStepOnDisk(drive);
     proc.child.kill("SIGKILL");
     expect((await proc.done).signal).toBe("SIGKILL");
-    expect(before, `a checkpoint (step ${before}) was already written ${pauseMs} ms after the run folder appeared`).toBe(-1);
+    expect(before, `a checkpoint (step ${before}) was already written ${pauseMs} ms after run.json appeared`).toBe(-1);
     const runDir = onlyRun(drive);
     const r = await train(work, ["--resume", "last", "--drive", drive, "--json"]).done;
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
