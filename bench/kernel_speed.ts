@@ -1,5 +1,5 @@
 // node dist/bench/kernel_speed.js — each patched wasm kernel against stock
-// tfjs-backend-wasm on the shapes of the issue-8 models, measured side by side
+// tfjs-backend-wasm on the shapes of the bench models (train_models.ts), side by side
 // (alternating stock/ours, median of N), plus the two matMul plans per shape
 // (the evidence behind PACK_COST in wasm_matmul_2d.ts) and small batched
 // matMuls (behind MIN_SLICE_MACS in wasm_batch_mat_mul.ts).

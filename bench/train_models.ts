@@ -1,4 +1,4 @@
-// The two models issue 8 measures, built the same way in tfjs here and in
+// The two models the training-speed bench measures, built the same way in tfjs here and in
 // PyTorch in bench/torch_train_speed.py (same layers, same shapes, same loss).
 import type * as tfType from "@tensorflow/tfjs";
 

@@ -1,4 +1,4 @@
-// npm run bench — issue 8's table, measured side by side in ONE run:
+// npm run bench — the training-speed table, measured side by side in ONE run:
 // samples/s for one training epoch (batch 64, Adam) of the MLP and the CNN on
 //   (a) tscolab: the default backend (ensureBackend(): wasm + our kernels
 //       here) and train's own step (variableGrads + its fused Adam),

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { getMagic, invokeMagic, listMagics } from "../magics";
 import { helpText } from "../magics/help";
 import { parseArgs } from "../magics/parse_args";
-import type { MagicContext, MagicSpec, MimeBundle } from "../magics/types";
+import { UsageError, type MagicContext, type MagicSpec, type MimeBundle } from "../magics/types";
 import { installArgs, installKernel } from "../kernel/install";
 import { PACKAGE_VERSION } from "../kernel/package_root";
 import { TerminalDisplay } from "./terminal_display";
@@ -134,6 +134,6 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     const info = magicErrorInfo(e);
     if (info.traceback.length > 1 && process.env.TSCOLAB_DEBUG) process.stderr.write(info.traceback.join("\n") + "\n");
     process.stderr.write(`${info.ename}: ${info.evalue}\n`);
-    return info.ename === "UsageError" ? 2 : 1;
+    return e instanceof UsageError ? 2 : 1;
   }
 }

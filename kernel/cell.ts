@@ -1,4 +1,4 @@
-// Splits a cell into the pieces that run top to bottom (SPEC 3):
+// Splits a cell into the pieces that run top to bottom:
 // TypeScript chunks, `%name args` line magics, or one `%%name args` cell magic
 // whose body is the rest of the cell. Line numbers are kept so errors point
 // at the right line of the cell.

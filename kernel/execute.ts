@@ -2,20 +2,23 @@
 // A cell is split into TypeScript pieces and magics (./cell.ts) that run in
 // order and share the notebook's variables; the first failure stops the cell.
 import { randomUUID } from "node:crypto";
+import { ZodError } from "zod";
 import { invokeMagic, type MagicOutcome } from "../magics/registry";
-import { TscolabError, type MagicContext, type MimeBundle } from "../magics/types";
+import { TscolabError, UserFacingError, type MagicContext, type MimeBundle } from "../magics/types";
 import { splitCell, type Piece } from "./cell";
 import { MIME_BUNDLE, toMimeBundle, type OutputSink } from "./display";
 import { errorInfo, InterruptedError, type ErrorInfo, type TsRunner } from "./ts_runner";
 
-/** Errors a user caused and can fix: one line, no stack trace. */
 /** How long a magic may take to stop cleanly after an interrupt. */
 const MAGIC_STOP_GRACE_MS = 20_000;
 
-const ONE_LINE_ERRORS = new Set(["UsageError", "TscolabError", "NotAvailableError", "ZodError"]);
+/** Errors a user caused and can fix, and zod's reports on bad input: one line, no stack trace. */
+function isOneLineError(e: unknown): e is Error {
+  return e instanceof UserFacingError || e instanceof ZodError;
+}
 
 export function magicErrorInfo(e: unknown): ErrorInfo {
-  if (e instanceof Error && ONE_LINE_ERRORS.has(e.name)) {
+  if (isOneLineError(e)) {
     return { ename: e.name, evalue: e.message, traceback: [`${e.name}: ${e.message}`] };
   }
   return errorInfo(e);

@@ -7,9 +7,7 @@ import { fieldsOf } from "../magics/schema_info";
 import { isMagicLine } from "./cell";
 import type { TsRunner } from "./ts_runner";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const ts = require("@tslab/typescript-for-tslab") as typeof import("@tslab/typescript-for-tslab");
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { printQuickInfo } = require("tslab/dist/inspect") as typeof import("tslab/dist/inspect");
 
 /** Replaces magic lines with spaces so TypeScript offsets stay valid. */

@@ -5,7 +5,6 @@ import { PROTOCOL_VERSION } from "./wire";
 
 function versionOf(pkg: string): string {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require(`${pkg}/package.json`) as { version: string }).version;
   } catch {
     return "unknown";

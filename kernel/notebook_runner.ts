@@ -1,4 +1,4 @@
-// Colab-style run-all (SPEC 8): start the tscolab kernel as its own process
+// Colab-style run-all (`tscolab run`): start the tscolab kernel as its own process
 // in the notebook's folder, run every code cell in order over ZeroMQ, stop at
 // the first error, and write the outputs into a valid nbformat 4.5 notebook —
 // also when a cell fails, times out, or the kernel dies.

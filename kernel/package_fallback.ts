@@ -41,7 +41,6 @@ export function installPackageFallback(notebookDir: string): void {
   // Type-checking: tslab's compiler host reads through this ts.sys, and it
   // looks for packages under <notebook>/node_modules. Answer a lookup there
   // from the kernel's copy when no folder from the notebook up has the package.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const sys = (require("@tslab/typescript-for-tslab") as typeof import("typescript")).sys;
   const local = path.join(notebookDir, "node_modules") + path.sep;
   const seen = new Map<string, boolean>();

@@ -19,7 +19,6 @@ import { TsRunner } from "./ts_runner";
 import { kernelInfo } from "./kernel_info";
 import { connectionInfo, decode, encode, endpoint, reply, Signer, type ConnectionInfo, type Message } from "./wire";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const tslabJupyter = require("tslab/dist/jupyter") as { lastWriteDisplayData: unknown };
 
 type Channel = (frames: Buffer[]) => void;

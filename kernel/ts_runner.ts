@@ -11,9 +11,7 @@ import type { ConverterSet, Executor } from "tslab/dist/executor";
 import { installPackageFallback } from "./package_fallback";
 
 // tslab ships CommonJS without an exports map; these are its documented modules.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { createExecutor } = require("tslab/dist/executor") as typeof import("tslab/dist/executor");
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { createConverter, isCompleteCode } = require("tslab/dist/converter") as typeof import("tslab/dist/converter");
 
 export interface ErrorInfo {

@@ -1,8 +1,8 @@
-// The contract between the kernel (or the CLI) and a magic.
+// The types the kernel (or the CLI) and a magic share.
 //
 // A magic is three things: a zod schema for its arguments (which also
 // generates its help), an engine call, and a rendering of the engine's result.
-// The kernel and the CLI both go through `runMagic` in ./registry.ts, so a
+// The kernel and the CLI both go through `invokeMagic` in ./registry.ts, so a
 // flag means the same thing in `%train --epochs 3` and `tscolab train --epochs 3`.
 import type { z } from "zod";
 

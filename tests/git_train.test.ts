@@ -1,4 +1,4 @@
-// Issue 9 acceptance through the training engine: a model from a local git
+// Git models through the training engine: a model from a local git
 // repository trains at the pinned revision even after the branch moved on,
 // run.json records commit and sha256 plus the notebook's own repository
 // state, a model that spawns a child process is refused before anything of
@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import "../magics";
 import { invokeMagic } from "../magics/registry";
 import { runsDir } from "../engine/store/drive_root";
-import { train } from "../engine/train/train";
+import { train, type TrainResult } from "../engine/train/train";
 import { TscolabError, type MagicContext } from "../magics/types";
 import { makeRepo, modelSource, spawnsChild, tempDir, type TestRepo } from "./fixtures/git/repo";
 
@@ -40,7 +40,10 @@ let marker: string;
 
 const quick = { data: { train: { builtin: "iris" } }, epochs: 1, batchSize: 32, tier: "3", seed: 7 } as const;
 const runJson = (runDir: string) => JSON.parse(fs.readFileSync(path.join(runDir, "run.json"), "utf8"));
-const hidden = (m: { layers: { getConfig(): unknown }[] }) => (m.layers[0].getConfig() as { units: number }).units;
+const hidden = (m: TrainResult["model"]): number => {
+  if (!m) throw new Error("the run returned no model");
+  return (m.layers[0].getConfig() as { units: number }).units;
+};
 
 beforeAll(async () => {
   work = tempDir("git-train");
@@ -59,7 +62,7 @@ describe("train() with a git model", () => {
     const cwd = notebookRepo.dir;
     const result = await train({ ...quick, model: { git: { repo: "../models", rev: v1, path: "net.ts" } } }, { cwd });
     expect(result.status).toBe("completed");
-    expect(hidden(result.model as never)).toBe(3); // v1, not main's 6
+    expect(hidden(result.model)).toBe(3); // v1, not main's 6
     const prov = runJson(result.runDir).provenance;
     expect(prov.modelSource).toBe("git");
     expect(prov.git).toMatchObject({ repo: models.dir, requestedRev: v1, commit: v1, path: "net.ts", trusted: false, findings: [] });
@@ -71,7 +74,7 @@ describe("train() with a git model", () => {
     // A dirty notebook folder is recorded with the hash of its diff.
     fs.writeFileSync(path.join(cwd, "train.ipynb"), '{"cells": []}\n');
     const again = await train({ ...quick, model: { git: { repo: models.dir, rev: "main", path: "net.ts" } } }, { cwd });
-    expect(hidden(again.model as never)).toBe(6);
+    expect(hidden(again.model)).toBe(6);
     const prov2 = runJson(again.runDir).provenance;
     expect(prov2.git.commit).not.toBe(v1);
     expect(prov2.notebook).toMatchObject({ commit: notebookCommit, dirty: true, changedFiles: 1 });
@@ -118,7 +121,7 @@ test("a model split over several TypeScript files of the repository loads and tr
   );
   const result = await train({ ...quick, drive: path.join(work, "drive-split"), model: { git: { repo: split.dir, rev: "main", path: "src/net.ts" } } }, { cwd: work });
   expect(result.status).toBe("completed");
-  expect(hidden(result.model as never)).toBe(9);
+  expect(hidden(result.model)).toBe(9);
   expect(runJson(result.runDir).provenance.git.scanned).toEqual(["src/net.ts", "src/blocks/index.ts", "src/config.ts"]);
 });
 
@@ -169,7 +172,7 @@ test("%train git+URL#REV:FILE in a notebook: the pinned revision trains; an unkn
   const r = out.result as Awaited<ReturnType<typeof train>>;
   expect(r.status).toBe("completed");
   expect(r.config.model).toEqual({ git: { repo: "../models", rev: v1.slice(0, 10), path: "net.ts" } });
-  expect(hidden(r.model as never)).toBe(3);
+  expect(hidden(r.model)).toBe(3);
   expect(runJson(r.runDir).provenance.git).toMatchObject({ commit: v1, requestedRev: v1.slice(0, 10) });
   await expect(invokeMagic("train", `git+../models#nope:net.ts --data iris --drive ${drive}`, ctx)).rejects.toThrow(/^revision "nope" not found in /);
 });

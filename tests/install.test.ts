@@ -4,9 +4,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { findPython } from "./helpers/jupyter";
+import { requirePython } from "./helpers/jupyter";
 
 const LAUNCHER = path.resolve(__dirname, "..", "bin", "tscolab.js");
+const python = requirePython(["jupyter_client"], "listing the installed kernelspec");
 const cli = (args: string[], env: NodeJS.ProcessEnv = process.env) => spawnSync(process.execPath, [LAUNCHER, ...args], { encoding: "utf8", env });
 
 describe("tscolab install", () => {
@@ -21,11 +22,15 @@ describe("tscolab install", () => {
     for (const logo of ["logo-32x32.png", "logo-64x64.png"]) {
       expect(fs.readFileSync(path.join(dir, logo)).subarray(1, 4).toString()).toBe("PNG");
     }
-    const python = findPython(["jupyter_client"]);
-    if (python) {
-      const listed = spawnSync(python, ["-c", "import jupyter_client.kernelspec as k, json; print(json.dumps(k.KernelSpecManager().get_all_specs()))"], { encoding: "utf8", env: { ...process.env, JUPYTER_PATH: path.join(prefix, "share", "jupyter") } });
-      expect(JSON.parse(listed.stdout)["tsc-test"].spec.display_name).toBe("TS test");
-    }
+  });
+
+  it.skipIf(!python)("jupyter_client's KernelSpecManager finds the installed kernelspec", () => {
+    const prefix = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-prefix-"));
+    const res = cli(["install", "--prefix", prefix, "--name", "tsc-test", "--display-name", "TS test"]);
+    expect(res.status, res.stderr).toBe(0);
+    const listed = spawnSync(python!, ["-c", "import jupyter_client.kernelspec as k, json; print(json.dumps(k.KernelSpecManager().get_all_specs()))"], { encoding: "utf8", env: { ...process.env, JUPYTER_PATH: path.join(prefix, "share", "jupyter") } });
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout)["tsc-test"].spec.display_name).toBe("TS test");
   });
 
   it("installs for the user by default when not root, and under JUPYTER_DATA_DIR with --user", () => {

@@ -3,8 +3,10 @@
 // gradients through tf.grad. Nothing is mocked: real tfjs math on both sides.
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { installFastKernels, patchesInForce, uninstallFastKernels } from "../engine/backend/kernels";
+import type { WasmBackendLike } from "../engine/backend/kernels/wasm_heap";
 
 /** Small deterministic generator so failures reproduce. */
 function rng(seed: number) {
@@ -22,6 +24,10 @@ function rng(seed: number) {
 }
 
 const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
+
+// tf.backend() is typed as the abstract KernelBackend, and tfjs-backend-wasm's own types leave
+// out the emscripten heap (HEAPU8, HEAPF32) that our kernels read: WasmBackendLike declares it.
+const wasmBackend = () => tf.backend() as unknown as WasmBackendLike;
 
 /** Conv2DBackpropFilter through the engine (tfjs has no public op for it; conv2d's gradient uses it). */
 function backpropFilter(
@@ -224,7 +230,7 @@ describe("Conv2D backprop kernels on wasm vs cpu", () => {
       const x = tf.transpose(nhwcX(), [0, 3, 1, 2]) as tf.Tensor4D;
       const dy = tf.transpose(nhwcDy(), [0, 3, 1, 2]) as tf.Tensor4D;
       const backend = tf.backend();
-      const attrs = { strides: c.strides, pad: c.pad, dataFormat: "NCHW", dimRoundingMode: undefined };
+      const attrs = { strides: c.strides, pad: c.pad, dataFormat: "NCHW" };
       const dW = backpropFilter(x, dy, c.f, c.strides, c.pad, "NCHW");
       const dX = tf.engine().runKernel("Conv2DBackpropInput", { dy, filter: tf.tensor4d(fData, c.f) }, { ...attrs, inputShape: [n, ch, h, w] }) as tf.Tensor;
       expect(backend).toBe(tf.backend());
@@ -332,7 +338,7 @@ describe("SIMD transpose (used by the matMul plans)", () => {
     const { simdKernelsFor } = await import("../engine/backend/kernels/simd");
     const values = rng(rows * 131 + cols).data(rows * cols);
     await tf.setBackend("wasm");
-    const backend = tf.backend() as unknown as Parameters<typeof transpose2d>[0];
+    const backend = wasmBackend();
     expect(simdKernelsFor(backend)).not.toBeNull();
     const x = tf.tensor2d(values, [rows, cols]);
     const out = transpose2d(backend, { dataId: x.dataId, shape: [rows, cols], dtype: "float32" });
@@ -376,7 +382,7 @@ describe("SIMD kernels equal their plain-JS fallbacks bit for bit", () => {
     const out = tf.zeros([positions * rows]);
     const dx = tf.zeros([xData.length]);
     const dx2 = tf.zeros([xData.length]);
-    const b = tf.backend() as unknown as { getMemoryOffset(id: object): number };
+    const b = tf.backend() as BackendWasm;
     const at = (t: tf.Tensor) => b.getMemoryOffset(t.dataId);
     const args = [g.batch, g.inH, g.inW, g.inC, outH, outW, g.fh, g.fw, g.strideH, g.strideW, g.padTop, g.padLeft] as const;
     simd!.im2col(at(x), at(out), ...args);
@@ -441,7 +447,7 @@ describe("no leaks through the patched kernels", () => {
     const bm = buildCnn(tf, 16, 8);
     const step = makeTrainStep(tf, bm, "tscolab");
     runEpoch(tf, bm, step); // warm-up: optimizer slots, XNNPACK operators
-    const heap = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length;
+    const heap = () => wasmBackend().wasm.HEAPU8.length;
     const before = { ...tf.memory(), heap: heap() };
     for (let i = 0; i < 5; i++) {
       runEpoch(tf, bm, step);
@@ -497,10 +503,10 @@ describe("UnsortedSegmentSum on wasm (missing in stock) vs cpu", () => {
     [[12, 5], [12], 4],
     [[9, 4, 6], [9], 7],
     [[20], [20], 3],
-  ] as [number[], number[], number][])("x=[%s] ids=[%s] numSegments=%i (ids out of range dropped)", async (xShape, idShape, n) => {
+  ] as [number[], [number], number][])("x=[%s] ids=[%s] numSegments=%i (ids out of range dropped)", async (xShape, idShape, n) => {
     const xData = r.data(size(xShape));
     const ids = Int32Array.from({ length: size(idShape) }, () => r.int(-1, n)); // -1 and n are out of range
-    const run = () => tf.unsortedSegmentSum(tf.tensor(xData, xShape), tf.tensor(ids, idShape, "int32"), n);
+    const run = () => tf.unsortedSegmentSum(tf.tensor(xData, xShape), tf.tensor1d(ids, "int32"), n);
     const [got] = await on("wasm", run);
     const [want] = await on("cpu", run);
     expectClose(got, want, size(idShape), "unsortedSegmentSum");
@@ -529,7 +535,7 @@ describe("matMul plans are interchangeable bit for bit", () => {
   ] as [number, number, number, boolean, boolean][])("%i×%i×%i transposeA=%s transposeB=%s", async (m, k, n, ta, tb) => {
     const { wasmMatMul2d } = await import("../engine/backend/kernels/wasm_matmul_2d");
     await tf.setBackend("wasm");
-    const backend = tf.backend() as unknown as Parameters<typeof wasmMatMul2d>[0];
+    const backend = wasmBackend();
     const a = tf.tensor(r.data(m * k), ta ? [k, m] : [m, k]);
     const b = tf.tensor(r.data(k * n), tb ? [n, k] : [k, n]);
     const results = (["normal", "swapped"] as const).map((plan) => {

@@ -1,4 +1,4 @@
-// ONNX export (issue 10): every model converts, runs in onnxruntime-node and
+// ONNX export: every model converts, runs in onnxruntime-node and
 // agrees with tfjs within 1e-4 absolute, at two batch sizes (the batch
 // dimension is dynamic); unsupported layers fail with a clear error.
 import * as tf from "@tensorflow/tfjs";

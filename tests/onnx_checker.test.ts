@@ -65,9 +65,15 @@ describe.skipIf(!python && !required)("onnx.checker full check", () => {
     expect(s.ops).not.toContain("Dropout");
   });
 
-  it("passes at every newer opset the installed onnx knows", () => {
-    if (newerOpsets.length === 0) console.warn(`[onnx] the installed onnx checks opset ${MIN_OPSET} only; opsets ${MIN_OPSET + 1}..${MAX_OPSET} were checked by onnxruntime alone`);
-    for (const w of written.filter((x) => x.opset > MIN_OPSET)) {
+  it("passes at every newer opset the installed onnx knows", (ctx) => {
+    if (newerOpsets.length === 0) {
+      const note = `the installed onnx checks opset ${MIN_OPSET} only; opsets ${MIN_OPSET + 1}..${MAX_OPSET} were checked by onnxruntime alone`;
+      console.warn(`[onnx] ${note}`);
+      ctx.skip(note);
+    }
+    const newer = written.filter((x) => x.opset > MIN_OPSET);
+    expect(newer).toHaveLength(newerOpsets.length * written.filter((x) => x.opset === MIN_OPSET).length);
+    for (const w of newer) {
       const r = results.find((x) => x.path === w.file);
       expect(r?.error, `${w.name} at opset ${w.opset}`).toBeUndefined();
       expect(r?.summary?.opset).toBe(w.opset);

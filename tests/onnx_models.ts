@@ -1,5 +1,5 @@
-// Models the ONNX tests convert: one per acceptance case plus coverage of
-// every supported layer family. Weights (and BatchNorm's moving statistics)
+// Models the ONNX tests convert: an MLP, CNNs, a functional model and the zoo's
+// models, plus coverage of every supported layer family. Weights (and BatchNorm's moving statistics)
 // are set to seeded random values so no parameter is a trivial 0 or 1.
 import * as tf from "@tensorflow/tfjs";
 
@@ -18,14 +18,17 @@ export function randomizeWeights(model: tf.LayersModel, seed = 1): void {
   const rand = mulberry32(seed);
   for (const layer of model.layers) {
     const values = layer.weights.map((w) => {
-      const n = w.shape.reduce((a, b) => a * b, 1);
+      const shape = w.read().shape; // a weight's shape is concrete, unlike LayerVariable.shape's (number | null)[]
+      const n = shape.reduce((a, b) => a * b, 1);
       const variance = w.originalName.endsWith("moving_variance");
       const data = Float32Array.from({ length: n }, () => (variance ? 0.5 + rand() : (rand() - 0.5) * 0.8));
-      return tf.tensor(data, w.shape);
+      return tf.tensor(data, shape);
     });
     if (values.length) layer.setWeights(values);
   }
 }
+
+type DenseActivation = NonNullable<Parameters<typeof tf.layers.dense>[0]["activation"]>;
 
 export interface Case {
   name: string;
@@ -129,7 +132,8 @@ export function zoo(): Case {
   ]) as tf.SymbolicTensor;
   const g = tf.layers.globalMaxPooling1d({}).apply(c) as tf.SymbolicTensor;
   const acts = ["relu", "sigmoid", "tanh", "softmax", "elu", "selu", "softplus", "softsign", "hardSigmoid", "gelu", "gelu_new", "logSoftmax", "swish", "mish", "relu6", "linear"] as const;
-  const branches = acts.map((a) => tf.layers.dense({ units: 3, activation: a as any }).apply(r) as tf.SymbolicTensor);
+  // tfjs registers logSoftmax as an activation but leaves it out of its ActivationIdentifier type.
+  const branches = acts.map((a) => tf.layers.dense({ units: 3, activation: a as DenseActivation }).apply(r) as tf.SymbolicTensor);
   const inner = tf.sequential({ layers: [tf.layers.dense({ inputShape: [6], units: 5 }), tf.layers.reLU({ maxValue: 0.5 }), tf.layers.prelu({})] });
   const n = inner.apply(g) as tf.SymbolicTensor;
   const m1 = tf.layers.multiply().apply([branches[0]!, branches[1]!]) as tf.SymbolicTensor;
@@ -191,10 +195,10 @@ export function recurrent(): Case {
   const x = tf.input({ shape: [7, 3], name: "series" });
   let h = tf.layers.lstm({ units: 5, returnSequences: true }).apply(x) as tf.SymbolicTensor;
   h = tf.layers.gru({ units: 4, returnSequences: true, activation: "relu", recurrentActivation: "sigmoid" }).apply(h) as tf.SymbolicTensor;
-  const b1 = tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 3, returnSequences: true }) as any, mergeMode: "concat" }).apply(h) as tf.SymbolicTensor;
-  const b2 = tf.layers.bidirectional({ layer: tf.layers.gru({ units: 3 }) as any, mergeMode: "sum" }).apply(b1) as tf.SymbolicTensor;
-  const b3 = tf.layers.bidirectional({ layer: tf.layers.simpleRNN({ units: 2 }) as any, mergeMode: "ave" }).apply(h) as tf.SymbolicTensor;
-  const b4 = tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 2 }) as any, mergeMode: "mul" }).apply(x) as tf.SymbolicTensor;
+  const b1 = tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 3, returnSequences: true }), mergeMode: "concat" }).apply(h) as tf.SymbolicTensor;
+  const b2 = tf.layers.bidirectional({ layer: tf.layers.gru({ units: 3 }), mergeMode: "sum" }).apply(b1) as tf.SymbolicTensor;
+  const b3 = tf.layers.bidirectional({ layer: tf.layers.simpleRNN({ units: 2 }), mergeMode: "ave" }).apply(h) as tf.SymbolicTensor;
+  const b4 = tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 2 }), mergeMode: "mul" }).apply(x) as tf.SymbolicTensor;
   const s = tf.layers.simpleRNN({ units: 4 }).apply(b1) as tf.SymbolicTensor;
   const out = tf.layers.concatenate().apply([b2, b3, b4, s]) as tf.SymbolicTensor;
   const model = tf.model({ inputs: x, outputs: out });

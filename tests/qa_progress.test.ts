@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { train } from "../engine/train/train";
+import type { TrainConfigInput } from "../engine/train/config";
 import { progressText } from "../magics/train/render";
 import type { ProgressEvent } from "../engine/train/progress";
 
@@ -15,8 +16,8 @@ afterAll(() => fs.rmSync(drive, { recursive: true, force: true }));
 test("stop, then resume: the progress text follows the run", async () => {
   const stop = new AbortController();
   const first: ProgressEvent[] = [];
-  const config = { data: { train: { builtin: "iris" } }, epochs: 3, seed: 1, tier: "3", drive } as const;
-  const stopped = await train(config as never, {
+  const config: TrainConfigInput = { data: { train: { builtin: "iris" } }, epochs: 3, seed: 1, tier: "3", drive };
+  const stopped = await train(config, {
     signal: stop.signal,
     onProgress: (e) => {
       first.push(e);

@@ -1,4 +1,4 @@
-// Acceptance for issue 5 with real processes and signals: a CLI training run
+// Resuming, with real processes and signals: a CLI training run
 // (dropout, shuffling, Adam, cosine schedule, mid-epoch checkpoints) SIGKILLed
 // at random moments and resumed ends bit-identical to the same run never
 // interrupted; so does one whose newest checkpoint had a byte flipped, and one
@@ -13,7 +13,7 @@ import { cleanStaleTemporaries, listValidCheckpoints, loadLatestCheckpoint, read
 const ROOT = path.resolve(__dirname, "..");
 const CLI = path.join(ROOT, "bin", "tscolab.js");
 // A fixed backend: bit-identity is promised for the same seed on the same backend.
-// TSCOLAB_RESUME_BACKEND=wasm runs the same acceptance on the wasm backend (with P's fused kernels).
+// TSCOLAB_RESUME_BACKEND=wasm runs the same tests on the wasm backend (with tscolab's fused kernels, engine/backend/kernels).
 const ENV = { ...process.env, TSCOLAB_BACKEND: process.env.TSCOLAB_RESUME_BACKEND ?? "cpu" };
 // Printed so that a failing run can be replayed with the same kill moments.
 const SEED = Number(process.env.TSCOLAB_RESUME_SEED ?? Date.now() % 100000);
@@ -156,20 +156,24 @@ describe("resume after SIGKILL", () => {
   test("killed before its first checkpoint (during tiers 1-2): --resume starts the run over in the same folder, bit-identical", async () => {
     const drive = path.join(work, "drive-early-kill");
     const proc = train(work, ["--config", "config.json", "--drive", drive, "--json"]);
-    await waitFor(() => fs.existsSync(path.join(drive, "tscolab", "runs")) && fs.readdirSync(path.join(drive, "tscolab", "runs")).length > 0, "the run folder", 200_000);
-    await sleep(Math.round(random() * 300));
+    // run.json (written atomically with the config, so --resume can find the run) comes before tiers 1-2.
+    const runs = path.join(drive, "tscolab", "runs");
+    await waitFor(() => fs.existsSync(runs) && fs.readdirSync(runs).some((id) => fs.existsSync(path.join(runs, id, "run.json"))), "the run's run.json", 200_000);
+    // From run.json to tier 3's first checkpoint takes 200-400 ms here (tiers 1-2, cpu or wasm): a pause of at
+    // most 80 ms lands inside them. Frozen before looking, so no checkpoint can appear in between.
+    const pauseMs = Math.round(random() * 80);
+    await sleep(pauseMs);
+    proc.child.kill("SIGSTOP");
+    const before = newestStepOnDisk(drive);
     proc.child.kill("SIGKILL");
     expect((await proc.done).signal).toBe("SIGKILL");
+    expect(before, `a checkpoint (step ${before}) was already written ${pauseMs} ms after run.json appeared`).toBe(-1);
     const runDir = onlyRun(drive);
-    const before = newestStepOnDisk(drive);
-    console.log(`killed before the first checkpoint: ${before < 0 ? "yes (no step folder yet)" : `no, newest step ${before}`}`);
     const r = await train(work, ["--resume", "last", "--drive", drive, "--json"]).done;
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
     const summary = JSON.parse(r.stdout);
-    if (before < 0) {
-      expect(summary.resumedFrom).toBeNull();
-      expect(summary.notes.join("\n")).toMatch(/no valid checkpoint in .*; starting it over from step 0/);
-    }
+    expect(summary.resumedFrom).toBeNull();
+    expect(summary.notes.join("\n")).toMatch(/no valid checkpoint in .*; starting it over from step 0/);
     expect(await fingerprint(runDir)).toEqual(base);
   }, 240_000);
 

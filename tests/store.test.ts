@@ -39,7 +39,7 @@ function tinyModel() {
 }
 
 describe("run folders", () => {
-  test("createRun lays out SPEC 7; ids sort by time and carry the name; openRun by id, folder and last", async () => {
+  test("createRun lays out the run folder (run.json, metrics.jsonl, checkpoints, best, exports); ids sort by time and carry the name; openRun by id, folder and last", async () => {
     const drive = tmp("runs");
     const a = await createRun(drive, { runName: "Iris MLP #1", now: new Date("2026-01-02T03:04:05Z"), fields: { config: { epochs: 3 } } });
     const b = await createRun(drive, { runName: "Iris MLP #1", now: new Date("2026-01-02T03:04:05Z") });
@@ -231,10 +231,12 @@ describe("checkpoints", () => {
       await cleanStaleTemporaries(run.runDir);
       const { valid, corrupt } = await listValidCheckpoints(run.runDir);
       expect(corrupt).toEqual([]);
-      // Every commit the writer reported as done is there (or rotated out by a newer one).
-      if (confirmed.length) expect(valid[0]!.step).toBeGreaterThanOrEqual(confirmed[confirmed.length - 1]!);
+      // Every commit the writer reported as done is there (or rotated out by a newer one); -1: none.
+      expect(valid[0]?.step ?? -1).toBeGreaterThanOrEqual(confirmed.at(-1) ?? -1);
+      // The loader picks that newest valid checkpoint (none when killed before the first commit), and its files agree with it.
       const latest = (await loadLatestCheckpoint(run.runDir)).checkpoint;
-      if (latest) expect(JSON.parse(latest.files["state.json"]!.toString()).step).toBe(latest.step);
+      expect(latest?.step).toBe(valid[0]?.step);
+      expect(latest && JSON.parse(latest.files["state.json"]!.toString()).step).toBe(latest && latest.step);
       expect(fs.readdirSync(path.join(run.runDir, "checkpoints")).filter((n) => n.startsWith("."))).toEqual([]);
       next = latest ? latest.step + 1 : 0;
     }

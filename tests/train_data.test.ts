@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
-import { loadDataset } from "../engine/data";
+import { loadDataset, type DataConfigInput } from "../engine/data";
 import { Rng } from "../engine/util/rng";
 import { PROFILES } from "../engine/backend/profile";
 import { resolveConfig } from "../engine/train/config";
@@ -17,7 +17,7 @@ const write = (name: string, text: string) => {
   fs.writeFileSync(path.join(dir, name), text);
   return name;
 };
-const load = (data: Record<string, unknown>, seed = 1) => loadDataset(data as never, { seed, cwd: dir });
+const load = (data: DataConfigInput, seed = 1) => loadDataset(data, { seed, cwd: dir });
 const errorOf = async (p: Promise<unknown>): Promise<TscolabError> => {
   try {
     await p;

@@ -1,5 +1,5 @@
 // `tscolab verify-env` as a user runs it: a fresh node process, JSON on
-// stdout, exit codes per SPEC 4 (0 ok/warn, 1 fail; 2 for a usage error).
+// stdout, exit code 0 for ok or warn, 1 for fail, 2 for a usage error.
 // Needs the compiled CLI (`npx tsc -p .`, which `npm test` runs first).
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -22,7 +22,7 @@ const cli = (args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {
 };
 
 describe("tscolab verify-env", () => {
-  it("--json prints exactly one SPEC 4 object on stdout and exits 0 here", () => {
+  it("--json prints exactly one report object on stdout and exits 0 here", () => {
     const r = cli(["verify-env", "--json"]);
     expect(r.status, r.stderr).toBe(0);
     const report = verifyEnvReport.parse(JSON.parse(r.stdout));

@@ -23,7 +23,7 @@ const withoutBackendEnv = (): NodeJS.ProcessEnv => {
 };
 
 describe("verifyEnv on this machine (no GPU, no native binding)", () => {
-  it("returns the SPEC 4 keys, selects wasm, profile cpu, and does not change the active backend", async () => {
+  it("returns the report's keys, selects wasm, profile cpu, and does not change the active backend", async () => {
     await tf.setBackend("cpu");
     const r = await verifyEnv({ ...fast, env: withoutBackendEnv() });
     expect(tf.getBackend()).toBe("cpu");

@@ -17,7 +17,7 @@ export const gpuDevice = z.object({
   driver: z.string(),
   /** "8.0" etc.; null when the driver is too old to report it. */
   computeCapability: z.string().nullable(),
-  /** The device's own class (SPEC 5), reported even when no backend can use it. */
+  /** The device's own class by name and memory (gpuTier), reported even when no backend can use it. */
   tier: profileName.exclude(["cpu"]),
 });
 export type GpuDevice = z.infer<typeof gpuDevice>;

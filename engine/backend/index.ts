@@ -33,8 +33,6 @@ export const BACKEND_PACKAGES: Record<BackendName, string> = {
 /** The name tfjs registers each candidate under (both native packages register "tensorflow"). */
 export const TFJS_BACKEND: Record<BackendName, string> = { "tensorflow-gpu": "tensorflow", tensorflow: "tensorflow", wasm: "wasm", cpu: "cpu" };
 
-export const isNative = (name: BackendName): boolean => name === "tensorflow-gpu" || name === "tensorflow";
-
 export const candidateReport = z.object({
   name: backendName,
   package: z.string(),
@@ -278,7 +276,7 @@ export interface EnsuredBackend {
   reason: string;
   /** Patched kernels in force (from the speed work in engine/backend/kernels). */
   patches: string[];
-  /** SPEC 5 profile for the device this backend computes on, and why. */
+  /** The training profile (batch size, checkpoint cadence ...) for the device this backend computes on, and why. */
   profile: { name: ProfileName; reason: string };
 }
 
@@ -324,7 +322,8 @@ async function chooseAndSet(preference: BackendName | undefined, source: string,
           ? `best usable backend (${skipped.join("; ")})`
           : "best usable backend";
       const profile = await profileOf(name, attempt.device, opts.signal);
-      return { name, tfBackend: TFJS_BACKEND[name], device: attempt.device, reason, patches: installPatches(TFJS_BACKEND[name]), profile };
+      // The patched fast kernels for the chosen backend; `patches` names those in force.
+      return { name, tfBackend: TFJS_BACKEND[name], device: attempt.device, reason, patches: installFastKernels(TFJS_BACKEND[name]), profile };
     }
     if (preference) throw new TscolabError(`backend '${name}' was requested but cannot be used: ${attempt.why}`, attempt.fix ?? "unset TSCOLAB_BACKEND to pick the best usable backend");
     skipped.push(`${name}: ${attempt.why}`);
@@ -361,12 +360,4 @@ async function tryBackend(name: BackendName, opts: ProbeOptions): Promise<Attemp
     return { ok: false, why: `failed to initialise: ${(e as Error).message.split("\n")[0]}` };
   }
   return { ok: true, device: "cpu" };
-}
-
-/**
- * Installs the patched fast kernels for the chosen backend (engine/backend/kernels,
- * issue 8); returns the names of the patches in force.
- */
-function installPatches(tfBackend: string): string[] {
-  return installFastKernels(tfBackend);
 }

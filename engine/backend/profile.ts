@@ -1,4 +1,5 @@
-// Adaptive profiles (SPEC 5): chosen from the device training will really use.
+// Adaptive profiles: training defaults (batch size, epochs, checkpoint cadence)
+// chosen from the device training will really use.
 // A GPU that no backend can drive still gets its own tier reported, but the
 // profile is then `cpu`.
 import { z } from "zod";
@@ -65,7 +66,7 @@ export interface ProfileInput {
   detectedGpus?: ProfileGpu[];
 }
 
-/** SPEC 5: the profile follows the device training will really use, with the reason. */
+/** The profile follows the device training will really use (not merely a GPU that is present), with the reason. */
 export function profileForDevice(p: ProfileInput): { name: ProfileName; reason: string } {
   if (p.device === "gpu") {
     const d = p.trainingGpu;

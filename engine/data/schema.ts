@@ -1,4 +1,5 @@
-// The `data` section of a training config (SPEC 6), one zod schema.
+// The `data` section of a training config, one zod schema (the API, %train's
+// flags and the CLI all read it).
 import { z } from "zod";
 
 export const BUILTIN_DATASETS = ["iris", "mnist"] as const;
@@ -27,7 +28,6 @@ export const dataConfig = z
   .strict();
 
 export type DataSource = z.infer<typeof dataSource>;
-export type DataConfig = z.infer<typeof dataConfig>;
 export type DataConfigInput = z.input<typeof dataConfig>;
 
 export const taskName = z.enum(["classification", "regression"]);

@@ -1,6 +1,7 @@
 // Streams the rows of a .csv (header row) or .jsonl file without reading it
 // into one giant string. Every row carries its 1-based line number so errors
-// can say exactly where a file is malformed (SPEC 6: never silently dropped).
+// can say exactly where a file is malformed: a bad row is an error, never
+// silently dropped.
 import fs from "node:fs";
 import path from "node:path";
 import readline from "node:readline";

@@ -1,6 +1,6 @@
-// The %verify_env report (SPEC 4): what `--json` prints and what
-// `verifyEnv()` returns. The SPEC's required keys are all here; the rest
-// (versions, copies, resources) is detail the HTML table summarises.
+// The %verify_env report: what `--json` prints and what `verifyEnv()`
+// returns. status, backend, gpu, profile and checks are what scripts read;
+// the rest (versions, copies, resources) is detail the HTML table summarises.
 import { z } from "zod";
 import { backendName, candidateReport } from "../backend";
 import { cudaLibrary, gpuDetection } from "../backend/gpu";

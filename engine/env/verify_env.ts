@@ -36,7 +36,7 @@ export const verifyEnvOptions = z.object({
 });
 export type VerifyEnvOptions = z.input<typeof verifyEnvOptions>;
 
-/** Runs every check and returns the SPEC 4 report. Never throws for a broken environment; it reports it. */
+/** Runs every check and returns the report. Never throws for a broken environment; it reports it. */
 export async function verifyEnv(options: VerifyEnvOptions = {}): Promise<VerifyEnvReport> {
   const o = verifyEnvOptions.parse(options);
   const started = Date.now();
@@ -101,7 +101,7 @@ function pickSelected(reports: CandidateReport[], requested: string | null): Can
   return selectBackend(reports) ?? null;
 }
 
-/** SPEC 5: the profile follows the device training will really use. */
+/** The profile follows the device training will really use (not merely a GPU that is present). */
 export function chooseProfile(f: Facts): { name: ProfileName; reason: string } {
   return profileForDevice({
     backend: f.selected?.name ?? null,

@@ -6,10 +6,8 @@ import { z } from "zod";
 export const formatName = z.enum(["tfjs", "tfjs-float16", "tfjs-uint8", "onnx"]);
 export type FormatName = z.infer<typeof formatName>;
 
-export const FORMAT_NAMES = formatName.options;
-
 export interface FormatRule {
-  /** Folder under the output dir (SPEC 11 fixes `onnx/model.onnx`). */
+  /** Folder under the output dir (the ONNX file is always `onnx/model.onnx`). */
   folder: string;
   /** Weight bytes relative to float32 (quantized formats store fewer bytes). */
   weightRatio: number | null;

@@ -1,4 +1,4 @@
-// The health report (SPEC 9): every check with name, status, message and
+// The export's health report: every check with name, status, message and
 // details; healthScore = (passed + 0.5 · warnings) / total · 100; written as
 // DIR/health_report.json and DIR/health_report.md.
 import { promises as fs } from "node:fs";

@@ -1,4 +1,4 @@
-// The `onnx` format: O's converter (magics/export/onnx, issue 10) writes
+// The `onnx` format: the converter in ./onnx (layersModelToOnnx) writes
 // DIR/onnx/model.onnx; here it is reloaded in onnxruntime-node and held to
 // the same checks as the tfjs formats (forward at several batch sizes,
 // parity, latency, size), plus onnx.checker when Python's onnx is installed.

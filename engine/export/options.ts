@@ -29,7 +29,6 @@ export const exportOptions = z
   .refine((o) => o.model === undefined || o.run === undefined, { message: "pass either a model or --run, not both", path: ["run"] });
 
 export type ExportOptions = z.input<typeof exportOptions>;
-export type ResolvedExportOptions = z.infer<typeof exportOptions>;
 
 export interface ExportHooks {
   /** One short line per stage ("tfjs-uint8: validating"); shown in place in a notebook. */

@@ -1,4 +1,5 @@
-// Models from git, with provenance (SPEC 10, issue 9).
+// Models from git, pinned to a revision and scanned before they run, with the
+// provenance (commit, sha256, notebook state) that run.json records.
 export { resolveGitModel, refusal, gitProvenance, type GitProvenance, type ResolveGitOptions, type ResolvedGitModel } from "./resolve";
 export { parseGitModelRef, formatGitModelRef, isGitModelRef, gitModelSource, type GitModelSource } from "./ref";
 export { scanModelSource, scanFinding, type ScanFinding } from "./scan";

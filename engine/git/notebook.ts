@@ -1,5 +1,5 @@
 // notebookProvenance: which version of the notebook's own folder produced a
-// run (SPEC 10): commit, branch, dirty or clean, and a sha256 of the
+// run: commit, branch, dirty or clean, and a sha256 of the
 // uncommitted changes so two dirty runs can be told apart.
 import crypto from "node:crypto";
 import fs from "node:fs";

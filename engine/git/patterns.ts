@@ -1,5 +1,5 @@
-// What the scanner of fetched model code looks for (SPEC 10: child processes,
-// eval of strings, network, file-system writes). A model file builds layers;
+// What the scanner of fetched model code looks for (child processes, eval of
+// strings, network, file-system writes). A model file builds layers;
 // none of these belong in one, so each is a finding the user must --trust.
 // Maps, not object literals: a name like "constructor" must not hit Object.prototype.
 

@@ -1,4 +1,4 @@
-// The two calls the trainer makes for SPEC 10, kept here so its own code
+// The two calls the trainer makes for git models, kept here so its own code
 // stays a few lines: a `{ git: ... }` model config becomes the `{ file: ... }`
 // config the existing loader understands (after the scan), and run.json's
 // `provenance` gets the git source and the notebook's own repository state.

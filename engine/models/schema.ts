@@ -1,5 +1,5 @@
-// The `model` section of a training config (SPEC 6): a zoo entry, a file
-// exporting createModel, or a git source (SPEC 10).
+// The `model` section of a training config: a zoo entry, a file exporting
+// createModel, or a model file in a git repository (../git).
 import { z } from "zod";
 
 export const ZOO_NAMES = ["mlp", "cnn"] as const;
@@ -12,7 +12,7 @@ export const modelConfig = z
       .object({ repo: z.string().min(1), rev: z.string().min(1).default("HEAD"), path: z.string().min(1) })
       .strict()
       .optional()
-      .describe("a model file in a git repository (SPEC 10)"),
+      .describe("a model file in a git repository, at a revision"),
     trust: z.boolean().optional().describe("git models: run the code even when the scan finds child processes, eval, network or file writes"),
     hidden: z.array(z.number().int().positive()).min(0).optional().describe("mlp: units of each hidden layer (default [64, 32])"),
     dropout: z.number().min(0).lt(1).optional().describe("dropout rate after each hidden block (default 0)"),

@@ -1,8 +1,8 @@
 // Built-in architectures. Classification heads end in softmax (probabilities,
 // as Keras users expect and as export compares), regression heads are linear.
-// Dropout layers are stock tf.layers.dropout: the loop reseeds them every step
-// from its own seeded stream (see magics/train/dropout_seeds.ts), so saved
-// models stay loadable by stock tfjs.
+// Dropout layers are stock tf.layers.dropout: the training step draws their
+// masks from its own seeded stream (withSeededMathRandom in ../util/rng.ts),
+// so saved models stay loadable by stock tfjs.
 import type * as tfType from "@tensorflow/tfjs";
 import { TscolabError } from "../errors";
 import type { ModelConfig, ModelFactoryArgs } from "./schema";

@@ -1,7 +1,8 @@
 // A seeded random stream whose whole state is four 32-bit words, so a
-// checkpoint can save it and a resumed run continues the exact same sequence
-// (SPEC 7: "every random stream"). xoshiro128** (Blackman & Vigna): fast in
-// plain JS integer arithmetic and good enough for shuffling and dropout seeds.
+// checkpoint can save it and a resumed run continues the exact same sequence;
+// every random stream a run uses is one of these. xoshiro128** (Blackman &
+// Vigna): fast in plain JS integer arithmetic and good enough for shuffling
+// and dropout seeds.
 import { z } from "zod";
 
 export const rngStateSchema = z.array(z.number().int().min(0).max(0xffffffff)).length(4);

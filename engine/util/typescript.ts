@@ -7,10 +7,8 @@ let cached: TS | undefined;
 export function typescript(): TS {
   if (!cached) {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       cached = require("typescript") as TS;
     } catch {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       cached = require("@tslab/typescript-for-tslab") as TS;
     }
   }

@@ -1,4 +1,5 @@
-// %drive mount [DIR] / %drive status [DIR]: the Drive root for run folders (SPEC 7).
+// %drive mount [DIR] / %drive status [DIR]: the Drive root, the folder under
+// which every run keeps its checkpoints, metrics and exports (tscolab/runs/<id>).
 import { z } from "zod";
 import { escapeHtml } from "../../engine/util/html";
 import { registerMagic } from "../registry";

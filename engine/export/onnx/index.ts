@@ -1,5 +1,5 @@
-// ONNX export without Python (issue 10, SPEC section 11). E's %export calls
-// layersModelToOnnx for the `onnx` format and validates with openOnnxSession.
+// ONNX export without Python. The `onnx` export format (../onnx_format.ts)
+// calls layersModelToOnnx and validates the file with openOnnxSession.
 export { layersModelToOnnx } from "./convert";
 export { onnxExportOptionsSchema, MIN_OPSET, MAX_OPSET, type OnnxExportOptions } from "./options";
 export { openOnnxSession, runOnnx, type OnnxSession, type OnnxTensorData, type OpenOnnxOptions } from "./runtime";

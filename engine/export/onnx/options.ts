@@ -21,7 +21,6 @@ export const onnxExportOptionsSchema = z.object({
 });
 
 export type OnnxExportOptions = z.input<typeof onnxExportOptionsSchema>;
-export type ResolvedOnnxExportOptions = z.output<typeof onnxExportOptionsSchema>;
 
 /** ONNX IR version paired with each opset (onnx/docs/Versioning.md). */
 export function irVersionFor(opset: number): number {

@@ -2,7 +2,7 @@
 ;; memory and work on tensors in place of where tfjs keeps them (byte
 ;; offsets), so nothing is copied in or out.
 ;;
-;; Rebuild after editing (wabt):  node dist/magics/shared/kernels/simd/regenerate.js
+;; Rebuild after editing (wabt):  node dist/engine/backend/kernels/simd/regenerate.js
 ;; which runs `wat2wasm --enable-simd` and rewrites simd_bytes.ts.
 ;;
 ;; Every f32x4 op is IEEE binary32 (no fused multiply-add, correctly rounded
