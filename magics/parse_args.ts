@@ -86,11 +86,29 @@ function describeIssue(issue: z.core.$ZodIssue, fields: FieldInfo[], positionals
     const bound = issue.code === "too_small" ? `>${issue.inclusive ? "=" : ""} ${issue.minimum}` : `<${issue.inclusive ? "=" : ""} ${issue.maximum}`;
     message = `expected a number ${bound}, got ${issue.input}`;
   }
+  if (issue.code === "too_small" && issue.origin === "string" && typeof issue.input === "string") {
+    message = `expected at least ${issue.minimum} character${issue.minimum === 1 ? "" : "s"}, got ${JSON.stringify(issue.input)}`;
+  }
   if (issue.code === "invalid_value" && got) {
     message = `got ${got}; allowed: ${issue.values.join(", ")}`;
     allowed = "";
   }
   return `${where}${sub}: ${message}${allowed}`;
+}
+
+/** Flags listed in full when a mistyped one resembles none; a longer list is left to --help. */
+const LIST_AT_MOST = 12;
+
+/** One line for an unknown flag: the closest flag (by its name or a hint name), else the flags or a pointer to --help. */
+function unknownFlag(flag: string, fields: FieldInfo[]): string {
+  const target = new Map<string, string>();
+  for (const f of fields) target.set(f.flag, f.flag);
+  for (const f of fields) for (const hint of f.hintNames ?? []) if (!target.has(hint)) target.set(hint, f.flag);
+  target.set("--as", "--as").set("--help", "--help");
+  const guess = closest(flag, [...target.keys()]);
+  if (guess) return `unknown flag ${flag} (did you mean ${target.get(guess)}?)`;
+  const flags = [...fields.map((f) => f.flag), "--as", "--help"];
+  return flags.length <= LIST_AT_MOST ? `unknown flag ${flag}; allowed: ${flags.join(", ")}` : `unknown flag ${flag}; --help lists the ${flags.length} flags`;
 }
 
 export function parseArgs<S extends z.ZodObject>(spec: MagicSpec<S, any>, words: string[], variables: Record<string, unknown>, refs: RefTable = new Map()): ParsedLine<z.infer<S>> {
@@ -147,11 +165,7 @@ export function parseArgs<S extends z.ZodObject>(spec: MagicSpec<S, any>, words:
           continue;
         }
       }
-      if (!field) {
-        const guess = closest(flag, [...byFlag.keys()]);
-        const list = [...byFlag.keys(), "--as", "--help"].join(", ");
-        throw new UsageError(`unknown flag ${flag}${guess ? ` (did you mean ${guess}?)` : ""}; allowed: ${list}`);
-      }
+      if (!field) throw new UsageError(unknownFlag(flag, fields));
       if (field.kinds.length === 1 && field.kinds[0] === "boolean" && inline === undefined) {
         values[field.key] = true;
         continue;

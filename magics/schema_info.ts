@@ -16,6 +16,14 @@ export interface FieldInfo {
   description?: string;
   defaultValue?: unknown;
   required: boolean;
+  /** Help section (zod metadata `group`); fields without one are the magic's main arguments. */
+  group?: string;
+  /** The default in words, where zod fills none in (metadata `defaultText`). */
+  defaultText?: string;
+  /** Placeholder for the value in the help (metadata `metavar`). */
+  metavar?: string;
+  /** Other spellings that a mistyped flag may resemble; "did you mean" then names this flag (metadata `hintNames`). */
+  hintNames?: string[];
 }
 
 type JsonSchema = {
@@ -29,6 +37,10 @@ type JsonSchema = {
   default?: unknown;
   properties?: Record<string, JsonSchema>;
   required?: string[];
+  group?: string;
+  defaultText?: string;
+  metavar?: string;
+  hintNames?: string[];
 };
 
 export const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
@@ -77,6 +89,10 @@ export function fieldsOf(spec: Pick<MagicSpec, "args">): FieldInfo[] {
       description: s.description,
       defaultValue: s.default,
       required: required.has(key),
+      group: s.group,
+      defaultText: s.defaultText,
+      metavar: s.metavar,
+      hintNames: s.hintNames,
     };
   });
   cache.set(spec.args, fields);

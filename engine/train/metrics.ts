@@ -2,6 +2,7 @@
 // the host, once per validation pass).
 import type * as tfType from "@tensorflow/tfjs";
 import type { Task } from "../data/schema";
+import type { Monitor } from "./options";
 
 type TF = typeof tfType;
 
@@ -83,7 +84,10 @@ export function regressionMetrics(pred: ArrayLike<number>, y: ArrayLike<number>)
   return { mse: se / n, mae: ae / n, pearson };
 }
 
+/** The monitored metrics where a larger value is better. */
+const HIGHER_IS_BETTER: readonly Monitor[] = ["val_accuracy", "val_pearson"];
+
 /** Whether a larger value of the monitored metric is better. */
 export function higherIsBetter(metric: string): boolean {
-  return metric === "val_accuracy" || metric === "val_pearson";
+  return (HIGHER_IS_BETTER as readonly string[]).includes(metric);
 }

@@ -5,10 +5,11 @@
 // float64, and the whole state is (t, slot tensors), saved bit-exactly.
 import type * as tfType from "@tensorflow/tfjs";
 import { adamUpdate } from "../backend/kernels/adam_update";
+import type { OptimizerKind } from "./options";
 
 type TF = typeof tfType;
 
-export type OptimizerKind = "adam" | "adamw" | "sgd";
+export type { OptimizerKind };
 
 export interface OptimizerSettings {
   kind: OptimizerKind;
@@ -74,7 +75,7 @@ export class Optimizer {
         }
         const [m, v] = this.slots[i];
         // m ← β1·m + (1-β1)·g;  v ← β2·v + (1-β2)·g²;  w ← w·decay − lr·(m/bc1) / (√(v/bc2) + ε),
-        // as one fused kernel on wasm/cpu, bit-identical to that float32 op sequence (issue 8).
+        // as one fused kernel on wasm/cpu, bit-identical to that float32 op sequence.
         const decay = kind === "adamw" && weightDecay > 0 ? 1 - lr * weightDecay : 1;
         const next = adamUpdate(tf, { w, g, m, v }, { lr, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, bc1, bc2, l2: 0, decay });
         m.assign(next.m);

@@ -1,7 +1,9 @@
 // Learning rate as a pure function of the global step, so a resumed run needs
 // no schedule state beyond the step itself.
+import type { ScheduleKind } from "./options";
+
 export interface ScheduleSettings {
-  type: "constant" | "cosine";
+  type: ScheduleKind;
   warmupEpochs: number;
   minLearningRate: number;
 }
