@@ -28,6 +28,7 @@ export const dataConfig = z
   .strict();
 
 export type DataSource = z.infer<typeof dataSource>;
+export type DataConfig = z.infer<typeof dataConfig>;
 export type DataConfigInput = z.input<typeof dataConfig>;
 
 export const taskName = z.enum(["classification", "regression"]);
