@@ -5,6 +5,7 @@
 import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { makeDirs } from "../store/durable_fs";
 import { checkOnnxFiles, findOnnxPython, layersModelToOnnx, openOnnxSession, type OnnxSession, type OnnxTensorData } from "./onnx";
 import { FORMAT_RULES } from "./formats";
 import { check, worstStatus, type HealthCheck } from "./health";
@@ -60,7 +61,7 @@ export async function exportOnnxFormat(
   let bytes: Uint8Array;
   try {
     bytes = layersModelToOnnx(ref.model, { metadata: onnxMetadata(metadata) });
-    await fs.mkdir(dir, { recursive: true });
+    makeDirs(dir);
     await fs.writeFile(file, bytes);
     checks.push(check("onnx.write", "passed", `${file} (${bytes.byteLength} bytes)`, { path: file, bytes: bytes.byteLength }));
   } catch (e) {

@@ -3,6 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { EXPORTS_DIR } from "../store";
+import { makeDirs } from "../store/durable_fs";
 import { TscolabError } from "../errors";
 
 /** `20261123-011502`: exports of one run sort by time and never overwrite each other. */
@@ -20,7 +21,7 @@ export function defaultOutDir(cwd: string, source: { runDir?: string; label: str
 export async function ensureWritableDir(dir: string): Promise<void> {
   const probe = path.join(dir, `.tscolab-write-test-${process.pid}`);
   try {
-    await fs.promises.mkdir(dir, { recursive: true });
+    makeDirs(dir);
     await fs.promises.writeFile(probe, "ok");
     await fs.promises.rm(probe, { force: true });
   } catch (e) {

@@ -7,6 +7,7 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { TscolabError } from "../errors";
+import { makeDirs } from "../store/durable_fs";
 
 export interface CapturedModel {
   modelTopology: object;
@@ -61,7 +62,7 @@ export function shardNames(count: number): string[] {
 }
 
 export async function writeTfjsModel(dir: string, model: CapturedModel, opts: WriteTfjsOptions): Promise<WrittenTfjs> {
-  await fs.mkdir(dir, { recursive: true });
+  makeDirs(dir);
   const data = opts.weightData;
   // Shards split on byte boundaries, not weight boundaries: tfjs concatenates
   // every path of a group before decoding, and the converter does the same.

@@ -7,6 +7,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { TscolabError } from "../errors";
+import { makeDirs } from "../store/durable_fs";
 import { withDirLock } from "./lock";
 import { isRemoteRepo } from "./ref";
 import { removeStaleTemporaries, temporaryTag } from "./stale";
@@ -42,7 +43,7 @@ export async function openRepoCache(driveRoot: string, repo: string, signal?: Ab
   const gitDir = path.join(dir, "repo.git");
   if (fs.existsSync(path.join(gitDir, "HEAD"))) return { dir, gitDir, repo, cloned: false };
   if (!isRemoteRepo(repo) && !fs.existsSync(repo)) throw unknownRepo(repo, "no such folder");
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   removeStaleTemporaries(dir, /\.clone-/);
   // Clone aside and rename: a killed clone leaves only a temporary, and two
   // runs cloning at once both succeed (the loser's copy is dropped).

@@ -5,6 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { TscolabError } from "../errors";
+import { makeDirs } from "../store/durable_fs";
 import type { RepoCache } from "./cache";
 import { git } from "./run_git";
 import { removeStaleTemporaries, temporaryTag } from "./stale";
@@ -36,7 +37,7 @@ export async function materialiseCommit(cache: RepoCache, commit: string): Promi
   const dest = commitDir(cache, commit);
   if (fs.existsSync(dest)) return dest;
   const parent = path.dirname(dest);
-  fs.mkdirSync(parent, { recursive: true });
+  makeDirs(parent);
   removeStaleTemporaries(parent, /\.tmp-[0-9a-f]+-/);
   const tmp = path.join(parent, `.tmp-${commit.slice(0, 12)}-${temporaryTag()}`);
   const index = `${tmp}.index`;

@@ -1,4 +1,4 @@
-// Atomic checkpoints (SPEC 7): `checkpoints/step-NNNNNNNNN/` is written aside
+// Atomic checkpoints: `checkpoints/step-NNNNNNNNN/` is written aside
 // as a temporary, every file fsynced and hashed into MANIFEST.json, the
 // temporary re-read and verified, then renamed into place and the parent
 // fsynced. A reader trusts only folders whose manifest verifies, and orders
@@ -7,7 +7,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { TscolabError } from "../errors";
 import { rethrowDiskError } from "./disk_errors";
-import { fsyncDir, ownerIsGone, sha256, tempSibling, writeFileSynced } from "./durable_fs";
+import { checkpointsToRemove } from "./checkpoint_policy";
+import { fsyncDir, makeDirs, ownerIsGone, sha256, tempSibling, writeFileSynced } from "./durable_fs";
 import {
   MANIFEST_FORMAT,
   MANIFEST_NAME,
@@ -107,7 +108,7 @@ async function writeCheckpointFolder(dir: string, step: number, epoch: number, f
     const buf = typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const file = path.join(dir, name);
     if (name.includes("/")) {
-      await fs.promises.mkdir(path.dirname(file), { recursive: true });
+      makeDirs(path.dirname(file));
       subdirs.add(path.dirname(file));
     }
     await writeFileSynced(file, buf);
@@ -165,9 +166,9 @@ async function bestStep(runDir: string): Promise<number | undefined> {
 }
 
 /**
- * Commits a checkpoint atomically, then rotates: keeps the `keepLast` newest
- * (by step) plus the one `best/` came from. Folders with a step above the new
- * one belong to an abandoned future (a resumed run rewrites them) and go.
+ * Commits a checkpoint atomically, then rotates (checkpointsToRemove): keeps
+ * the `keepLast` newest (by step) plus the one `best/` came from; folders with
+ * a step above the new one belong to an abandoned future and go.
  * ENOSPC/EIO become one DriveWriteError; every committed checkpoint stays valid.
  */
 export async function commitCheckpoint(runDir: string, opts: CommitCheckpointOptions): Promise<CommittedCheckpoint> {
@@ -179,7 +180,7 @@ export async function commitCheckpoint(runDir: string, opts: CommitCheckpointOpt
   let bytes = 0;
   let committed = false;
   try {
-    await fs.promises.mkdir(ckDir, { recursive: true });
+    makeDirs(ckDir);
     const aside = await writeVerifiedAside(target, step, epoch, files, meta);
     bytes = aside.bytes;
     await swapInto(aside.tmp, target);
@@ -196,19 +197,12 @@ export async function commitCheckpoint(runDir: string, opts: CommitCheckpointOpt
     rethrowDiskError(err, what, committed ? runDir : ckDir, kept, path.basename(runDir));
   }
   const removed: string[] = [];
-  const keepStep = keepBest ? await bestStep(runDir) : undefined;
-  let kept = 0;
-  for (const f of await stepFolders(ckDir)) {
-    if (f.step > step) {
-      await removeFolder(path.join(ckDir, f.name));
-      removed.push(f.name);
-      continue;
-    }
-    kept++;
-    if (keepLast > 0 && kept > keepLast && f.step !== keepStep) {
-      await removeFolder(path.join(ckDir, f.name));
-      removed.push(f.name);
-    }
+  const folders = await stepFolders(ckDir);
+  const remove = new Set(checkpointsToRemove(folders.map((f) => f.step), { committed: step, keepLast, keepBest, bestStep: keepBest ? await bestStep(runDir) : undefined }));
+  for (const f of folders) {
+    if (!remove.has(f.step)) continue;
+    await removeFolder(path.join(ckDir, f.name));
+    removed.push(f.name);
   }
   if (removed.length) await fsyncDir(ckDir);
   return { dir: target, step, epoch, bytes, ms: performance.now() - t0, removed };

@@ -1,4 +1,4 @@
-// The Drive store (issue 5): run folders, atomic checkpoints, metrics and
+// The Drive store: run folders, atomic checkpoints, metrics and
 // model files. Trainer, exporter and %drive all go through these functions.
 export { createRun, openRun, updateRunJson, listRunIds, makeRunId, slugRunName, runJsonSchema, RUN_JSON, METRICS_FILE, EXPORTS_DIR } from "./runs";
 export type { RunHandle, RunJson } from "./runs";

@@ -1,4 +1,4 @@
-// metrics.jsonl: one JSON line per epoch (SPEC 6), appended and fsynced. A
+// metrics.jsonl: one JSON line per epoch, appended and fsynced. A
 // SIGKILL can tear the last line; readers skip it and a resume rewinds the
 // file to the checkpoint's step so the resumed epochs are not listed twice.
 import fs from "node:fs";

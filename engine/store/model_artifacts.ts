@@ -8,7 +8,7 @@ import path from "node:path";
 import type * as tfTypes from "@tensorflow/tfjs";
 import { TscolabError } from "../errors";
 import { rethrowDiskError } from "./disk_errors";
-import { fsyncDir, writeFileSynced } from "./durable_fs";
+import { fsyncDir, makeDirs, writeFileSynced } from "./durable_fs";
 
 export const MODEL_JSON = "model.json";
 export const WEIGHTS_BIN = "weights.bin";
@@ -61,7 +61,7 @@ export async function saveModelArtifacts(dir: string, model: SavableModel): Prom
   const files = await modelToFiles(model);
   let bytes = 0;
   try {
-    await fs.promises.mkdir(dir, { recursive: true });
+    makeDirs(dir);
     for (const [name, data] of Object.entries(files)) {
       await writeFileSynced(path.join(dir, name), data);
       bytes += data.length;

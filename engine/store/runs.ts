@@ -1,4 +1,4 @@
-// Run folders (SPEC 7): `<drive>/tscolab/runs/<runId>/` with run.json,
+// Run folders: `<drive>/tscolab/runs/<runId>/` with run.json,
 // metrics.jsonl, checkpoints/, best/, exports/. Run ids start with a UTC
 // timestamp so they sort by creation time, then carry the run's name.
 import fs from "node:fs";
@@ -8,7 +8,7 @@ import { TscolabError } from "../errors";
 import { runsDir } from "./drive_root";
 import { BEST_DIR, CHECKPOINTS_DIR, cleanStaleTemporaries } from "./checkpoints";
 import { rethrowDiskError } from "./disk_errors";
-import { fsyncDir, writeFileAtomic } from "./durable_fs";
+import { fsyncDir, makeDirs, writeFileAtomic } from "./durable_fs";
 import { currentWriter } from "./writer";
 
 export const RUN_JSON = "run.json";
@@ -63,7 +63,7 @@ export async function createRun(driveRoot: string, opts: { runName?: string; now
   const root = runsDir(driveRoot);
   const base = makeRunId(opts.runName, opts.now);
   try {
-    await fs.promises.mkdir(root, { recursive: true });
+    makeDirs(root);
     // mkdir without `recursive` fails on an existing folder: two runs started in the same second get -2, -3, ...
     for (let n = 1; ; n++) {
       const runId = n === 1 ? base : `${base}-${n}`;

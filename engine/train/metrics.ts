@@ -37,16 +37,17 @@ export function outputsAreLogits(model: tfType.LayersModel): boolean {
   return activation === "linear" || (activation === undefined && last?.getClassName() === "Dense");
 }
 
-export interface ClassificationMetrics {
+// Type aliases rather than interfaces: they fit Record<string, number> (a metrics row, a monitored metric by name).
+export type ClassificationMetrics = {
   val_loss: number;
   val_accuracy: number;
-}
-export interface RegressionMetrics {
+};
+export type RegressionMetrics = {
   val_loss: number;
   val_mse: number;
   val_mae: number;
   val_pearson: number;
-}
+};
 export type ValidationMetrics = ClassificationMetrics | RegressionMetrics;
 
 export function accuracy(predictedClass: ArrayLike<number>, labels: ArrayLike<number>): number {

@@ -1,7 +1,9 @@
-// What the engine reports while it trains (the magic and the CLI render it).
-import type { TierResult } from "./tiers";
+// What the engine reports while it trains (the magic and the CLI render it):
+// one stream of typed events per run, from the tiers, the training loop's
+// progress hook and the end of the run.
+import type { TierKey, TierResult } from "./tiers";
 
-/** One line of metrics.jsonl (SPEC 6), also the points of the live plot. */
+/** One line of metrics.jsonl, also the points of the live plot. */
 export interface EpochRow {
   epoch: number;
   step: number;
@@ -28,7 +30,7 @@ export interface ProgressEvent {
   etaMs: number | null;
   /** Completed epochs so far. */
   history: EpochRow[];
-  tiers: Partial<Record<"1" | "2" | "3", TierResult>>;
+  tiers: Partial<Record<TierKey, TierResult>>;
   /** True when the epoch just ended (a new plot point). */
   epochEnded: boolean;
   message?: string;
@@ -37,3 +39,47 @@ export interface ProgressEvent {
 }
 
 export type ProgressListener = (event: ProgressEvent) => void;
+
+/** The run's facts every event carries; `history` and `tiers` are the run's own, filled as it goes. */
+export type RunFacts = Pick<ProgressEvent, "runId" | "task" | "epochs" | "stepsPerEpoch" | "history" | "tiers">;
+
+/** Where the loop is (the Trainer). */
+export interface LoopCounters {
+  readonly epoch: number;
+  readonly step: number;
+  readonly stepInEpoch: number;
+}
+
+const PHASE: Record<TierKey, ProgressEvent["phase"]> = { "1": "tier1", "2": "tier2", "3": "tier3" };
+
+/**
+ * The one event stream of a run. Every event takes its position from the
+ * loop's counters, so a resumed run's first event starts at its checkpoint,
+ * not at step 0.
+ */
+export class ProgressStream {
+  constructor(
+    private readonly listener: ProgressListener | undefined,
+    private readonly run: RunFacts,
+    private readonly at: LoopCounters,
+  ) {}
+
+  /** A tier starts or ends. */
+  tier(key: TierKey, message: string): void {
+    this.send({ phase: PHASE[key], epoch: this.at.epoch, loss: null, samplesPerSec: null, etaMs: null, epochEnded: false, message });
+  }
+
+  /** Tier 3: the running loss during an epoch, or the epoch's loss when it ends. */
+  training(t: Pick<ProgressEvent, "loss" | "samplesPerSec" | "etaMs" | "epochEnded">): void {
+    this.send({ phase: "tier3", epoch: Math.min(this.at.epoch + (t.epochEnded ? 0 : 1), this.run.epochs), ...t, message: undefined });
+  }
+
+  /** The last event: how the run ended. */
+  done(status: "completed" | "stopped" | "failed"): void {
+    this.send({ phase: "done", epoch: this.at.epoch, loss: null, samplesPerSec: null, etaMs: null, epochEnded: false, message: `run ${status}`, stopped: status === "stopped" });
+  }
+
+  private send(e: Omit<ProgressEvent, keyof RunFacts | "step" | "stepInEpoch">): void {
+    this.listener?.({ ...this.run, step: this.at.step, stepInEpoch: this.at.stepInEpoch, ...e });
+  }
+}

@@ -1,6 +1,7 @@
-// The trainer's part of a checkpoint (SPEC 7): loop position, random streams,
+// The trainer's part of a checkpoint: loop position, random streams,
 // optimizer state (bit-exact float32 bytes), early-stopping and best-metric
-// state. Written next to C's model.json + weights.bin by commitCheckpoint.
+// state. Written next to the model's model.json + weights.bin (modelToFiles)
+// by the checkpoint hook.
 import { z } from "zod";
 import { rngStateSchema } from "../util/rng";
 import type { OptimizerSnapshot } from "./optimizers";
@@ -35,6 +36,7 @@ export const trainerStateSchema = z.object({
 });
 export type TrainerState = z.infer<typeof trainerStateSchema>;
 
+/** Run state the hooks keep and every checkpoint saves: early stopping's, the best epoch, the loop's epoch training time. */
 export interface RunProgress {
   early: EarlyState;
   best: Best | null;

@@ -1,4 +1,4 @@
-// The summary train() returns and `tscolab train --json` prints (SPEC 6).
+// The summary train() returns and `tscolab train --json` prints.
 import { z } from "zod";
 import { datasetInfo } from "../data/schema";
 import { resolvedConfig } from "./config";

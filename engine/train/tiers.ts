@@ -1,4 +1,4 @@
-// Tiers 1 (smoke) and 2 (dev) of SPEC 6: fail in seconds, with a diagnosis,
+// Tiers 1 (smoke) and 2 (dev): fail in seconds, with a diagnosis,
 // before the full run spends minutes. Both start from the model's initial
 // weights and hand them back untouched (weights, optimizer, random streams),
 // so tier 3 is the same run whether or not they ran.
@@ -20,7 +20,29 @@ export interface TierResult {
   details: Record<string, unknown>;
 }
 
+export type TierKey = "1" | "2" | "3";
+
+/** How a tier ends the run when it does: interrupted ("stopped") or failed. */
+export interface RunEnd {
+  status: "stopped" | "failed";
+  diagnosis: string;
+  fix?: string;
+}
+
+/** What a tier runner returns: its result, and how it ends the run (null: the next tier may start). */
+export interface TierRun {
+  result: TierResult;
+  ends: RunEnd | null;
+}
+
 export const skippedTier = (why: string): TierResult => ({ status: "skipped", durationMs: 0, diagnosis: why, details: {} });
+
+/** Tiers 1 and 2 end the run when they fail, or when they were interrupted (their only way to be skipped once started). */
+function tierRun(key: TierKey, result: TierResult): TierRun {
+  if (result.status === "failed") return { result, ends: { status: "failed", diagnosis: `tier ${key} failed: ${result.diagnosis}`, fix: result.fix } };
+  if (result.status === "skipped") return { result, ends: { status: "stopped", diagnosis: `interrupted during tier ${key}` } };
+  return { result, ends: null };
+}
 
 type Done = (status: TierStatus, details: Record<string, unknown>, diagnosis?: string, fix?: string) => TierResult;
 const interrupted = (done: Done, steps: number): TierResult => done("skipped", { steps }, `interrupted after ${steps} steps`);
@@ -72,14 +94,14 @@ function gatherRows(trainer: Trainer, rows: Int32Array): Float32Array {
  * gradient for every trainable weight (naming the layer that has none), and
  * one batch overfitting under the configured optimizer and learning rate.
  */
-export function tierSmoke(tf: TF, trainer: Trainer, opts: { learningRate: number; seed: number; overfitSteps?: number; signal?: AbortSignal }): Promise<TierResult> {
+export async function tierSmoke(tf: TF, trainer: Trainer, opts: { learningRate: number; seed: number; overfitSteps?: number; signal?: AbortSignal }): Promise<TierRun> {
   const t0 = performance.now();
   const rng = Rng.create(opts.seed, "tier1");
   const done: Done = (status, details, diagnosis, fix) => ({ status, durationMs: Math.round(performance.now() - t0), diagnosis, fix, details });
   const batch = Math.min(trainer.settings.batchSize, trainer.nTrain);
   const batchSizes = [...new Set([1, Math.min(2, trainer.nTrain), batch])];
 
-  return isolated(trainer, async () => {
+  const result = await isolated(trainer, async () => {
     const shapeProblem = checkShapes(tf, trainer, batchSizes, rng);
     if (shapeProblem) return done("failed", { batchSizes }, shapeProblem, "make the model's input match the data's inputShape and its output match the task (classes or 1 value)");
 
@@ -123,6 +145,7 @@ export function tierSmoke(tf: TF, trainer: Trainer, opts: { learningRate: number
     }
     return done("passed", details);
   });
+  return tierRun("1", result);
 }
 
 /**
@@ -131,11 +154,11 @@ export function tierSmoke(tf: TF, trainer: Trainer, opts: { learningRate: number
  * a validation pass), that the loss stays finite and does not blow up, and
  * estimates tier 3's duration.
  */
-export function tierDev(
+export async function tierDev(
   tf: TF,
   trainer: Trainer,
   opts: { learningRate: number; seed: number; epochs: number; validateEveryEpochs: number; steps?: number; signal?: AbortSignal },
-): Promise<TierResult> {
+): Promise<TierRun> {
   const t0 = performance.now();
   const rng = Rng.create(opts.seed, "tier2");
   const done: Done = (status, details, diagnosis, fix) => ({ status, durationMs: Math.round(performance.now() - t0), diagnosis, fix, details });
@@ -144,7 +167,7 @@ export function tierDev(
   const warmup = 3;
   const slice = sliceRows(Math.min(trainer.nTrain, b * 10), rng, trainer.nTrain);
 
-  return isolated(trainer, async () => {
+  const result = await isolated(trainer, async () => {
     const losses: number[] = [];
     const stepMs: number[] = [];
     let tensorsAfterWarmup = 0;
@@ -197,4 +220,5 @@ export function tierDev(
     }
     return done("passed", details);
   });
+  return tierRun("2", result);
 }

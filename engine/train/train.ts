@@ -1,8 +1,10 @@
 // train(config, options): the one engine behind %train, `tscolab train` and
 // the TypeScript API. Resolve the config, load data and model, create (or
 // reopen) the run folder, run tiers 1 → 2 → 3 (stopping at the first
-// failure), and return the SPEC 6 summary. The faces only parse and render.
+// failure), and return the summary with the trained model. The faces only
+// parse and render.
 import * as tf from "@tensorflow/tfjs";
+import { z } from "zod";
 import { ensureBackend } from "../backend";
 import { loadDataset, type LoadedDataset } from "../data/dataset";
 import { resolveDriveRoot } from "../store/drive_root";
@@ -13,12 +15,12 @@ import type { ProfileName } from "../backend/profile";
 import { createRun, listValidCheckpoints, loadModelFromFiles, prepareResume, updateRunJson, readMetrics, type LoadedCheckpoint } from "../store";
 import { TscolabError } from "../errors";
 import { resolveConfig, resolvedConfig, type ResolvedConfig, type TrainConfigInput } from "./config";
-import { runFull } from "./full_run";
+import { runFullTier, type FullRun } from "./full_run";
 import { outputsAreLogits } from "./metrics";
-import type { EpochRow, ProgressEvent, ProgressListener } from "./progress";
+import { ProgressStream, type EpochRow, type ProgressListener } from "./progress";
 import { stateFromFiles, type RunProgress } from "./state";
 import type { TrainSummary } from "./summary";
-import { skippedTier, tierDev, tierSmoke, type TierResult } from "./tiers";
+import { skippedTier, tierDev, tierSmoke, type RunEnd, type TierKey, type TierResult, type TierRun } from "./tiers";
 import { Trainer } from "./trainer";
 
 export interface TrainOptions {
@@ -31,7 +33,7 @@ export interface TrainOptions {
   onProgress?: ProgressListener;
   /** Run id, run folder or "last": continue from its newest valid checkpoint. */
   resume?: string;
-  /** Drive root when the config has none (else $TSCOLAB_DRIVE, else ./drive). */
+  /** Drive root; wins over the config's `drive` (the rule is in store/drive_root.ts). */
   drive?: string;
   /** Adaptive profile; default: from the backend's device. */
   profile?: ProfileName;
@@ -41,10 +43,30 @@ export interface TrainOptions {
   backend?: string;
 }
 
-/** The summary plus the trained model and the epoch history (not enumerable, so JSON stays clean). */
-export type TrainResult = TrainSummary & { readonly model?: tf.LayersModel; readonly history?: EpochRow[] };
+/**
+ * What train() returns: the summary's fields, the trained model and the
+ * epoch history. Its JSON (`tscolab train --json`, a notebook's JSON view) is
+ * the summary alone; `summary` gives the same object typed.
+ */
+export interface TrainResult extends TrainSummary {}
+export class TrainResult {
+  constructor(
+    summary: TrainSummary,
+    readonly model: tf.LayersModel,
+    readonly history: EpochRow[],
+  ) {
+    Object.assign(this, summary);
+  }
 
-type TierKey = "1" | "2" | "3";
+  get summary(): TrainSummary {
+    const { model: _model, history: _history, ...summary } = this;
+    return summary;
+  }
+
+  toJSON(): TrainSummary {
+    return this.summary;
+  }
+}
 
 function checkModelFits(model: tf.LayersModel, data: LoadedDataset, where: string): void {
   const inShape = model.inputs[0]?.shape.slice(1) ?? [];
@@ -62,13 +84,17 @@ function checkModelFits(model: tf.LayersModel, data: LoadedDataset, where: strin
   }
 }
 
-const tiersToRun = (tier: ResolvedConfig["tier"]): Set<TierKey> => new Set(tier === "all" ? ["1", "2", "3"] : [tier]);
+const TIER_KEYS: readonly TierKey[] = ["1", "2", "3"];
+const tiersToRun = (tier: ResolvedConfig["tier"]): Set<TierKey> => new Set(tier === "all" ? TIER_KEYS : [tier]);
+
+/** Run environment stored in run.json: a resume on another backend is noted. */
+const storedEnvironment = z.object({ backend: z.string().optional() });
 
 export async function train(config: TrainConfigInput | undefined, options: TrainOptions = {}): Promise<TrainResult> {
   const t0 = performance.now();
   const cwd = options.cwd ?? process.cwd();
   const backend = await ensureBackend(options.backend ? { prefer: options.backend } : {});
-  // SPEC 5: the profile of the device training really uses (a T4 → optimized, an A100 → aggressive, CPU → cpu).
+  // The profile of the device training really uses (a T4 → optimized, an A100 → aggressive, CPU → cpu).
   const defaultProfile: ProfileName = options.profile ?? backend.profile.name;
   const notes: string[] = [];
 
@@ -76,8 +102,9 @@ export async function train(config: TrainConfigInput | undefined, options: Train
   let resolved: ResolvedConfig;
   let checkpoint: LoadedCheckpoint | null = null;
   let run: { runId: string; runDir: string } | undefined;
+  let driveRoot: string;
   if (options.resume) {
-    const driveRoot = resolveDriveRoot(options.drive ?? (config as { drive?: string } | undefined)?.drive, cwd);
+    driveRoot = resolveDriveRoot(options.drive, cwd, config?.drive);
     const point = await prepareResume(driveRoot, options.resume, { cwd });
     const stored = resolvedConfig.safeParse(point.run.runJson.config);
     if (!stored.success) throw new TscolabError(`${point.run.runDir}/run.json has no usable config to resume with`, "start a new run with --config");
@@ -86,14 +113,15 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     run = { runId: point.run.runId, runDir: point.run.runDir };
     notes.push(...point.notes);
     // Bit-identical resume holds on the same backend: kernels differ in their last bits across backends.
-    const storedBackend = (point.run.runJson as { environment?: { backend?: string } }).environment?.backend;
+    const storedBackend = storedEnvironment.safeParse(point.run.runJson.environment).data?.backend;
     if (storedBackend && storedBackend !== backend.name) notes.push(`the run started on ${storedBackend} and resumes on ${backend.name}: results will not be bit-identical to an uninterrupted run`);
     // Resumed == uninterrupted: the stored config wins; say which given settings were not used.
-    const ignored = Object.keys((config ?? {}) as Record<string, unknown>).filter((k) => k !== "drive");
+    const ignored = Object.keys(config ?? {}).filter((k) => k !== "drive");
     if (ignored.length) notes.push(`resuming uses the run's stored config; ignored: ${ignored.join(", ")}`);
   } else {
     if (config === undefined) throw new TscolabError("no training config given", "pass --config FILE, a %%train JSON body, or train({ data: ... })");
     resolved = resolveConfig(config, { profile: defaultProfile, source: options.configSource });
+    driveRoot = resolveDriveRoot(options.drive, cwd, resolved.drive);
   }
 
   const data = await loadDataset(resolved.data, { task: resolved.task ?? undefined, seed: resolved.seed, cwd });
@@ -111,8 +139,8 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     where = "the notebook's model";
     recordTrainedDataset(model, data.info); // `%export model` then writes its labels and normalization
   } else {
-    // A git model (SPEC 10): fetched, scanned (refused unless trusted), then loaded as a model file.
-    gitModel = resolved.model.git ? await gitModelForTraining({ ...resolved.model, git: resolved.model.git }, { driveRoot: resolveDriveRoot(resolved.drive ?? options.drive, cwd), cwd, signal: options.signal }) : null;
+    // A git model: fetched, scanned (refused unless trusted), then loaded as a model file.
+    gitModel = resolved.model.git ? await gitModelForTraining({ ...resolved.model, git: resolved.model.git }, { driveRoot, cwd, signal: options.signal }) : null;
     if (gitModel) notes.push(...gitModel.notes);
     model = await createModel(tf, gitModel?.model ?? resolved.model, { inputShape: data.info.inputShape, outputs: data.outputs, task }, { seed: resolved.seed, cwd });
     where = gitModel ? gitModel.where : resolved.model.file ? `model file ${resolved.model.file}` : `model zoo "${resolved.model.zoo ?? "mlp"}"`;
@@ -121,7 +149,6 @@ export async function train(config: TrainConfigInput | undefined, options: Train
 
   const environment = { backend: backend.name, tfBackend: backend.tfBackend, device: backend.device, patches: backend.patches, tfjs: tf.version.tfjs, node: process.version, platform: `${process.platform}-${process.arch}` };
   if (!run) {
-    const driveRoot = resolveDriveRoot(resolved.drive ?? options.drive, cwd);
     const created = await createRun(driveRoot, {
       runName: resolved.runName,
       fields: {
@@ -151,16 +178,10 @@ export async function train(config: TrainConfigInput | undefined, options: Train
   const progress: RunProgress = { early: { best: null, wait: 0 }, best: null, epochTrainMs: 0 };
   const history: EpochRow[] = [];
   const tiers: Partial<Record<TierKey, TierResult>> = {};
-  const baseEvent = () => ({ runId, task, epochs: resolved.epochs, stepsPerEpoch: trainer.stepsPerEpoch, history, tiers, message: undefined });
-  const emit = (e: Partial<ProgressEvent> & Pick<ProgressEvent, "phase">) =>
-    // Position from the trainer: a resumed run's first progress starts at its checkpoint, not at step 0.
-    options.onProgress?.({ ...baseEvent(), epoch: trainer.epoch, step: trainer.step, stepInEpoch: trainer.stepInEpoch, loss: null, samplesPerSec: null, etaMs: null, epochEnded: false, ...e });
+  const events = new ProgressStream(options.onProgress, { runId, task, epochs: resolved.epochs, stepsPerEpoch: trainer.stepsPerEpoch, history, tiers }, trainer);
 
-  let status: TrainSummary["status"] = "completed";
-  let diagnosis: string | undefined;
-  let fix: string | undefined;
-  let stoppedEarly = false;
-  let metrics: Record<string, number> = {};
+  let end: RunEnd | null = null;
+  let full: FullRun | null = null;
   try {
     if (checkpoint) {
       const saved = stateFromFiles(checkpoint.files);
@@ -172,46 +193,27 @@ export async function train(config: TrainConfigInput | undefined, options: Train
       tiers["1"] = skippedTier(skipped);
       tiers["2"] = skippedTier(skipped);
     }
+    // Tiers 1 → 2 → 3; the first that ends the run (failed or interrupted) leaves the next ones "not started".
     const selected = tiersToRun(resolved.tier);
-    const gate = (key: TierKey, fn: () => TierResult | Promise<TierResult>) => async () => {
-      if (tiers[key]) return;
-      if (status !== "completed") tiers[key] = skippedTier(`not started: ${diagnosis ?? "an earlier tier failed"}`);
-      else if (options.signal?.aborted) {
-        status = "stopped";
-        diagnosis = `interrupted before tier ${key}`;
-        tiers[key] = skippedTier(diagnosis);
+    const signal = options.signal;
+    for (const key of TIER_KEYS) {
+      if (tiers[key]) continue;
+      if (end) tiers[key] = skippedTier(`not started: ${end.diagnosis}`);
+      else if (signal?.aborted) {
+        end = { status: "stopped", diagnosis: `interrupted before tier ${key}` };
+        tiers[key] = skippedTier(end.diagnosis);
       } else if (!selected.has(key)) tiers[key] = skippedTier(`not selected (tier: "${resolved.tier}")`);
       else {
-        emit({ phase: `tier${key}` as ProgressEvent["phase"], message: `tier ${key} running` });
-        const result = await fn();
-        tiers[key] = result;
-        if (result.status === "skipped" && options.signal?.aborted) {
-          status = "stopped";
-          diagnosis = `interrupted during tier ${key}`;
-        } else if (result.status === "failed") {
-          status = "failed";
-          diagnosis = `tier ${key} failed: ${result.diagnosis}`;
-          fix = result.fix;
-        }
-        emit({ phase: `tier${key}` as ProgressEvent["phase"], message: `tier ${key} ${result.status}` });
+        events.tier(key, `tier ${key} running`);
+        let ran: TierRun;
+        if (key === "1") ran = await tierSmoke(tf, trainer, { learningRate: resolved.learningRate, seed: resolved.seed, signal });
+        else if (key === "2") ran = await tierDev(tf, trainer, { learningRate: resolved.learningRate, seed: resolved.seed, epochs: resolved.epochs, validateEveryEpochs: resolved.validateEveryEpochs, signal });
+        else ran = full = await runFullTier({ trainer, config: resolved, runDir, progress, history, tiers, events, signal });
+        tiers[key] = ran.result;
+        end = ran.ends;
+        events.tier(key, `tier ${key} ${ran.result.status}`);
       }
-    };
-    const signal = options.signal;
-    await gate("1", () => tierSmoke(tf, trainer, { learningRate: resolved.learningRate, seed: resolved.seed, signal }))();
-    await gate("2", () => tierDev(tf, trainer, { learningRate: resolved.learningRate, seed: resolved.seed, epochs: resolved.epochs, validateEveryEpochs: resolved.validateEveryEpochs, signal }))();
-    await gate("3", async () => {
-      const t = performance.now();
-      await updateRunJson(runDir, { status: "running", tiers });
-      const full = await runFull({ trainer, config: resolved, runId, runDir, progress, history, signal: options.signal, onProgress: options.onProgress, baseEvent });
-      stoppedEarly = full.stoppedEarly;
-      if (full.metrics) metrics = { ...(full.metrics as unknown as Record<string, number>) };
-      const tierStatus = full.status === "failed" ? "failed" : "passed";
-      if (full.status === "stopped") {
-        status = "stopped";
-        diagnosis = full.diagnosis;
-      }
-      return { status: tierStatus, durationMs: Math.round(performance.now() - t), diagnosis: full.diagnosis, fix: full.fix, details: { epochs: trainer.epoch, steps: trainer.step, checkpoints: full.checkpoints, stoppedEarly: full.stoppedEarly } };
-    })();
+    }
   } catch (e) {
     // E.g. a full Drive: the committed checkpoints are intact, so the run can still be resumed from them.
     const resumable = (await listValidCheckpoints(runDir).catch(() => ({ valid: [] }))).valid.length > 0;
@@ -220,16 +222,17 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     throw e;
   }
 
-  // `status` is set inside the tier closures; TypeScript's narrowing cannot see that.
-  status = status as TrainSummary["status"];
+  const status: TrainSummary["status"] = end ? end.status : "completed";
+  const stoppedEarly = full?.stoppedEarly ?? false;
+  const metrics = full?.metrics ?? {};
   const rates = history.map((r) => r.samplesPerSec).filter((v) => v > 0);
   const summary: TrainSummary = {
     runId,
     runDir,
     status,
-    ...(diagnosis ? { diagnosis } : {}),
-    ...(fix ? { fix } : {}),
-    tiers: tiers as TrainSummary["tiers"],
+    ...(end?.diagnosis ? { diagnosis: end.diagnosis } : {}),
+    ...(end?.fix ? { fix: end.fix } : {}),
+    tiers: everyTier(tiers),
     epochs: trainer.epoch,
     stoppedEarly,
     metrics,
@@ -251,9 +254,16 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     best: progress.best,
     epochsCompleted: trainer.epoch,
     stoppedEarly,
-    ...(diagnosis ? { diagnosis } : {}),
+    ...(end?.diagnosis ? { diagnosis: end.diagnosis } : {}),
   });
-  emit({ phase: "done", epoch: trainer.epoch, step: trainer.step, message: `run ${status}`, stopped: status === "stopped" });
+  events.done(status);
   trainer.dispose();
-  return Object.defineProperties(summary, { model: { value: model, enumerable: false }, history: { value: history, enumerable: false } }) as TrainResult;
+  return new TrainResult(summary, model, history);
+}
+
+/** The tier loop above settles every tier; a missing one is a bug here, not the user's. */
+function everyTier(tiers: Partial<Record<TierKey, TierResult>>): TrainSummary["tiers"] {
+  const [one, two, three] = TIER_KEYS.map((k) => tiers[k]);
+  if (!one || !two || !three) throw new Error(`internal error: tier ${TIER_KEYS.find((k) => !tiers[k])} has no result`);
+  return { "1": one, "2": two, "3": three };
 }

@@ -59,13 +59,15 @@ export class Trainer {
   private readonly validLabels: Float32Array;
   private readonly lossSum: tfType.Variable;
   private readonly lossSpec: LossSpec;
-  shuffleRng: Rng;
-  stepRng: Rng;
-  step = 0;
-  epoch = 0;
-  stepInEpoch = 0;
-  order: Int32Array;
-  epochSamples = 0;
+  private shuffleRng: Rng;
+  private stepRng: Rng;
+  // The loop counters: only the Trainer moves them (trainStep, startEpoch, endEpoch, setPosition, resetLoop).
+  private _step = 0;
+  private _epoch = 0;
+  private _stepInEpoch = 0;
+  private _epochSamples = 0;
+  /** This epoch's data order; empty between epochs. */
+  private order: Int32Array;
 
   constructor(
     private readonly tf: TF,
@@ -91,12 +93,44 @@ export class Trainer {
     return this.data.valid.n;
   }
 
+  /** Global steps taken. */
+  get step(): number {
+    return this._step;
+  }
+
+  /** Completed epochs. */
+  get epoch(): number {
+    return this._epoch;
+  }
+
+  /** Steps taken in the current epoch. */
+  get stepInEpoch(): number {
+    return this._stepInEpoch;
+  }
+
+  /** Training rows seen in the current epoch. */
+  get epochSamples(): number {
+    return this._epochSamples;
+  }
+
+  /** True between startEpoch and endEpoch, e.g. right after resuming from a mid-epoch checkpoint. */
+  get inEpoch(): boolean {
+    return this.order.length > 0;
+  }
+
   /** Draws this epoch's data order from the shuffle stream and zeroes the epoch loss. */
   startEpoch(): void {
     this.order = this.shuffleRng.permutation(this.nTrain);
-    this.stepInEpoch = 0;
-    this.epochSamples = 0;
+    this._stepInEpoch = 0;
+    this._epochSamples = 0;
     this.tf.tidy(() => this.lossSum.assign(this.tf.scalar(0)));
+  }
+
+  /** Counts the epoch as completed and drops its data order; the epoch loss stays readable until the next startEpoch. */
+  endEpoch(): void {
+    this._epoch++;
+    this.order = new Int32Array(0);
+    this._stepInEpoch = 0;
   }
 
   /** Rows of the current batch (the last batch of an epoch may be smaller). */
@@ -143,9 +177,9 @@ export class Trainer {
     const value = this.stepOn(rows, lr);
     this.tf.tidy(() => this.lossSum.assign(this.tf.add(this.lossSum, this.tf.mul(value, rows.length))));
     value.dispose();
-    this.step++;
-    this.stepInEpoch++;
-    this.epochSamples += rows.length;
+    this._step++;
+    this._stepInEpoch++;
+    this._epochSamples += rows.length;
     return rows.length;
   }
 
@@ -228,10 +262,10 @@ export class Trainer {
     this.optimizer.reset();
     this.shuffleRng = Rng.create(this.settings.seed, "shuffle");
     this.stepRng = Rng.create(this.settings.seed, "step");
-    this.step = 0;
-    this.epoch = 0;
-    this.stepInEpoch = 0;
-    this.epochSamples = 0;
+    this._step = 0;
+    this._epoch = 0;
+    this._stepInEpoch = 0;
+    this._epochSamples = 0;
     this.order = new Int32Array(0);
     this.tf.tidy(() => this.lossSum.assign(this.tf.scalar(0)));
   }
@@ -249,13 +283,13 @@ export class Trainer {
   }
 
   setPosition(p: LoopPosition): void {
-    this.step = p.step;
-    this.epoch = p.epoch;
-    this.stepInEpoch = p.stepInEpoch;
+    this._step = p.step;
+    this._epoch = p.epoch;
+    this._stepInEpoch = p.stepInEpoch;
     this.order = Int32Array.from(p.order);
     this.shuffleRng = Rng.fromState(p.rng.shuffle);
     this.stepRng = Rng.fromState(p.rng.step);
-    this.epochSamples = p.epochSamples;
+    this._epochSamples = p.epochSamples;
     this.tf.tidy(() => this.lossSum.assign(this.tf.scalar(p.epochLossSum)));
   }
 

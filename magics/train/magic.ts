@@ -130,7 +130,7 @@ registerMagic({
     "tscolab train --resume last",
   ],
   run: runTrainMagic,
-  render: (result) => summaryBundle(result, (result as { history?: ProgressEvent["history"] }).history ?? []),
+  render: (result) => summaryBundle(result, result.history),
   // 0: completed (early stopping included); 130: interrupted (like SIGINT); 1: a tier failed.
   exitCode: (result) => (result.status === "completed" ? 0 : result.status === "stopped" ? 130 : 1),
   // A stop (interrupt, resumable) is not a failure; a failed tier is.
