@@ -3,6 +3,9 @@
 // save-decision and preservation policies). The training loop's checkpoint
 // hook asks the save decisions; commitCheckpoint's rotation asks keep/remove.
 
+/** Checkpoints kept besides the best one when the config does not say (0 keeps all). */
+export const DEFAULT_KEEP_LAST = 3;
+
 /** The config's `checkpoint` section: cadences (0: off) and what to keep. */
 export interface CheckpointPolicy {
   everySteps: number;

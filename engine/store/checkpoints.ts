@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { TscolabError } from "../errors";
 import { rethrowDiskError } from "./disk_errors";
-import { checkpointsToRemove } from "./checkpoint_policy";
+import { checkpointsToRemove, DEFAULT_KEEP_LAST } from "./checkpoint_policy";
 import { fsyncDir, makeDirs, ownerIsGone, sha256, tempSibling, writeFileSynced } from "./durable_fs";
 import {
   MANIFEST_FORMAT,
@@ -173,7 +173,7 @@ async function bestStep(runDir: string): Promise<number | undefined> {
  */
 export async function commitCheckpoint(runDir: string, opts: CommitCheckpointOptions): Promise<CommittedCheckpoint> {
   const t0 = performance.now();
-  const { step, epoch, files, meta = {}, keepLast = 3, isBest = false, keepBest = true } = opts;
+  const { step, epoch, files, meta = {}, keepLast = DEFAULT_KEEP_LAST, isBest = false, keepBest = true } = opts;
   const ckDir = path.join(runDir, CHECKPOINTS_DIR);
   const name = checkpointName(step);
   const target = path.join(ckDir, name);

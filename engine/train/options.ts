@@ -11,6 +11,7 @@
 import { z } from "zod";
 import { BUILTIN_DATASETS, dataConfig, taskName, type DataConfig } from "../data/schema";
 import { modelConfig } from "../models/schema";
+import { DEFAULT_KEEP_LAST } from "../store/checkpoint_policy";
 import { presetName, profileName, type PresetName, type ProfileName, type ProfileSettings } from "../backend/profile";
 
 export const OPTIMIZERS = ["adam", "adamw", "sgd"] as const;
@@ -28,8 +29,6 @@ export const DEFAULT_MONITOR: Monitor = "val_loss";
 /** "all" runs 1, then 2, then 3. */
 export const TIERS = ["1", "2", "3", "all"] as const;
 
-/** Checkpoints kept besides the best one (0 keeps all). */
-export const DEFAULT_KEEP_LAST = 3;
 
 /** Help sections, in the order the help lists them. */
 export const OPTION_GROUPS = ["data", "model", "optimisation", "checkpoints", "run"] as const;

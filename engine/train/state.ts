@@ -4,6 +4,7 @@
 // by the checkpoint hook.
 import { z } from "zod";
 import { rngStateSchema } from "../util/rng";
+import { OPTIMIZERS } from "./options";
 import type { OptimizerSnapshot } from "./optimizers";
 import type { LoopPosition } from "./trainer";
 
@@ -27,7 +28,7 @@ export const trainerStateSchema = z.object({
   epochSamples: z.number().int().min(0),
   epochTrainMs: z.number().min(0),
   optimizer: z.object({
-    kind: z.enum(["adam", "adamw", "sgd"]),
+    kind: z.enum(OPTIMIZERS),
     t: z.number().int().min(0),
     slots: z.array(z.object({ shape: z.array(z.number().int()), offset: z.number().int(), length: z.number().int() })),
   }),

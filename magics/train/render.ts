@@ -3,11 +3,13 @@
 // (redrawn on a TTY, plain lines in a log).
 import { escapeHtml } from "../../engine/util/html";
 import type { MimeBundle } from "../types";
+import { MONITORS } from "../../engine/train/options";
 import { historySvg } from "../../engine/train/plot";
 import type { ProgressEvent } from "../../engine/train/progress";
 import type { TrainSummary } from "../../engine/train/summary";
 
-const METRIC_KEYS = ["val_loss", "val_accuracy", "val_mse", "val_mae", "val_pearson"];
+/** The validation metrics a progress line shows, in the order the options list them. */
+const METRIC_KEYS = MONITORS.filter((m) => m !== "loss");
 
 export function formatDuration(ms: number | null): string {
   if (ms === null || !Number.isFinite(ms)) return "?";

@@ -2,6 +2,7 @@
 // configured validation metric (val_loss by default), or the training loss
 // when there is no validation data.
 import { higherIsBetter } from "../metrics";
+import { DEFAULT_MONITOR } from "../options";
 import type { EpochEnd } from "../loop";
 
 export interface Monitor {
@@ -10,7 +11,7 @@ export interface Monitor {
 }
 
 export function monitorFor(configured: string | undefined, hasValidation: boolean): Monitor {
-  const metric = hasValidation ? (configured ?? "val_loss") : "loss";
+  const metric = hasValidation ? (configured ?? DEFAULT_MONITOR) : "loss";
   return { metric, higherIsBetter: higherIsBetter(metric) };
 }
 
