@@ -107,14 +107,18 @@ async function main() {
   const x2 = r([64, 13, 13, 32]);
   const dy2 = r([64, 11, 11, 64]);
   const f2 = r([3, 3, 32, 64]);
-  sideBySide("Conv2DBackpropFilter x 64×13×13×32, dy 64×11×11×64", () =>
-    tf.engine().runKernel("Conv2DBackpropFilter", { x: x2, dy: dy2 }, { strides: 1, pad: "valid", dataFormat: "NHWC", filterShape: [3, 3, 32, 64] }) as tf.Tensor,
+  sideBySide(
+    "Conv2DBackpropFilter x 64×13×13×32, dy 64×11×11×64",
+    () => tf.engine().runKernel("Conv2DBackpropFilter", { x: x2, dy: dy2 }, { strides: 1, pad: "valid", dataFormat: "NHWC", filterShape: [3, 3, 32, 64] }) as tf.Tensor,
   );
   sideBySide("Conv2DBackpropInput dy 64×11×11×64, W 3×3×32×64", () => tf.conv2dTranspose(dy2 as tf.Tensor4D, f2 as tf.Tensor4D, [64, 13, 13, 32], 1, "valid"));
   const x3 = tf.relu(r([64, 26, 26, 32])) as tf.Tensor4D;
   const y3 = tf.maxPool(x3, 2, 2, "valid");
   const dy3 = r(y3.shape);
-  sideBySide("MaxPoolGrad 64×26×26×32, 2×2/2", () => tf.engine().runKernel("MaxPoolGrad", { dy: dy3, input: x3, output: y3 }, { filterSize: 2, strides: 2, pad: "valid" }) as tf.Tensor);
+  sideBySide(
+    "MaxPoolGrad 64×26×26×32, 2×2/2",
+    () => tf.engine().runKernel("MaxPoolGrad", { dy: dy3, input: x3, output: y3 }, { filterSize: 2, strides: 2, pad: "valid" }) as tf.Tensor,
+  );
   sideBySide("Cast float32→float32 64×26×26×32 (relu gradient)", () => tf.cast(x3, "float32"));
   planTable(tf.backend() as unknown as WasmBackendLike);
 }

@@ -41,9 +41,7 @@ export class TorchBench {
 
   static async start(python: string): Promise<TorchBench> {
     // Beside this file when run from source, ../../bench when run from dist/bench.
-    const script = [__dirname, path.join(__dirname, "..", "..", "bench")]
-      .map((d) => path.join(d, "torch_train_speed.py"))
-      .find((f) => existsSync(f));
+    const script = [__dirname, path.join(__dirname, "..", "..", "bench")].map((d) => path.join(d, "torch_train_speed.py")).find((f) => existsSync(f));
     if (!script) throw new Error("bench/torch_train_speed.py is missing");
     // OpenBLAS gets every core explicitly: left unset, torch.set_num_threads(1)
     // also leaves its BLAS on one thread, and PyTorch would run below its best.

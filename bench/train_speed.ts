@@ -18,9 +18,15 @@ const options = z.object({
   batchSize: z.coerce.number().int().min(1).default(64),
   mlpSamples: z.coerce.number().int().min(1).default(1280),
   cnnSamples: z.coerce.number().int().min(1).default(2560),
-  models: z.string().default("mlp,cnn").transform((s) => s.split(",").map((m) => z.enum(["mlp", "cnn"]).parse(m.trim()))),
+  models: z
+    .string()
+    .default("mlp,cnn")
+    .transform((s) => s.split(",").map((m) => z.enum(["mlp", "cnn"]).parse(m.trim()))),
   /** Which columns to run (stock wasm is slow: leave it out for a quick look). */
-  columns: z.string().default("tscolab,stock,torch").transform((s) => s.split(",").map((c) => z.enum(["tscolab", "stock", "torch"]).parse(c.trim()))),
+  columns: z
+    .string()
+    .default("tscolab,stock,torch")
+    .transform((s) => s.split(",").map((c) => z.enum(["tscolab", "stock", "torch"]).parse(c.trim()))),
   json: z.coerce.boolean().default(false),
 });
 type Options = z.infer<typeof options>;
@@ -30,7 +36,8 @@ function parseArgv(argv: string[]): Options {
   const raw: Record<string, string | boolean> = {};
   for (let i = 0; i < argv.length; i++) {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
-    if (!m) throw new Error(`unexpected argument '${argv[i]}' (flags: --rounds N --batch-size N --mlp-samples N --cnn-samples N --models mlp,cnn --columns tscolab,stock,torch --json)`);
+    if (!m)
+      throw new Error(`unexpected argument '${argv[i]}' (flags: --rounds N --batch-size N --mlp-samples N --cnn-samples N --models mlp,cnn --columns tscolab,stock,torch --json)`);
     const key = m[1].replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
     if (m[2] !== undefined) raw[key] = m[2];
     else if (argv[i + 1] !== undefined && !argv[i + 1].startsWith("--")) raw[key] = argv[++i];
@@ -143,19 +150,31 @@ async function main() {
     median(c.torchN.samples) > median(c.torch1.samples) ? { cell: c.torchN, threads: torch?.threads ?? 0 } : { cell: c.torch1, threads: 1 };
   const torchHead = torch ? `PyTorch CPU ${torch.version} (best of 1/${torch.threads} torch threads, OpenBLAS on all cores)` : "PyTorch CPU (SKIPPED: not installed)";
   console.log(`\nsamples/s, median of ${opts.rounds} interleaved round(s), one epoch each, batch ${opts.batchSize}, Adam`);
-  console.log(`| model | tscolab (${tscolabBackend} + ${patchesInForce().length} patches) | stock tfjs wasm | ${torchHead} | tscolab / PyTorch | stock / PyTorch | tscolab / stock |`);
+  console.log(
+    `| model | tscolab (${tscolabBackend} + ${patchesInForce().length} patches) | stock tfjs wasm | ${torchHead} | tscolab / PyTorch | stock / PyTorch | tscolab / stock |`,
+  );
   console.log("|---|---|---|---|---|---|---|");
   for (const m of opts.models) {
     const c = results[m];
     const t = bestTorch(c);
     const torchText = torch ? `${fmt(t.cell)} (${t.threads} thr)` : "skipped";
-    console.log(`| ${MODEL_TITLES[m]} | ${fmt(c.tscolab)} | ${fmt(c.stock)} | ${torchText} | ${ratio(c.tscolab, t.cell)} | ${ratio(c.stock, t.cell)} | ${ratio(c.tscolab, c.stock)} |`);
+    console.log(
+      `| ${MODEL_TITLES[m]} | ${fmt(c.tscolab)} | ${fmt(c.stock)} | ${torchText} | ${ratio(c.tscolab, t.cell)} | ${ratio(c.stock, t.cell)} | ${ratio(c.tscolab, c.stock)} |`,
+    );
   }
   console.log("targets: MLP ≥ 0.45× PyTorch; CNN trains on wasm and ≥ 0.25× PyTorch");
   if (!torch) console.log("!!! PyTorch column SKIPPED: install python3-torch to measure the targets !!!");
   if (opts.json) {
     const summary = Object.fromEntries(
-      opts.models.map((m) => [m, Object.fromEntries((["tscolab", "stock", "torch1", "torchN"] as const).map((c) => [c, { median: median(results[m][c].samples), samples: results[m][c].samples, error: results[m][c].error }]))]),
+      opts.models.map((m) => [
+        m,
+        Object.fromEntries(
+          (["tscolab", "stock", "torch1", "torchN"] as const).map((c) => [
+            c,
+            { median: median(results[m][c].samples), samples: results[m][c].samples, error: results[m][c].error },
+          ]),
+        ),
+      ]),
     );
     console.log(JSON.stringify({ backend: tscolabBackend, patches: patchesInForce(), torch: torch ? { version: torch.version, threads: torch.threads } : null, results: summary }));
   }

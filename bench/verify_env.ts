@@ -74,7 +74,9 @@ function main(): number {
   }
   const full = median(times.get("tscolab verify-env --json")!);
   const cliLoad = median(times.get("tscolab --version (CLI load)")!);
-  console.log(`verify-env cold wall time, median of ${rounds} interleaved rounds (${process.version}, ${require("node:os").cpus().length} cores, load ${require("node:os").loadavg()[0].toFixed(1)})`);
+  console.log(
+    `verify-env cold wall time, median of ${rounds} interleaved rounds (${process.version}, ${require("node:os").cpus().length} cores, load ${require("node:os").loadavg()[0].toFixed(1)})`,
+  );
   for (const [label, xs] of times) {
     const m = median(xs);
     const c = cpu.get(label)!;
@@ -82,7 +84,9 @@ function main(): number {
     console.log(`  ${label.padEnd(32)} ${m.toFixed(0).padStart(6)} ms   ${(m / full).toFixed(2)}× of verify-env${cpuText}   [${xs.map((x) => x.toFixed(0)).join(", ")}]`);
   }
   const engine = median(engineMs);
-  console.log(`  ${"verifyEnv() itself (elapsedMs)".padEnd(32)} ${engine.toFixed(0).padStart(6)} ms   ${(engine / full).toFixed(2)}× of verify-env   (selected backend: ${selected})`);
+  console.log(
+    `  ${"verifyEnv() itself (elapsedMs)".padEnd(32)} ${engine.toFixed(0).padStart(6)} ms   ${(engine / full).toFixed(2)}× of verify-env   (selected backend: ${selected})`,
+  );
   console.log(`  verify-env minus CLI load: ${(full - cliLoad).toFixed(0)} ms; CLI load is ${((cliLoad / full) * 100).toFixed(0)}% of the wall time`);
   console.log(`${full < TARGET_MS ? "PASS" : "OVER"}: ${full.toFixed(0)} ms against the ${TARGET_MS} ms target (${(full / TARGET_MS).toFixed(2)}× of target)`);
   return 0;

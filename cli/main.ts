@@ -10,7 +10,6 @@ import { installArgs, installKernel } from "../kernel/install";
 import { PACKAGE_VERSION } from "../kernel/package_root";
 import { TerminalDisplay } from "./terminal_display";
 
-
 const kernelArgs = z.object({
   connectionFile: z.string().describe("the connection file Jupyter passes ({connection_file})"),
 });

@@ -4,9 +4,7 @@
 // at the right line of the cell.
 import { UsageError } from "../magics/types";
 
-export type Piece =
-  | { kind: "ts"; code: string; line: number }
-  | { kind: "magic"; name: string; args: string; line: number; body?: string };
+export type Piece = { kind: "ts"; code: string; line: number } | { kind: "magic"; name: string; args: string; line: number; body?: string };
 
 const LINE_MAGIC = /^\s*%([A-Za-z_][A-Za-z0-9_]*\??)(?:[ \t]+(.*))?\s*$/;
 const CELL_MAGIC = /^\s*%%([A-Za-z_][A-Za-z0-9_]*\??)(?:[ \t]+(.*))?\s*$/;

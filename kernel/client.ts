@@ -40,7 +40,18 @@ export async function writeConnectionFile(dir = os.tmpdir()): Promise<{ file: st
   const ports = new Set<number>();
   while (ports.size < 5) ports.add(await freePort());
   const [shell_port, iopub_port, stdin_port, control_port, hb_port] = [...ports];
-  const info: ConnectionInfo = { transport: "tcp", ip: "127.0.0.1", shell_port, iopub_port, stdin_port, control_port, hb_port, key: randomBytes(16).toString("hex"), signature_scheme: "hmac-sha256", kernel_name: "tscolab" };
+  const info: ConnectionInfo = {
+    transport: "tcp",
+    ip: "127.0.0.1",
+    shell_port,
+    iopub_port,
+    stdin_port,
+    control_port,
+    hb_port,
+    key: randomBytes(16).toString("hex"),
+    signature_scheme: "hmac-sha256",
+    kernel_name: "tscolab",
+  };
   const file = path.join(dir, `tscolab-kernel-${randomUUID()}.json`);
   fs.writeFileSync(file, JSON.stringify(info), { mode: 0o600 });
   return { file, info };
@@ -70,7 +81,10 @@ export class KernelClient {
   exit?: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderrText = "";
 
-  private constructor(readonly info: ConnectionInfo, readonly connectionFile: string) {
+  private constructor(
+    readonly info: ConnectionInfo,
+    readonly connectionFile: string,
+  ) {
     this.signer = new Signer(info.key, info.signature_scheme);
   }
 
@@ -78,7 +92,11 @@ export class KernelClient {
   static async start(opts: StartOptions = {}): Promise<KernelClient> {
     const { file, info } = await writeConnectionFile();
     const client = new KernelClient(info, file);
-    const child = spawn(process.execPath, [LAUNCHER, "kernel", "--connection-file", file], { cwd: opts.cwd ?? process.cwd(), env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [LAUNCHER, "kernel", "--connection-file", file], {
+      cwd: opts.cwd ?? process.cwd(),
+      env: opts.env ?? process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     client.child = child;
     client.exit = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
     const onErr = opts.stderr ?? ((t: string) => (client.stderrText += t));
@@ -163,7 +181,12 @@ export class KernelClient {
   }
 
   /** Sends a request; resolves with its reply and (if waitIdle) every iopub output it caused. */
-  request(channel: "shell" | "control", msgType: string, content: Record<string, unknown>, opts: { waitIdle?: boolean; onSent?: (msgId: string) => void } = {}): Promise<RequestResult> {
+  request(
+    channel: "shell" | "control",
+    msgType: string,
+    content: Record<string, unknown>,
+    opts: { waitIdle?: boolean; onSent?: (msgId: string) => void } = {},
+  ): Promise<RequestResult> {
     const waitIdle = opts.waitIdle ?? true;
     const msg: Message = {
       identities: [],
@@ -193,7 +216,12 @@ export class KernelClient {
   }
 
   execute(code: string, extra: Record<string, unknown> = {}, onSent?: (msgId: string) => void): Promise<RequestResult> {
-    return this.request("shell", "execute_request", { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true, ...extra }, { onSent });
+    return this.request(
+      "shell",
+      "execute_request",
+      { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true, ...extra },
+      { onSent },
+    );
   }
 
   /** Interrupts the running cell: by SIGINT (kernel.json's interrupt_mode) or by interrupt_request. */
@@ -212,7 +240,11 @@ export class KernelClient {
     this.closed = true;
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
       const reply = this.request("control", "shutdown_request", { restart: false }, { waitIdle: false });
-      const exited = await Promise.race([this.exit!.then(() => true), reply.then(() => this.exit!.then(() => true)), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
+      const exited = await Promise.race([
+        this.exit!.then(() => true),
+        reply.then(() => this.exit!.then(() => true)),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 5000)),
+      ]);
       if (!exited) this.child.kill("SIGKILL");
     }
     for (const s of [this.shell, this.control, this.iopub]) s.close();

@@ -130,10 +130,7 @@ export class CellExecutor {
     const interrupted = new Promise<never>((_, reject) => (this.interruptCell = reject));
     interrupted.catch(() => {});
     try {
-      const outcome = await Promise.race([
-        invokeMagic(piece.name, piece.args, ctx, { evaluate: (expr) => this.ts.evaluate(expr), body: piece.body }),
-        interrupted,
-      ]);
+      const outcome = await Promise.race([invokeMagic(piece.name, piece.args, ctx, { evaluate: (expr) => this.ts.evaluate(expr), body: piece.body }), interrupted]);
       if (outcome.help) return outcome.help;
       if (outcome.result === undefined || !outcome.bundle) return;
       const bundle = outcome.bundle;

@@ -20,7 +20,10 @@ type Entry = { line: number; input: string; output: string | null };
 export type HistoryItem = [number, number, string | [string, string | null]];
 
 function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[\\s\\S]*").replace(/\?/g, "[\\s\\S]");
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, "[\\s\\S]*")
+    .replace(/\?/g, "[\\s\\S]");
   return new RegExp(`^${body}$`);
 }
 
@@ -52,7 +55,10 @@ export class History {
       picked = this.entries.filter((e) => re.test(e.input));
       if (req.unique) {
         const seen = new Set<string>();
-        picked = picked.reverse().filter((e) => !seen.has(e.input) && seen.add(e.input)).reverse();
+        picked = picked
+          .reverse()
+          .filter((e) => !seen.has(e.input) && seen.add(e.input))
+          .reverse();
       }
       if (req.n !== undefined) picked = picked.slice(-req.n);
     }

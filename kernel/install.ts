@@ -13,7 +13,11 @@ export const installArgs = z
     user: z.boolean().default(false).describe("install for this user (~/.local/share/jupyter)"),
     sysPrefix: z.boolean().default(false).describe("install into the active environment ($VIRTUAL_ENV / $CONDA_PREFIX, else /usr/local)"),
     prefix: z.string().optional().describe("install into DIR/share/jupyter/kernels/<name>"),
-    name: z.string().regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' or '-'").default(KERNEL_NAME).describe("kernel name"),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' or '-'")
+      .default(KERNEL_NAME)
+      .describe("kernel name"),
     displayName: z.string().min(1).default(DISPLAY_NAME).describe("name shown in Jupyter's kernel menu"),
   })
   .refine((a) => [a.user, a.sysPrefix, a.prefix !== undefined].filter(Boolean).length <= 1, { message: "choose at most one of --user, --sys-prefix, --prefix", path: ["user"] });

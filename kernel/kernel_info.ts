@@ -2,7 +2,6 @@
 import { PACKAGE_VERSION } from "./package_root";
 import { PROTOCOL_VERSION } from "./wire";
 
-
 function versionOf(pkg: string): string {
   try {
     return (require(`${pkg}/package.json`) as { version: string }).version;

@@ -92,7 +92,9 @@ class CellOutputs {
     return this.outputs.map((o) => {
       if (o.output_type === "stream") return { ...o, text: toLines(String(o.text)) };
       if (o.data && typeof o.data === "object") {
-        const data = Object.fromEntries(Object.entries(o.data as Record<string, unknown>).map(([mime, v]) => [mime, typeof v === "string" && !mime.includes("json") ? toLines(v) : v]));
+        const data = Object.fromEntries(
+          Object.entries(o.data as Record<string, unknown>).map(([mime, v]) => [mime, typeof v === "string" && !mime.includes("json") ? toLines(v) : v]),
+        );
         return { ...o, data };
       }
       return o;
@@ -156,7 +158,15 @@ interface CellFailure {
   kernelDied?: { code: number | null; signal: string | null };
 }
 
-async function runCell(kernel: KernelClient, cell: Cell, index: number, ordinal: number, total: number, timeoutSec: number | undefined, progress: (e: RunProgress) => void): Promise<CellFailure | undefined> {
+async function runCell(
+  kernel: KernelClient,
+  cell: Cell,
+  index: number,
+  ordinal: number,
+  total: number,
+  timeoutSec: number | undefined,
+  progress: (e: RunProgress) => void,
+): Promise<CellFailure | undefined> {
   const t0 = Date.now();
   const firstLine = cell.source.split("\n").find((l) => l.trim() !== "") ?? "";
   progress({ type: "cell-start", index: index + 1, ordinal, total, firstLine });

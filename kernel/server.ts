@@ -83,7 +83,10 @@ export class Kernel {
         else if (m.type === "error") reject(new Error(m.message));
         else if (m.type === "control" && m.frames) {
           const send: Channel = (frames) => worker.postMessage({ type: "send", frames });
-          void this.handle(m.frames.map((f) => Buffer.from(f)), send);
+          void this.handle(
+            m.frames.map((f) => Buffer.from(f)),
+            send,
+          );
         }
       });
       worker.on("error", reject);
@@ -204,7 +207,8 @@ export class Kernel {
       if (storeHistory) this.history.add(count, c.code);
       const sink = this.sinkFor(msg, silent);
       this.streams.setTarget(silent ? undefined : msg);
-      tslabJupyter.lastWriteDisplayData = (data: { data: MimeBundle }, update: boolean) => sink.display(data.data, (data as { transient?: { display_id?: string } }).transient?.display_id, update);
+      tslabJupyter.lastWriteDisplayData = (data: { data: MimeBundle }, update: boolean) =>
+        sink.display(data.data, (data as { transient?: { display_id?: string } }).transient?.display_id, update);
       const outcome = await this.cells.run(c.code, count, sink);
       this.streams.flush();
       if (outcome.status === "ok") {

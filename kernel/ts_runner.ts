@@ -34,9 +34,7 @@ export function errorInfo(e: unknown): ErrorInfo {
     const name = e.name || "Error";
     const lines = (e.stack ?? "").split("\n");
     // Node prefixes errors thrown from vm code with the source line and a caret; skip to the frames.
-    const frames = lines
-      .filter((l) => /^\s+at /.test(l))
-      .filter((l) => !/node:internal|node:vm|tslab[\\/]dist[\\/]executor|[\\/]dist[\\/](kernel|magics)[\\/]/.test(l));
+    const frames = lines.filter((l) => /^\s+at /.test(l)).filter((l) => !/node:internal|node:vm|tslab[\\/]dist[\\/]executor|[\\/]dist[\\/](kernel|magics)[\\/]/.test(l));
     return { ename: name, evalue: e.message, traceback: [`${name}: ${e.message}`, ...frames] };
   }
   const text = typeof e === "string" ? e : format("%o", e);

@@ -27,7 +27,10 @@ export interface Message<C = Record<string, any>> {
 }
 
 export class Signer {
-  constructor(private readonly key: string, scheme = "hmac-sha256") {
+  constructor(
+    private readonly key: string,
+    scheme = "hmac-sha256",
+  ) {
     if (key && scheme !== "hmac-sha256") throw new Error(`unsupported signature scheme ${scheme}; use hmac-sha256`);
   }
 

@@ -22,11 +22,12 @@ const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 // Words `let NAME` cannot declare in a module (strict mode, top-level await):
 // `--as class` must fail before the magic runs, not after a whole %train.
 const RESERVED = new Set(
-  ("break case catch class const continue debugger default delete do else enum export extends false finally for function if import in " +
+  (
+    "break case catch class const continue debugger default delete do else enum export extends false finally for function if import in " +
     "instanceof new null return super switch this throw true try typeof var void while with implements interface let package private " +
-    "protected public static yield await arguments eval undefined").split(" "),
+    "protected public static yield await arguments eval undefined"
+  ).split(" "),
 );
-
 
 function coerceScalar(raw: string, kinds: FieldKind[]): unknown {
   if (kinds.includes("string") || kinds.includes("any")) {
@@ -205,7 +206,13 @@ export function parseArgs<S extends z.ZodObject>(spec: MagicSpec<S, any>, words:
 
   const result = spec.args.safeParse(values, { reportInput: true });
   if (!result.success) {
-    throw new UsageError(describeIssue(result.error.issues[0], fields, positionalSpecs.map((s) => s.name)));
+    throw new UsageError(
+      describeIssue(
+        result.error.issues[0],
+        fields,
+        positionalSpecs.map((s) => s.name),
+      ),
+    );
   }
   return { args: result.data, bindAs, help };
 }

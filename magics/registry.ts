@@ -56,7 +56,9 @@ export async function invokeMagic(name: string, line: string, ctx: MagicContext,
   }
   const spec = registry.get(name);
   if (!spec) {
-    const names = listMagics().map((m) => `%${m.name}`).join(", ");
+    const names = listMagics()
+      .map((m) => `%${m.name}`)
+      .join(", ");
     throw new UsageError(`unknown magic %${name}; available: ${names} (see %lsmagic)`);
   }
   if (helpOnly) return { spec, help: { text: helpText(spec), pager: true } };

@@ -65,7 +65,12 @@ describe("what to keep", () => {
 describe("commitCheckpoint rotates by the policy", () => {
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-policy-"));
   afterAll(() => fs.rmSync(runDir, { recursive: true, force: true }));
-  const steps = () => fs.readdirSync(path.join(runDir, "checkpoints")).map(parseCheckpointName).filter((s): s is number => s !== undefined).sort((a, b) => a - b);
+  const steps = () =>
+    fs
+      .readdirSync(path.join(runDir, "checkpoints"))
+      .map(parseCheckpointName)
+      .filter((s): s is number => s !== undefined)
+      .sort((a, b) => a - b);
 
   test("a sequence of commits leaves exactly the folders the policy keeps", async () => {
     const best = new Set([2, 5]);

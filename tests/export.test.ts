@@ -24,7 +24,13 @@ function mlp(seed = 7): tf.LayersModel {
   const init = (s: number) => tf.initializers.glorotUniform({ seed: s });
   const model = tf.sequential({
     layers: [
-      tf.layers.dense({ units: 64, activation: "relu", inputShape: [4], kernelInitializer: init(seed), biasInitializer: tf.initializers.randomNormal({ stddev: 0.1, seed: seed + 1 }) }),
+      tf.layers.dense({
+        units: 64,
+        activation: "relu",
+        inputShape: [4],
+        kernelInitializer: init(seed),
+        biasInitializer: tf.initializers.randomNormal({ stddev: 0.1, seed: seed + 1 }),
+      }),
       tf.layers.dropout({ rate: 0.1 }),
       tf.layers.dense({ units: 32, activation: "relu", kernelInitializer: init(seed + 2) }),
       tf.layers.dense({ units: 3, activation: "softmax", kernelInitializer: init(seed + 3) }),
@@ -34,7 +40,14 @@ function mlp(seed = 7): tf.LayersModel {
   return model;
 }
 
-const dataset = { task: "classification", features: ["sl", "sw", "pl", "pw"], label: "species", labels: ["setosa", "versicolor", "virginica"], normalization: { mean: [5.8, 3.0, 3.7, 1.2], std: [0.8, 0.4, 1.7, 0.7] }, inputShape: [4] };
+const dataset = {
+  task: "classification",
+  features: ["sl", "sw", "pl", "pw"],
+  label: "species",
+  labels: ["setosa", "versicolor", "virginica"],
+  normalization: { mean: [5.8, 3.0, 3.7, 1.2], std: [0.8, 0.4, 1.7, 0.7] },
+  inputShape: [4],
+};
 
 /** A static file server: what a web page would fetch the export from. */
 function serve(root: string): Promise<{ url: string; close: () => Promise<void> }> {
@@ -88,7 +101,9 @@ describe("an in-memory MLP exported to the three tfjs formats", () => {
       expect(f.p50Ms).toBeGreaterThan(0);
       expect(f.p95Ms).toBeGreaterThanOrEqual(f.p50Ms!);
     }
-    expect(result.checks.map((c) => c.name)).toEqual(expect.arrayContaining(["tfjs.load", "tfjs.params_finite", "tfjs.forward", "tfjs.parity", "tfjs.latency", "tfjs.size", "tfjs-uint8.parity", "onnx.load", "onnx.parity"]));
+    expect(result.checks.map((c) => c.name)).toEqual(
+      expect.arrayContaining(["tfjs.load", "tfjs.params_finite", "tfjs.forward", "tfjs.parity", "tfjs.latency", "tfjs.size", "tfjs-uint8.parity", "onnx.load", "onnx.parity"]),
+    );
     expect(result.formats.onnx.path).toBe(path.join(out, "onnx", "model.onnx")); // always DIR/onnx/model.onnx
     expect(fs.statSync(result.formats.onnx.path!).size).toBe(result.formats.onnx.bytes);
   });
@@ -202,7 +217,9 @@ describe("edge cases on real models", () => {
   });
 
   test("the default shard size is 4 MiB: a 4.4 MB model lands in two shards, the first exactly 4 MiB", async () => {
-    const model = tf.sequential({ layers: [tf.layers.dense({ units: 1000, inputShape: [1100], useBias: false, kernelInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: 4 }) })] });
+    const model = tf.sequential({
+      layers: [tf.layers.dense({ units: 1000, inputShape: [1100], useBias: false, kernelInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: 4 }) })],
+    });
     const out = path.join(tmp, "big");
     const r = await exportModel({ model, formats: ["tfjs"], out, latencyRuns: 2, batchSizes: [1, 4] });
     expect(r.formats.tfjs.status).toBe("passed");
@@ -266,7 +283,10 @@ describe("interrupt", () => {
   test("stop between formats: what is done is kept and reported, the rest is named", async () => {
     const stop = new AbortController();
     const out = path.join(tmp, "interrupted");
-    const r = await exportModel({ model: mlp(17), formats: ["tfjs", "tfjs-float16", "tfjs-uint8"], out, latencyRuns: 2 }, { signal: stop.signal, onProgress: (m) => m.startsWith("tfjs: ") && stop.abort() });
+    const r = await exportModel(
+      { model: mlp(17), formats: ["tfjs", "tfjs-float16", "tfjs-uint8"], out, latencyRuns: 2 },
+      { signal: stop.signal, onProgress: (m) => m.startsWith("tfjs: ") && stop.abort() },
+    );
     expect(r.formats.tfjs.status).toBe("passed");
     expect(Object.keys(r.formats)).toEqual(["tfjs"]);
     expect(r.checks.find((c) => c.name === "export.interrupted")).toMatchObject({ status: "failed", details: { skipped: ["tfjs-float16", "tfjs-uint8"] } });

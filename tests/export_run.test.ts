@@ -22,7 +22,13 @@ const ROOT = path.resolve(__dirname, "..");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-export-run-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const config = { data: { train: { builtin: "iris" as const }, validationSplit: 0.3 }, seed: 42, batchSize: 16, task: "classification" as const, model: { zoo: "mlp" as const, hidden: [64, 32] } };
+const config = {
+  data: { train: { builtin: "iris" as const }, validationSplit: 0.3 },
+  seed: 42,
+  batchSize: 16,
+  task: "classification" as const,
+  model: { zoo: "mlp" as const, hidden: [64, 32] },
+};
 
 /** Validation accuracy computed here, independently of the exporter: argmax in JS over one predict of the whole split. */
 function accuracyOf(model: tf.LayersModel, x: Float32Array, y: Float32Array, inputShape: number[]): number {
@@ -91,7 +97,9 @@ describe("export from a run", () => {
     expect(r.out.startsWith(path.join(runDir, "exports", "best-"))).toBe(true);
     expect(r.checks.find((c) => c.name === "tfjs.val_accuracy")?.details).toMatchObject({ reproduced: best.accuracy });
     const zip = unzipSync(fs.readFileSync(r.bundle!.path));
-    expect(Object.keys(zip)).toEqual(expect.arrayContaining(["config.json", "environment.json", "run.json", "metrics.jsonl", "plots/history.svg", "health_report.json", "health_report.md"]));
+    expect(Object.keys(zip)).toEqual(
+      expect.arrayContaining(["config.json", "environment.json", "run.json", "metrics.jsonl", "plots/history.svg", "health_report.json", "health_report.md"]),
+    );
     expect(JSON.parse(strFromU8(zip["config.json"])).train.seed).toBe(42);
     expect(strFromU8(zip["metrics.jsonl"]).trim().split("\n")).toHaveLength(4);
     expect(strFromU8(zip["plots/history.svg"])).toMatch(/^<svg[^>]*>.*val_accuracy.*<\/svg>/s);
@@ -134,18 +142,34 @@ describe("export from a run", () => {
     const nb = path.join(tmp, "notebook");
     fs.mkdirSync(nb, { recursive: true });
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const lines = ["a,b,c,kind"];
     for (let i = 0; i < 240; i++) {
       const k = i % 3;
-      lines.push([0, 1, 2].map((j) => (k === j ? 1.2 : 0) + (rand() - 0.5) * 2.5).map((v) => v.toFixed(4)).join(",") + `,${["red", "green", "blue"][k]}`);
+      lines.push(
+        [0, 1, 2]
+          .map((j) => (k === j ? 1.2 : 0) + (rand() - 0.5) * 2.5)
+          .map((v) => v.toFixed(4))
+          .join(",") + `,${["red", "green", "blue"][k]}`,
+      );
     }
     fs.writeFileSync(path.join(nb, "blobs.csv"), lines.join("\n") + "\n");
     const trainDrive = path.join(tmp, "drive-trained");
-    const summary = await train({ runName: "blobs", data: { train: "blobs.csv", label: "kind" }, model: { zoo: "mlp", hidden: [16] }, epochs: 6, seed: 3 }, { drive: trainDrive, cwd: nb });
+    const summary = await train(
+      { runName: "blobs", data: { train: "blobs.csv", label: "kind" }, model: { zoo: "mlp", hidden: [16] }, epochs: 6, seed: 3 },
+      { drive: trainDrive, cwd: nb },
+    );
     expect(summary.status).toBe("completed");
     const recordedAccuracy = (summary.metrics as { val_accuracy: number }).val_accuracy;
-    const r = await exportModel({ run: "last", drive: trainDrive, checkpoint: "last", formats: ["tfjs", "tfjs-uint8"], out: path.join(tmp, "trained-export"), cwd: tmp, latencyRuns: 5 });
+    const r = await exportModel({
+      run: "last",
+      drive: trainDrive,
+      checkpoint: "last",
+      formats: ["tfjs", "tfjs-uint8"],
+      out: path.join(tmp, "trained-export"),
+      cwd: tmp,
+      latencyRuns: 5,
+    });
     const repro = r.checks.find((c) => c.name === "tfjs.val_accuracy")!;
     expect(repro).toMatchObject({ status: "passed", details: { reproduced: recordedAccuracy, recorded: recordedAccuracy } });
     expect(r.status).not.toBe("failed");
@@ -182,7 +206,8 @@ describe("tscolab export (CLI, built dist)", () => {
     const json = JSON.parse(r.stdout);
     expect(json.out).toBe(out);
     expect(Object.keys(json.formats)).toEqual(["tfjs", "tfjs-uint8"]);
-    for (const f of Object.values(json.formats) as Record<string, unknown>[]) for (const k of ["path", "bytes", "maxAbsDiff", "p50Ms", "p95Ms", "status"]) expect(f).toHaveProperty(k);
+    for (const f of Object.values(json.formats) as Record<string, unknown>[])
+      for (const k of ["path", "bytes", "maxAbsDiff", "p50Ms", "p95Ms", "status"]) expect(f).toHaveProperty(k);
     expect(typeof json.healthScore).toBe("number");
     expect(["passed", "warning"]).toContain(json.status);
     expect(fs.existsSync(path.join(out, "health_report.md"))).toBe(true);
@@ -197,7 +222,12 @@ describe("tscolab export (CLI, built dist)", () => {
     for (const c of cases) {
       const r = await cli(c.args, tmp);
       expect(r.code).not.toBe(0);
-      expect(r.stderr.trim().split("\n").filter((l) => !/^=+$|Hi, looks like|^$/.test(l))).toEqual([expect.stringMatching(c.match)]);
+      expect(
+        r.stderr
+          .trim()
+          .split("\n")
+          .filter((l) => !/^=+$|Hi, looks like|^$/.test(l)),
+      ).toEqual([expect.stringMatching(c.match)]);
       expect(r.stdout.trim()).toBe("");
     }
   });

@@ -220,7 +220,9 @@ describe("bad input: one clear line each", () => {
   test("unknown revision", async () => {
     const err = await errorOf(resolveGitModel({ repo: repo.dir, rev: "no-such-branch", path: "net.ts" }, { driveRoot: drive() }));
     expect(err).toBeInstanceOf(TscolabError);
-    expect(err.message).toBe(`revision "no-such-branch" not found in ${repo.dir} (branches: main; tags: v1) (fix: set model.git.rev to a commit sha, tag or branch of that repository)`);
+    expect(err.message).toBe(
+      `revision "no-such-branch" not found in ${repo.dir} (branches: main; tags: v1) (fix: set model.git.rev to a commit sha, tag or branch of that repository)`,
+    );
   });
 
   test("unknown commit sha", async () => {
@@ -232,7 +234,9 @@ describe("bad input: one clear line each", () => {
     const drive = () => path.join(root, "drive-unknown-repo");
     const missing = await errorOf(resolveGitModel({ repo: "./no-such-repo", rev: "main", path: "net.ts" }, { driveRoot: drive(), cwd: root }));
     expect(missing).toBeInstanceOf(TscolabError);
-    expect(missing.message).toBe(`git repository ${path.join(root, "no-such-repo")} cannot be cloned: no such folder (fix: check model.git.repo: a URL git can reach, or the path of a local repository (relative paths start at the notebook folder))`);
+    expect(missing.message).toBe(
+      `git repository ${path.join(root, "no-such-repo")} cannot be cloned: no such folder (fix: check model.git.repo: a URL git can reach, or the path of a local repository (relative paths start at the notebook folder))`,
+    );
     const plain = path.join(root, "plain-folder");
     fs.mkdirSync(plain, { recursive: true });
     const notRepo = await errorOf(resolveGitModel({ repo: plain, rev: "main", path: "net.ts" }, { driveRoot: drive() }));
@@ -248,7 +252,9 @@ describe("bad input: one clear line each", () => {
 
   test("missing file, a folder, and paths leaving the repository", async () => {
     const missing = await errorOf(resolveGitModel({ repo: repo.dir, rev: "v1", path: "nets/missing.ts" }, { driveRoot: drive() }));
-    expect(missing.message).toBe(`model file "nets/missing.ts" not found in ${repo.dir} at v1 (${v1.slice(0, 12)}); code files there: net.ts (fix: set model.git.path to a .ts or .js file of that commit)`);
+    expect(missing.message).toBe(
+      `model file "nets/missing.ts" not found in ${repo.dir} at v1 (${v1.slice(0, 12)}); code files there: net.ts (fix: set model.git.path to a .ts or .js file of that commit)`,
+    );
     const sub = await makeRepo(path.join(root, "with-dir"));
     await sub.commit({ "nets/a.ts": "export {}\n" }, "dir");
     const dir = await errorOf(resolveGitModel({ repo: sub.dir, rev: "main", path: "nets" }, { driveRoot: drive() }));
@@ -296,13 +302,17 @@ test("interrupting a clone that hangs stops git at once and leaves nothing half-
   server.close();
   const url = `127.0.0.1:${port}/models.git`;
   const survivors = fs.existsSync("/proc")
-    ? fs.readdirSync("/proc").filter((pid) => /^\d+$/.test(pid) && (() => {
-        try {
-          return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(url);
-        } catch {
-          return false;
-        }
-      })())
+    ? fs.readdirSync("/proc").filter(
+        (pid) =>
+          /^\d+$/.test(pid) &&
+          (() => {
+            try {
+              return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(url);
+            } catch {
+              return false;
+            }
+          })(),
+      )
     : [];
   expect(survivors).toEqual([]);
 });
@@ -313,7 +323,9 @@ test("without git on the PATH the error says so", async () => {
   try {
     const err = await errorOf(resolveGitModel({ repo: "https://example.invalid/m.git", rev: "main", path: "net.ts" }, { driveRoot: path.join(root, "drive-nogit") }));
     expect(err.message).toMatch(/cannot be cloned: git is not installed on this machine \(Debian: apt-get install git\)/);
-    const viaLauncher = await errorOf(resolveGitModel({ repo: "https://example.invalid/m.git", rev: "main", path: "net.ts" }, { driveRoot: path.join(root, "drive-nogit"), signal: new AbortController().signal }));
+    const viaLauncher = await errorOf(
+      resolveGitModel({ repo: "https://example.invalid/m.git", rev: "main", path: "net.ts" }, { driveRoot: path.join(root, "drive-nogit"), signal: new AbortController().signal }),
+    );
     expect(viaLauncher.message).toMatch(/cannot be cloned: git is not installed on this machine/);
   } finally {
     process.env.PATH = saved;

@@ -151,6 +151,8 @@ test("scanModelTree follows local imports and refuses files outside the reposito
   fs.mkdirSync(nested);
   fs.writeFileSync(path.join(nested, "model.ts"), '\nconst outside = require("../unused.ts");\n');
   const out = scanModelTree(path.join(nested, "model.ts"), nested);
-  expect(out.findings).toEqual([{ file: "model.ts", line: 2, column: 1, pattern: 'loads a file outside the repository ("../unused.ts")', code: 'const outside = require("../unused.ts");' }]);
+  expect(out.findings).toEqual([
+    { file: "model.ts", line: 2, column: 1, pattern: 'loads a file outside the repository ("../unused.ts")', code: 'const outside = require("../unused.ts");' },
+  ]);
   fs.rmSync(root, { recursive: true, force: true });
 });

@@ -103,9 +103,13 @@ describe("train() with a git model", () => {
   });
 
   test("an unknown revision is one clear line", async () => {
-    const err = await train({ ...quick, drive: path.join(work, "drive-bad"), model: { git: { repo: models.dir, rev: "v9", path: "net.ts" } } }, { cwd: work }).catch((e: Error) => e);
+    const err = await train({ ...quick, drive: path.join(work, "drive-bad"), model: { git: { repo: models.dir, rev: "v9", path: "net.ts" } } }, { cwd: work }).catch(
+      (e: Error) => e,
+    );
     expect(err).toBeInstanceOf(TscolabError);
-    expect((err as Error).message).toBe(`revision "v9" not found in ${models.dir} (branches: main; no tags) (fix: set model.git.rev to a commit sha, tag or branch of that repository)`);
+    expect((err as Error).message).toBe(
+      `revision "v9" not found in ${models.dir} (branches: main; no tags) (fix: set model.git.rev to a commit sha, tag or branch of that repository)`,
+    );
   });
 });
 
@@ -113,7 +117,8 @@ test("a model split over several TypeScript files of the repository loads and tr
   const split = await makeRepo(path.join(work, "split-models"));
   await split.commit(
     {
-      "src/net.ts": 'import { block } from "./blocks";\nimport { WIDTH } from "./config.js";\nexport function createModel({ tf, inputShape, outputs }: any) {\n  const m = tf.sequential();\n  m.add(block(tf, WIDTH, inputShape));\n  m.add(tf.layers.dense({ units: outputs, activation: "softmax" }));\n  return m;\n}\n',
+      "src/net.ts":
+        'import { block } from "./blocks";\nimport { WIDTH } from "./config.js";\nexport function createModel({ tf, inputShape, outputs }: any) {\n  const m = tf.sequential();\n  m.add(block(tf, WIDTH, inputShape));\n  m.add(tf.layers.dense({ units: outputs, activation: "softmax" }));\n  return m;\n}\n',
       "src/blocks/index.ts": 'export function block(tf: any, units: number, inputShape: number[]) {\n  return tf.layers.dense({ units, inputShape, activation: "relu" });\n}\n',
       "src/config.ts": "export const WIDTH: number = 9;\n",
     },
@@ -135,7 +140,9 @@ describe("tscolab train --model git+URL#REV:FILE", () => {
 
     const refused = await cli(["--model", "git+./cli-models#main:evil.ts", ...common], work);
     expect(refused.code).toBe(1);
-    expect(refused.stderr.trim()).toMatch(/^TscolabError: refusing to run evil\.ts from .*cli-models at main \([0-9a-f]{12}\): evil\.ts:1: child process: require\("child_process"\) .*--trust/);
+    expect(refused.stderr.trim()).toMatch(
+      /^TscolabError: refusing to run evil\.ts from .*cli-models at main \([0-9a-f]{12}\): evil\.ts:1: child process: require\("child_process"\) .*--trust/,
+    );
     expect(refused.stderr.trim().split("\n")).toHaveLength(1);
     expect(fs.existsSync(cliMarker)).toBe(false);
 

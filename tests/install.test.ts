@@ -28,7 +28,10 @@ describe("tscolab install", () => {
     const prefix = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-prefix-"));
     const res = cli(["install", "--prefix", prefix, "--name", "tsc-test", "--display-name", "TS test"]);
     expect(res.status, res.stderr).toBe(0);
-    const listed = spawnSync(python!, ["-c", "import jupyter_client.kernelspec as k, json; print(json.dumps(k.KernelSpecManager().get_all_specs()))"], { encoding: "utf8", env: { ...process.env, JUPYTER_PATH: path.join(prefix, "share", "jupyter") } });
+    const listed = spawnSync(python!, ["-c", "import jupyter_client.kernelspec as k, json; print(json.dumps(k.KernelSpecManager().get_all_specs()))"], {
+      encoding: "utf8",
+      env: { ...process.env, JUPYTER_PATH: path.join(prefix, "share", "jupyter") },
+    });
     expect(listed.status, listed.stderr).toBe(0);
     expect(JSON.parse(listed.stdout)["tsc-test"].spec.display_name).toBe("TS test");
   });

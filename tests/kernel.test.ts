@@ -173,7 +173,9 @@ describe("tscolab kernel over ZeroMQ", () => {
 
   it("fails the cell when %export's checks fail (a model of NaN weights), with the failing checks in one line", async () => {
     const out = require("node:fs").mkdtempSync(require("node:path").join(require("node:os").tmpdir(), "tscolab-qa-nan-"));
-    await kernel.execute('const tfq = require("@tensorflow/tfjs");\nconst nanModel = tfq.sequential({ layers: [tfq.layers.dense({ units: 2, inputShape: [3] })] });\nnanModel.layers[0].setWeights([tfq.fill([3, 2], NaN), tfq.zeros([2])]);');
+    await kernel.execute(
+      'const tfq = require("@tensorflow/tfjs");\nconst nanModel = tfq.sequential({ layers: [tfq.layers.dense({ units: 2, inputShape: [3] })] });\nnanModel.layers[0].setWeights([tfq.fill([3, 2], NaN), tfq.zeros([2])]);',
+    );
     const r = await kernel.execute(`%export nanModel --formats tfjs --out ${out}`);
     expect(r.reply.content).toMatchObject({ status: "error", ename: "TscolabError" });
     expect(r.reply.content.evalue).toMatch(/^%export failed: source\.params_finite: the model to export has 6 NaN\/Inf parameters.*\(report: .*health_report\.md\)$/);

@@ -278,24 +278,21 @@ describe("MaxPoolGrad on wasm vs cpu", () => {
     });
   }
 
-  it.each(cases.map((c) => [`x=[${c.x}] size=[${c.size}] s=[${c.strides}] pad=${c.pad}`, c] as const))(
-    "%s (relu'd input, so windows tie at 0)",
-    async (_l, c) => {
-      // Quantised values after relu: ties inside windows are common, and the
-      // gradient must go to the same (first) maximum as on cpu.
-      const xData = r.data(size(c.x)).map((v) => Math.max(0, Math.round(v * 4) / 4));
-      const run = () => {
-        const f = (x: tf.Tensor) => {
-          const y = tf.maxPool(x as tf.Tensor4D, c.size, c.strides, c.pad);
-          return tf.sum(tf.mul(y, tf.range(1, y.size + 1).reshape(y.shape)));
-        };
-        return tf.grad(f)(tf.tensor4d(xData, c.x));
+  it.each(cases.map((c) => [`x=[${c.x}] size=[${c.size}] s=[${c.strides}] pad=${c.pad}`, c] as const))("%s (relu'd input, so windows tie at 0)", async (_l, c) => {
+    // Quantised values after relu: ties inside windows are common, and the
+    // gradient must go to the same (first) maximum as on cpu.
+    const xData = r.data(size(c.x)).map((v) => Math.max(0, Math.round(v * 4) / 4));
+    const run = () => {
+      const f = (x: tf.Tensor) => {
+        const y = tf.maxPool(x as tf.Tensor4D, c.size, c.strides, c.pad);
+        return tf.sum(tf.mul(y, tf.range(1, y.size + 1).reshape(y.shape)));
       };
-      const [got] = await on("wasm", run);
-      const [want] = await on("cpu", run);
-      expectClose(got, want, 9, "MaxPoolGrad");
-    },
-  );
+      return tf.grad(f)(tf.tensor4d(xData, c.x));
+    };
+    const [got] = await on("wasm", run);
+    const [want] = await on("cpu", run);
+    expectClose(got, want, 9, "MaxPoolGrad");
+  });
 });
 
 describe("Identity and Cast share the buffer instead of copying", () => {
@@ -475,7 +472,10 @@ describe("DepthwiseConv2dNative gradients on wasm (missing in stock) vs cpu", ()
     cases.push({
       x: [r.int(1, 3), r.int(fh, 9), r.int(fw, 9), inC],
       f: [fh, fw, inC, r.int(1, 3)],
-      strides: r.pick([[1, 1], [2, 2]] as [number, number][]),
+      strides: r.pick([
+        [1, 1],
+        [2, 2],
+      ] as [number, number][]),
       pad: r.pick(["valid", "same", 1] as const),
     });
   }

@@ -107,14 +107,17 @@ describe("parseArgs", () => {
     expect(() => parse("--data '{bad'")).toThrow(/--data: expected a JSON object/);
     expect(() => parse("--as 9x")).toThrow(/--as: expected a variable name/);
     // A reserved word cannot be declared: refuse it before the magic runs (a %train would otherwise run, then fail to bind).
-    for (const word of ["class", "await", "let", "default", "arguments"]) expect(() => parse(`--as ${word}`)).toThrow(`--as: "${word}" is a reserved word; pick another variable name`);
+    for (const word of ["class", "await", "let", "default", "arguments"])
+      expect(() => parse(`--as ${word}`)).toThrow(`--as: "${word}" is a reserved word; pick another variable name`);
     expect(parseArgs(spec, splitWords("--as classes"), {}).bindAs).toBe("classes");
   });
 });
 
 describe("help", () => {
   it("is generated from the schema", () => {
-    expect(usageLine(spec)).toBe("%fit [<model>] [--epochs N] [--batch-size N] [--lr X] [--json] [--formats {tfjs,onnx}] [--hidden N[,...]] [--data JSON] [--name NAME] [--as NAME]");
+    expect(usageLine(spec)).toBe(
+      "%fit [<model>] [--epochs N] [--batch-size N] [--lr X] [--json] [--formats {tfjs,onnx}] [--hidden N[,...]] [--data JSON] [--name NAME] [--as NAME]",
+    );
     const text = helpText(spec);
     expect(text).toContain("A test magic.");
     expect(text).toMatch(/--epochs N\s+epochs to train; default: 5/);
@@ -165,7 +168,10 @@ describe("History", () => {
   ["a = 1", "b = 2", "a = 1", "print(a)"].forEach((code, i) => h.add(i + 1, code));
   h.setOutput(4, "1");
   it("answers tail, range and search", () => {
-    expect(h.query({ hist_access_type: "tail", n: 2, output: false, raw: true, unique: false })).toEqual([[1, 3, "a = 1"], [1, 4, "print(a)"]]);
+    expect(h.query({ hist_access_type: "tail", n: 2, output: false, raw: true, unique: false })).toEqual([
+      [1, 3, "a = 1"],
+      [1, 4, "print(a)"],
+    ]);
     expect(h.query({ hist_access_type: "tail", n: 1, output: true, raw: true, unique: false })).toEqual([[1, 4, ["print(a)", "1"]]]);
     expect(h.query({ hist_access_type: "range", session: 0, start: 2, stop: 4, output: false, raw: true, unique: false }).map((x) => x[1])).toEqual([2, 3]);
     expect(h.query({ hist_access_type: "search", pattern: "a*", output: false, raw: true, unique: false })).toHaveLength(2);

@@ -19,7 +19,10 @@ describe("model files", () => {
   const cases: [string, string][] = [
     ["esm.js", `export function createModel${body}`],
     ["cjs.cjs", `exports.createModel = function ${body};`],
-    ["typed.ts", `import * as tfjs from "@tensorflow/tfjs";\nexport function createModel${body.replace("({ tf, inputShape, outputs })", "({ tf, inputShape, outputs }: { tf: typeof tfjs; inputShape: number[]; outputs: number })")}`],
+    [
+      "typed.ts",
+      `import * as tfjs from "@tensorflow/tfjs";\nexport function createModel${body.replace("({ tf, inputShape, outputs })", "({ tf, inputShape, outputs }: { tf: typeof tfjs; inputShape: number[]; outputs: number })")}`,
+    ],
   ];
   for (const [name, source] of cases) {
     it(`loads ${name} and builds the model with our tf`, () => {

@@ -20,7 +20,11 @@ describe.skipIf(!python)("jupyter nbconvert --execute", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-nb-"));
     const input = path.join(dir, "mixed.ipynb");
     fs.copyFileSync(path.join(__dirname, "fixtures", "mixed.ipynb"), input);
-    const res = spawnSync(python!, ["-m", "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.kernel_name=tscolab", "--ExecutePreprocessor.timeout=120", "--output", "executed.ipynb", input], { cwd: dir, env, encoding: "utf8", timeout: 240_000 });
+    const res = spawnSync(
+      python!,
+      ["-m", "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.kernel_name=tscolab", "--ExecutePreprocessor.timeout=120", "--output", "executed.ipynb", input],
+      { cwd: dir, env, encoding: "utf8", timeout: 240_000 },
+    );
     expect(res.status, res.stderr).toBe(0);
     const nb = JSON.parse(fs.readFileSync(path.join(dir, "executed.ipynb"), "utf8"));
     const outputs: Output[][] = nb.cells.map((c: { outputs: Output[] }) => c.outputs);

@@ -57,22 +57,22 @@ describe("layersModelToOnnx", () => {
     expect(d7).toBeLessThan(TOLERANCE);
   });
 
-  it.each([["cnn", cnn], ["functional", functional]] as const)(
-    "%s saved to a checkpoint folder and reloaded, as the export engine does, converts and agrees",
-    async (_name, make) => {
-      const c = make();
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-onnx-ckpt-"));
-      try {
-        await saveModelArtifacts(dir, c.model);
-        const reloaded = await loadModelArtifacts(dir, tf);
-        const bytes = layersModelToOnnx(reloaded);
-        // compare against the original in-memory model: the file round trip must not change the math
-        expect(await compare(c, bytes, 4)).toBeLessThan(TOLERANCE);
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-    },
-  );
+  it.each([
+    ["cnn", cnn],
+    ["functional", functional],
+  ] as const)("%s saved to a checkpoint folder and reloaded, as the export engine does, converts and agrees", async (_name, make) => {
+    const c = make();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-onnx-ckpt-"));
+    try {
+      await saveModelArtifacts(dir, c.model);
+      const reloaded = await loadModelArtifacts(dir, tf);
+      const bytes = layersModelToOnnx(reloaded);
+      // compare against the original in-memory model: the file round trip must not change the math
+      expect(await compare(c, bytes, 4)).toBeLessThan(TOLERANCE);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it.each(allCases().map((c) => [c.name, c] as const))("%s agrees at opset 21 too", async (_name, c) => {
     expect(await compare(c, layersModelToOnnx(c.model, { opset: 21 }), 2)).toBeLessThan(TOLERANCE);

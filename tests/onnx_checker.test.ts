@@ -42,7 +42,10 @@ describe.skipIf(!python && !required)("onnx.checker full check", () => {
         written.push({ name: c.name, file, opset });
       }
     }
-    results = await checkOnnxFiles(python, written.map((w) => w.file));
+    results = await checkOnnxFiles(
+      python,
+      written.map((w) => w.file),
+    );
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 

@@ -40,13 +40,20 @@ export interface Case {
 function randomInput(shape: number[], seed: number): tf.Tensor {
   const rand = mulberry32(seed);
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => rand() * 4 - 2), shape);
+  return tf.tensor(
+    Float32Array.from({ length: n }, () => rand() * 4 - 2),
+    shape,
+  );
 }
 
 function randomIds(shape: number[], vocab: number, seed: number, dtype: "float32" | "int32"): tf.Tensor {
   const rand = mulberry32(seed);
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Array.from({ length: n }, () => Math.floor(rand() * vocab)), shape, dtype);
+  return tf.tensor(
+    Array.from({ length: n }, () => Math.floor(rand() * vocab)),
+    shape,
+    dtype,
+  );
 }
 
 export function mlp(): Case {
@@ -126,12 +133,28 @@ export function zoo(): Case {
   c = tf.layers.averagePooling1d({ poolSize: 2, strides: 1, padding: "same" }).apply(c) as tf.SymbolicTensor;
   const p = tf.layers.permute({ dims: [2, 1] }).apply(c) as tf.SymbolicTensor; // [6, 4]
   // Both the permuted tensor and the original need Keras order: one name, two layouts.
-  const r = tf.layers.add().apply([
-    tf.layers.reshape({ targetShape: [24] }).apply(p) as tf.SymbolicTensor,
-    tf.layers.reshape({ targetShape: [24] }).apply(c) as tf.SymbolicTensor,
-  ]) as tf.SymbolicTensor;
+  const r = tf.layers
+    .add()
+    .apply([tf.layers.reshape({ targetShape: [24] }).apply(p) as tf.SymbolicTensor, tf.layers.reshape({ targetShape: [24] }).apply(c) as tf.SymbolicTensor]) as tf.SymbolicTensor;
   const g = tf.layers.globalMaxPooling1d({}).apply(c) as tf.SymbolicTensor;
-  const acts = ["relu", "sigmoid", "tanh", "softmax", "elu", "selu", "softplus", "softsign", "hardSigmoid", "gelu", "gelu_new", "logSoftmax", "swish", "mish", "relu6", "linear"] as const;
+  const acts = [
+    "relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "elu",
+    "selu",
+    "softplus",
+    "softsign",
+    "hardSigmoid",
+    "gelu",
+    "gelu_new",
+    "logSoftmax",
+    "swish",
+    "mish",
+    "relu6",
+    "linear",
+  ] as const;
   // tfjs registers logSoftmax as an activation but leaves it out of its ActivationIdentifier type.
   const branches = acts.map((a) => tf.layers.dense({ units: 3, activation: a as DenseActivation }).apply(r) as tf.SymbolicTensor);
   const inner = tf.sequential({ layers: [tf.layers.dense({ inputShape: [6], units: 5 }), tf.layers.reLU({ maxValue: 0.5 }), tf.layers.prelu({})] });
@@ -167,9 +190,23 @@ export function channelsFirst(): Case {
 /** Padding, cropping, upsampling (nearest and bilinear), transposed convs, TimeDistributed, RepeatVector. */
 export function imaging(): Case {
   const x = tf.input({ shape: [5, 6, 2], name: "image" });
-  let h = tf.layers.zeroPadding2d({ padding: [[1, 2], [0, 1]] }).apply(x) as tf.SymbolicTensor; // 8×7
+  let h = tf.layers
+    .zeroPadding2d({
+      padding: [
+        [1, 2],
+        [0, 1],
+      ],
+    })
+    .apply(x) as tf.SymbolicTensor; // 8×7
   h = tf.layers.conv2dTranspose({ filters: 3, kernelSize: 3, strides: 2, padding: "same", activation: "relu" }).apply(h) as tf.SymbolicTensor; // 16×14
-  h = tf.layers.cropping2D({ cropping: [[1, 0], [2, 3]] }).apply(h) as tf.SymbolicTensor; // 15×9
+  h = tf.layers
+    .cropping2D({
+      cropping: [
+        [1, 0],
+        [2, 3],
+      ],
+    })
+    .apply(h) as tf.SymbolicTensor; // 15×9
   h = tf.layers.upSampling2d({ size: [2, 1] }).apply(h) as tf.SymbolicTensor; // 30×9
   h = tf.layers.conv2dTranspose({ filters: 2, kernelSize: 2, strides: 3, padding: "valid" }).apply(h) as tf.SymbolicTensor; // k < s
   h = tf.layers.upSampling2d({ size: [1, 2], interpolation: "bilinear" }).apply(h) as tf.SymbolicTensor;
@@ -177,11 +214,13 @@ export function imaging(): Case {
   // h is channels-first inside the graph; its H/W-swapped twin shares its ONNX name
   // with another layout, and both need a Transpose back for Flatten.
   const swapped = tf.layers.permute({ dims: [2, 1, 3] }).apply(h) as tf.SymbolicTensor;
-  const pooled = tf.layers.add().apply([
-    tf.layers.dense({ units: 2 }).apply(tf.layers.flatten().apply(swapped)) as tf.SymbolicTensor,
-    tf.layers.dense({ units: 2 }).apply(tf.layers.flatten().apply(h)) as tf.SymbolicTensor,
-    tf.layers.globalAveragePooling2d({}).apply(h) as tf.SymbolicTensor,
-  ]) as tf.SymbolicTensor;
+  const pooled = tf.layers
+    .add()
+    .apply([
+      tf.layers.dense({ units: 2 }).apply(tf.layers.flatten().apply(swapped)) as tf.SymbolicTensor,
+      tf.layers.dense({ units: 2 }).apply(tf.layers.flatten().apply(h)) as tf.SymbolicTensor,
+      tf.layers.globalAveragePooling2d({}).apply(h) as tf.SymbolicTensor,
+    ]) as tf.SymbolicTensor;
   let seq = tf.layers.repeatVector({ n: 4 }).apply(pooled) as tf.SymbolicTensor; // [4, 2]
   seq = tf.layers.timeDistributed({ layer: tf.layers.dense({ units: 3, activation: "tanh" }) }).apply(seq) as tf.SymbolicTensor;
   const out = tf.layers.flatten().apply(seq) as tf.SymbolicTensor;

@@ -28,11 +28,18 @@ afterAll(async () => {
 test("a cell importing tfjs runs on the kernel's backend (as %train will), not tfjs's slow cpu default with its banner", async () => {
   const r = await kernel.execute('import * as tf from "@tensorflow/tfjs";\ntf.ones([2]).sum().dataSync()[0];\ntf.getBackend()');
   expect(resultText(r)).toBe("'wasm'");
-  expect(r.outputs.filter((o) => o.msg_type === "stream").map((o) => o.content.text).join("")).not.toMatch(/looks like you are running TensorFlow.js in Node/);
+  expect(
+    r.outputs
+      .filter((o) => o.msg_type === "stream")
+      .map((o) => o.content.text)
+      .join(""),
+  ).not.toMatch(/looks like you are running TensorFlow.js in Node/);
 });
 
 test("import * as tf from '@tensorflow/tfjs' works outside the package, and %train takes the model", async () => {
-  const built = await kernel.execute('import * as tf from "@tensorflow/tfjs";\nconst net: tf.LayersModel = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [4], activation: "softmax" })] });\nnet.layers.length');
+  const built = await kernel.execute(
+    'import * as tf from "@tensorflow/tfjs";\nconst net: tf.LayersModel = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [4], activation: "softmax" })] });\nnet.layers.length',
+  );
   expect(built.reply.content.status, JSON.stringify(built.reply.content)).toBe("ok");
   expect(resultText(built)).toBe("1");
   const trained = await kernel.execute(`%train net --data iris --epochs 1 --tier 3 --drive ${path.join(dir, "drive")} --as r\nr.status`);

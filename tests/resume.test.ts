@@ -18,7 +18,7 @@ const ENV = { ...process.env, TSCOLAB_BACKEND: process.env.TSCOLAB_RESUME_BACKEN
 // Printed so that a failing run can be replayed with the same kill moments.
 const SEED = Number(process.env.TSCOLAB_RESUME_SEED ?? Date.now() % 100000);
 let rngState = SEED;
-const random = () => ((rngState = (Math.imul(rngState, 1103515245) + 12345) >>> 0) / 2 ** 32);
+const random = () => (rngState = (Math.imul(rngState, 1103515245) + 12345) >>> 0) / 2 ** 32;
 
 const CONFIG = {
   runName: "resume-acceptance",
@@ -144,7 +144,9 @@ describe("resume after SIGKILL", () => {
     const after1 = (await listValidCheckpoints(runDir)).valid[0]!.step;
     const k2 = await killAtRandom(train(work, ["--resume", "last", "--drive", drive, "--json"]), drive, after1 + 4, base.step - 40, "first resume");
     const after2 = (await listValidCheckpoints(runDir)).valid[0]!.step;
-    console.log(`killed at step >= ${k1.target} +${k1.extraMs} ms (newest valid checkpoint ${after1}), then at >= ${k2.target} +${k2.extraMs} ms into the resume (${after2}); ${base.step} steps in all`);
+    console.log(
+      `killed at step >= ${k1.target} +${k1.extraMs} ms (newest valid checkpoint ${after1}), then at >= ${k2.target} +${k2.extraMs} ms into the resume (${after2}); ${base.step} steps in all`,
+    );
     const r = await train(work, ["--resume", "last", "--drive", drive, "--json"]).done;
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout);
@@ -269,7 +271,14 @@ describe.skipIf(!mounted)("resume after the Drive filled up", () => {
     // The other writer keeps taking whatever is freed: the trainer may have been
     // frozen between a commit and its rotation, and the rotated-out checkpoint
     // would otherwise make room for exactly the next one, again and again.
-    const hog = spawn(process.execPath, ["-e", `const fs = require("fs"); const fd = fs.openSync(${JSON.stringify(filler)}, "a"); const page = Buffer.alloc(4096); process.stdout.write("ready\\n"); for (;;) { try { fs.writeSync(fd, page); } catch (e) { if (e.code !== "ENOSPC") throw e; } }`], { stdio: ["ignore", "pipe", "inherit"] });
+    const hog = spawn(
+      process.execPath,
+      [
+        "-e",
+        `const fs = require("fs"); const fd = fs.openSync(${JSON.stringify(filler)}, "a"); const page = Buffer.alloc(4096); process.stdout.write("ready\\n"); for (;;) { try { fs.writeSync(fd, page); } catch (e) { if (e.code !== "ENOSPC") throw e; } }`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     await new Promise((resolve) => hog.stdout!.once("data", resolve)); // the other writer is running before the trainer resumes
     proc.child.kill("SIGCONT");
     const r = await proc.done;

@@ -18,7 +18,13 @@ describe("tscolab run", () => {
   let failedRunOut: string | undefined; // the .out.ipynb the first test writes, validated by the second
 
   it("stops at the first error like Colab's run-all, names the cell and still writes the notebook", () => {
-    const nb = writeTestNotebook(["let a = 1;\nconsole.log('one')", { source: "# Markdown between", markdown: true }, "a + 1", "throw new Error('third cell broke')", "console.log('never')"]);
+    const nb = writeTestNotebook([
+      "let a = 1;\nconsole.log('one')",
+      { source: "# Markdown between", markdown: true },
+      "a + 1",
+      "throw new Error('third cell broke')",
+      "console.log('never')",
+    ]);
     const res = spawnSync(process.execPath, [LAUNCHER, "run", nb], { encoding: "utf8", timeout: 120_000 });
     expect(res.status).toBe(1);
     expect(res.stderr).toContain("Cell 4 failed: Error: third cell broke");

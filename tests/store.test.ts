@@ -32,10 +32,16 @@ import { TscolabError } from "../magics/types";
 
 const ROOT = path.resolve(__dirname, "..");
 const tmp = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), `tscolab-store-${p}-`));
-const steps = (runDir: string) => fs.readdirSync(path.join(runDir, "checkpoints")).filter((n) => n.startsWith("step-")).sort();
+const steps = (runDir: string) =>
+  fs
+    .readdirSync(path.join(runDir, "checkpoints"))
+    .filter((n) => n.startsWith("step-"))
+    .sort();
 
 function tinyModel() {
-  return tf.sequential({ layers: [tf.layers.dense({ units: 8, inputShape: [4], activation: "relu" }), tf.layers.dropout({ rate: 0.2 }), tf.layers.dense({ units: 3, activation: "softmax" })] });
+  return tf.sequential({
+    layers: [tf.layers.dense({ units: 8, inputShape: [4], activation: "relu" }), tf.layers.dropout({ rate: 0.2 }), tf.layers.dense({ units: 3, activation: "softmax" })],
+  });
 }
 
 describe("run folders", () => {
@@ -74,7 +80,13 @@ describe("run folders", () => {
     const point = await prepareResume(drive, "last");
     expect(point.checkpoint?.step).toBe(20);
     expect(point.notes.join("\n")).toMatch(/dropped 3 line/);
-    expect(fs.readFileSync(path.join(run.runDir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).step)).toEqual([10, 20]);
+    expect(
+      fs
+        .readFileSync(path.join(run.runDir, "metrics.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).step),
+    ).toEqual([10, 20]);
   });
 });
 
@@ -121,7 +133,8 @@ describe("checkpoints", () => {
   test("a flipped byte is reported with file and sha256 mismatch, and the previous valid checkpoint is used", async () => {
     const drive = tmp("flip");
     const run = await createRun(drive, { runName: "flip" });
-    for (const step of [10, 20, 30]) await commitCheckpoint(run.runDir, { step, epoch: step / 10, files: { "weights.bin": randomBytes(1000), "state.json": JSON.stringify({ step }) } });
+    for (const step of [10, 20, 30])
+      await commitCheckpoint(run.runDir, { step, epoch: step / 10, files: { "weights.bin": randomBytes(1000), "state.json": JSON.stringify({ step }) } });
     const victim = path.join(run.runDir, "checkpoints", "step-000000030", "weights.bin");
     const bytes = fs.readFileSync(victim);
     const before = sha256(bytes);
@@ -159,7 +172,14 @@ describe("checkpoints", () => {
     const run = await createRun(tmp("rotate"), { runName: "r" });
     const removed: string[] = [];
     for (const step of [5, 10, 15, 20, 25, 30]) {
-      const c = await commitCheckpoint(run.runDir, { step, epoch: step / 5, files: { "w.bin": String(step) }, keepLast: 2, isBest: step === 10, meta: { val_loss: step === 10 ? 0.1 : 1 } });
+      const c = await commitCheckpoint(run.runDir, {
+        step,
+        epoch: step / 5,
+        files: { "w.bin": String(step) },
+        keepLast: 2,
+        isBest: step === 10,
+        meta: { val_loss: step === 10 ? 0.1 : 1 },
+      });
       removed.push(...c.removed);
     }
     expect(steps(run.runDir)).toEqual(["step-000000010", "step-000000025", "step-000000030"]);
@@ -227,7 +247,11 @@ describe("checkpoints", () => {
       await new Promise((r) => setTimeout(r, Math.random() * 300));
       child.kill("SIGKILL");
       await new Promise((r) => child.on("exit", r));
-      const confirmed = out.trim().split("\n").filter((l) => /^\d+$/.test(l)).map(Number);
+      const confirmed = out
+        .trim()
+        .split("\n")
+        .filter((l) => /^\d+$/.test(l))
+        .map(Number);
       await cleanStaleTemporaries(run.runDir);
       const { valid, corrupt } = await listValidCheckpoints(run.runDir);
       expect(corrupt).toEqual([]);
@@ -306,7 +330,9 @@ describe.skipIf(!mounted)("full disk (tmpfs)", () => {
     expect(error).toBeInstanceOf(DriveWriteError);
     const msg = (error as Error).message;
     expect(msg.split("\n")).toHaveLength(1);
-    expect(msg).toMatch(/^Drive is full: writing checkpoint step-\d{9} failed at .*checkpoints \(ENOSPC\); committed checkpoints are intact \(newest: step-\d{9}\) \(fix: free space on the Drive, .* or move the run folder and pass --drive elsewhere; then continue with --resume 20\d{6}-\d{6}-full\)$/);
+    expect(msg).toMatch(
+      /^Drive is full: writing checkpoint step-\d{9} failed at .*checkpoints \(ENOSPC\); committed checkpoints are intact \(newest: step-\d{9}\) \(fix: free space on the Drive, .* or move the run folder and pass --drive elsewhere; then continue with --resume 20\d{6}-\d{6}-full\)$/,
+    );
     expect(committed.length).toBeGreaterThan(2);
     const { valid, corrupt } = await listValidCheckpoints(run.runDir);
     expect(corrupt).toEqual([]);
@@ -345,7 +371,11 @@ describe.skipIf(!mounted)("full disk (tmpfs)", () => {
     };
     fill();
     const retries: string[] = [];
-    const ok = await mirrorCheckpoint(c1.dir, remote.runDir, { backoffMs: 50, isBest: true, onRetry: (n, e) => (retries.push(`${n}: ${e.message.slice(0, 13)}`), fs.rmSync(filler)) });
+    const ok = await mirrorCheckpoint(c1.dir, remote.runDir, {
+      backoffMs: 50,
+      isBest: true,
+      onRetry: (n, e) => (retries.push(`${n}: ${e.message.slice(0, 13)}`), fs.rmSync(filler)),
+    });
     expect(retries).toEqual(["1: Drive is full"]);
     expect(ok).toMatchObject({ step: 10, attempts: 2 });
     const copied = await readCheckpoint(path.join(remote.runDir, "checkpoints", "step-000000010"));
@@ -357,7 +387,9 @@ describe.skipIf(!mounted)("full disk (tmpfs)", () => {
     const err = await mirrorCheckpoint(c2.dir, remote.runDir, { retries: 2, backoffMs: 20 }).catch((e) => e);
     fs.rmSync(filler);
     expect(err).toBeInstanceOf(DriveWriteError);
-    expect(err.message).toMatch(/^Drive is full: mirroring step-000000020 after 3 attempt\(s\) failed at .*\(ENOSPC\); the local copy checkpoints\/step-000000020 is committed and valid/);
+    expect(err.message).toMatch(
+      /^Drive is full: mirroring step-000000020 after 3 attempt\(s\) failed at .*\(ENOSPC\); the local copy checkpoints\/step-000000020 is committed and valid/,
+    );
     const { valid, corrupt } = await listValidCheckpoints(remote.runDir);
     expect(corrupt).toEqual([]);
     expect(valid.map((v) => v.step)).toEqual([10]);

@@ -54,7 +54,10 @@ test("%drive mount creates and tests the folder, sets the root; %drive status li
 
   fs.writeFileSync(path.join(b.runDir, "checkpoints", "step-000000080", "w.bin"), Buffer.alloc(2048, 1));
   const verified = await invokeMagic("drive", "status --verify", ctx(cwd));
-  expect((verified.result as DriveStatus).runs[0]!.verified).toEqual({ valid: 1, corrupt: [expect.stringMatching(/^step-000000080 is corrupt: w\.bin: sha256 mismatch: expected sha256 [0-9a-f]{64}, found [0-9a-f]{64}$/)] });
+  expect((verified.result as DriveStatus).runs[0]!.verified).toEqual({
+    valid: 1,
+    corrupt: [expect.stringMatching(/^step-000000080 is corrupt: w\.bin: sha256 mismatch: expected sha256 [0-9a-f]{64}, found [0-9a-f]{64}$/)],
+  });
   expect(verified.bundle!["text/plain"]).toMatch(new RegExp(`${b.runId}\\s+interrupted\\s+yes\\s+1 valid / 2`));
   expect(verified.bundle!["text/plain"]).toContain(`Corrupt checkpoints (ignored by --resume):\n  ${b.runId}: step-000000080 is corrupt: w.bin: sha256 mismatch`);
 

@@ -75,7 +75,16 @@ beforeAll(() => {
 describe("learnable problems are learned", () => {
   test("regression from CSV: validation Pearson r >= 0.97, MSE/MAE reported, the run folder's files written", async () => {
     const r = await train(
-      { runName: "reg", data: { train: "reg.csv", label: "y" }, model: { zoo: "mlp", hidden: [32, 16] }, epochs: 40, batchSize: 32, learningRate: 0.01, schedule: { type: "cosine", warmupEpochs: 1 }, drive },
+      {
+        runName: "reg",
+        data: { train: "reg.csv", label: "y" },
+        model: { zoo: "mlp", hidden: [32, 16] },
+        epochs: 40,
+        batchSize: 32,
+        learningRate: 0.01,
+        schedule: { type: "cosine", warmupEpochs: 1 },
+        drive,
+      },
       { cwd: work },
     );
     expect(r.status, r.diagnosis).toBe("completed");
@@ -86,7 +95,11 @@ describe("learnable problems are learned", () => {
     expect(r.metrics.val_mae).toBeGreaterThan(0);
     expect(r.metrics.val_loss).toBeCloseTo(r.metrics.val_mse, 5);
     // metrics.jsonl: one line per epoch with step, loss, throughput and the validation metrics.
-    const rows = fs.readFileSync(path.join(r.runDir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const rows = fs
+      .readFileSync(path.join(r.runDir, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(rows).toHaveLength(40);
     for (const key of ["epoch", "step", "loss", "samplesPerSec", "wallMs", "val_loss", "val_mse", "val_mae", "val_pearson"]) expect(rows[39]).toHaveProperty(key);
     expect(rows[39].step).toBe(40 * Math.ceil(400 / 32));
@@ -100,7 +113,10 @@ describe("learnable problems are learned", () => {
   });
 
   test("string-labelled JSONL classification (array feature column): accuracy >= 0.95", async () => {
-    const r = await train({ data: { train: "blobs.jsonl", label: "color" }, model: { zoo: "mlp", hidden: [16], dropout: 0.1 }, epochs: 15, batchSize: 16, learningRate: 0.01, drive }, { cwd: work });
+    const r = await train(
+      { data: { train: "blobs.jsonl", label: "color" }, model: { zoo: "mlp", hidden: [16], dropout: 0.1 }, epochs: 15, batchSize: 16, learningRate: 0.01, drive },
+      { cwd: work },
+    );
     expect(r.status, r.diagnosis).toBe("completed");
     expect(r.dataset.labels).toEqual(["blue", "green", "red"]);
     expect(r.metrics.val_accuracy).toBeGreaterThanOrEqual(0.95);
@@ -110,7 +126,18 @@ describe("learnable problems are learned", () => {
     // With seed 42, val_accuracy on iris's 30 held-out rows peaks within a few epochs (it reaches 1.0,
     // which nothing can beat), so patience 8 always stops the run well before epoch 40.
     const r = await train(
-      { seed: 42, data: { train: { builtin: "iris" } }, model: { zoo: "mlp", hidden: [32, 16], batchNorm: true }, optimizer: "adamw", epochs: 40, batchSize: 16, learningRate: 0.01, gradClipNorm: 1, earlyStopping: { monitor: "val_accuracy", patience: 8 }, drive },
+      {
+        seed: 42,
+        data: { train: { builtin: "iris" } },
+        model: { zoo: "mlp", hidden: [32, 16], batchNorm: true },
+        optimizer: "adamw",
+        epochs: 40,
+        batchSize: 16,
+        learningRate: 0.01,
+        gradClipNorm: 1,
+        earlyStopping: { monitor: "val_accuracy", patience: 8 },
+        drive,
+      },
       { cwd: work },
     );
     expect(r.status, r.diagnosis).toBe("completed");
@@ -176,7 +203,14 @@ describe("broken runs fail fast, in the right tier, with a diagnosis", () => {
 
 describe("resources and state", () => {
   test("no tensor leak across epochs or after the run", async () => {
-    const config = { data: { train: { builtin: "iris" as const } }, model: { zoo: "mlp" as const, hidden: [16], dropout: 0.2, batchNorm: true }, epochs: 6, batchSize: 16, drive, tier: "3" as const };
+    const config = {
+      data: { train: { builtin: "iris" as const } },
+      model: { zoo: "mlp" as const, hidden: [16], dropout: 0.2, batchNorm: true },
+      epochs: 6,
+      batchSize: 16,
+      drive,
+      tier: "3" as const,
+    };
     (await train({ ...config, epochs: 1 }, { cwd: work })).model!.dispose(); // backend and kernels warmed up
     const before = tf.memory().numTensors;
     const perEpoch: number[] = [];
@@ -203,7 +237,11 @@ describe("resources and state", () => {
     const whole = await train(config, { cwd: work });
     // A stop request that arrives deterministically in the second epoch (the loop looks once per step).
     let looks = 0;
-    const signal = { get aborted() { return ++looks >= 23; } } as AbortSignal;
+    const signal = {
+      get aborted() {
+        return ++looks >= 23;
+      },
+    } as AbortSignal;
     const stopped = await train(config, { cwd: work, signal });
     expect(stopped.status).toBe("stopped");
     const steps = stopped.tiers["3"].details.steps as number;
@@ -218,8 +256,15 @@ describe("resources and state", () => {
 
 describe("interrupt from the outside", () => {
   test("SIGINT to the CLI stops after the current step, writes a checkpoint, exits 130 with a resumable run", async () => {
-    fs.writeFileSync(path.join(work, "long.json"), JSON.stringify({ data: { train: { builtin: "iris" } }, epochs: 500, batchSize: 8, tier: "3", drive: "drive", checkpoint: { everyEpochs: 0 } }));
-    const child = spawn(process.execPath, [CLI, "train", "--config", "long.json", "--json"], { cwd: work, env: { ...process.env, TSCOLAB_BACKEND: "wasm" }, stdio: ["ignore", "pipe", "pipe"] });
+    fs.writeFileSync(
+      path.join(work, "long.json"),
+      JSON.stringify({ data: { train: { builtin: "iris" } }, epochs: 500, batchSize: 8, tier: "3", drive: "drive", checkpoint: { everyEpochs: 0 } }),
+    );
+    const child = spawn(process.execPath, [CLI, "train", "--config", "long.json", "--json"], {
+      cwd: work,
+      env: { ...process.env, TSCOLAB_BACKEND: "wasm" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -242,7 +287,16 @@ describe("interrupt from the outside", () => {
 
 describe("three faces, one engine", () => {
   test("API, magic and CLI give identical metrics for the same config and seed; the magic shows one block updated in place", async () => {
-    const config: TrainConfigInput = { runName: "faces", seed: 5, data: { train: { builtin: "iris" } }, model: { zoo: "mlp", hidden: [16], dropout: 0.1 }, epochs: 4, batchSize: 16, learningRate: 0.02, drive: "drive" };
+    const config: TrainConfigInput = {
+      runName: "faces",
+      seed: 5,
+      data: { train: { builtin: "iris" } },
+      model: { zoo: "mlp", hidden: [16], dropout: 0.1 },
+      epochs: 4,
+      batchSize: 16,
+      learningRate: 0.02,
+      drive: "drive",
+    };
     fs.writeFileSync(path.join(work, "faces.json"), JSON.stringify(config));
     const fromCli = cli(["--config", "faces.json", "--json"]);
     const api = await train(config, { cwd: work });

@@ -37,11 +37,24 @@ describe("CSV and JSONL readers", () => {
     expect(ds.info.inputShape).toEqual([2]);
     // Rows keep their values; labels are vocabulary indices.
     const rows = Array.from({ length: 4 }, (_, i) => [ds.train.x[2 * i], ds.train.x[2 * i + 1], ds.train.y[i]]);
-    expect(rows.sort((p, q) => p[0] - q[0])).toEqual([[1, 2, 1], [3, 4, 2], [5, 6, 1], [7, 8, 0]]);
+    expect(rows.sort((p, q) => p[0] - q[0])).toEqual([
+      [1, 2, 1],
+      [3, 4, 2],
+      [5, 6, 1],
+      [7, 8, 0],
+    ]);
   });
 
   test("JSONL: one array column as features (image-shaped), default label column", async () => {
-    const lines = Array.from({ length: 6 }, (_, i) => JSON.stringify({ pixels: [[i, i + 1], [i + 2, i + 3]], label: i % 2 ? "odd" : "even" }));
+    const lines = Array.from({ length: 6 }, (_, i) =>
+      JSON.stringify({
+        pixels: [
+          [i, i + 1],
+          [i + 2, i + 3],
+        ],
+        label: i % 2 ? "odd" : "even",
+      }),
+    );
     const ds = await load({ train: write("img.jsonl", lines.join("\n") + "\n\n"), validationSplit: 0, normalize: false });
     expect(ds.info.features).toEqual(["pixels"]);
     expect(ds.info.label).toBe("label");
@@ -140,8 +153,12 @@ describe("built-in data sets", () => {
     expect(ds.info.features).toHaveLength(4);
     // Its own columns are accepted; any other label or feature is an error, not silently ignored.
     await loadDataset({ train: { builtin: "iris" }, label: "species" }, { seed: 1 });
-    await expect(loadDataset({ train: { builtin: "iris" }, features: ["petal_length"] }, { seed: 1 })).rejects.toThrow(/data\.features: builtin:iris always uses all its features \(sepal_length, .*\)/);
-    await expect(loadDataset({ train: { builtin: "iris" }, label: "nosuchcol" }, { seed: 1 })).rejects.toThrow('data.label "nosuchcol" is not a column of builtin:iris; its columns are: sepal_length, sepal_width, petal_length, petal_width, species');
+    await expect(loadDataset({ train: { builtin: "iris" }, features: ["petal_length"] }, { seed: 1 })).rejects.toThrow(
+      /data\.features: builtin:iris always uses all its features \(sepal_length, .*\)/,
+    );
+    await expect(loadDataset({ train: { builtin: "iris" }, label: "nosuchcol" }, { seed: 1 })).rejects.toThrow(
+      'data.label "nosuchcol" is not a column of builtin:iris; its columns are: sepal_length, sepal_width, petal_length, petal_width, species',
+    );
   });
 
   test("mnist from the mnist package, balanced prefix, image-shaped", async () => {

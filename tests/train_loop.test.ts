@@ -31,7 +31,15 @@ beforeAll(async () => {
 
 async function irisTrainer(batchSize = 30): Promise<Trainer> {
   const model = await createModel(tf, { zoo: "mlp", hidden: [8] }, { inputShape: iris.info.inputShape, outputs: iris.outputs, task: "classification" }, { seed: 3, cwd: work });
-  return new Trainer(tf, model, iris, { task: "classification", logits: false, outputs: iris.outputs, batchSize, seed: 3, gradClipNorm: null, optimizer: { kind: "adam", weightDecay: 0, momentum: 0 } });
+  return new Trainer(tf, model, iris, {
+    task: "classification",
+    logits: false,
+    outputs: iris.outputs,
+    batchSize,
+    seed: 3,
+    gradClipNorm: null,
+    optimizer: { kind: "adam", weightDecay: 0, momentum: 0 },
+  });
 }
 
 /** y = 2 x0 - x1: learnable at a sane learning rate, not finite after one step at 1e30. */
@@ -45,7 +53,15 @@ async function regressionTrainer(): Promise<Trainer> {
   fs.writeFileSync(file, lines.join("\n") + "\n");
   const data = await loadDataset({ train: file, label: "y" }, { seed: 3, cwd: work });
   const model = await createModel(tf, { zoo: "mlp", hidden: [16] }, { inputShape: data.info.inputShape, outputs: 1, task: "regression" }, { seed: 3, cwd: work });
-  return new Trainer(tf, model, data, { task: "regression", logits: false, outputs: 1, batchSize: 16, seed: 3, gradClipNorm: null, optimizer: { kind: "adam", weightDecay: 0, momentum: 0 } });
+  return new Trainer(tf, model, data, {
+    task: "regression",
+    logits: false,
+    outputs: 1,
+    batchSize: 16,
+    seed: 3,
+    gradClipNorm: null,
+    optimizer: { kind: "adam", weightDecay: 0, momentum: 0 },
+  });
 }
 
 const freshProgress = (): RunProgress => ({ early: { best: null, wait: 0 }, best: null, epochTrainMs: 0 });
@@ -87,7 +103,15 @@ describe("the loop", () => {
     expect(trainer.stepsPerEpoch).toBe(4);
     expect(result.stop).toBeNull();
     expect(result.metrics?.val_loss).toBeGreaterThan(0);
-    const epoch = (e: number, first: number) => ["a:begin", "b:begin", ...[0, 1, 2, 3].flatMap((i) => [`a:step${first + i}`, `b:step${first + i}`]), `a:trained${e}`, `b:trained${e}`, `a:end${e}`, `b:end${e}`];
+    const epoch = (e: number, first: number) => [
+      "a:begin",
+      "b:begin",
+      ...[0, 1, 2, 3].flatMap((i) => [`a:step${first + i}`, `b:step${first + i}`]),
+      `a:trained${e}`,
+      `b:trained${e}`,
+      `a:end${e}`,
+      `b:end${e}`,
+    ];
     expect(calls).toEqual([...epoch(1, 1), ...epoch(2, 5), "a:done:completed", "b:done:completed"]);
     expect(trainer.epoch).toBe(2);
     expect(trainer.step).toBe(8);
@@ -172,11 +196,19 @@ describe("the Trainer owns its counters", () => {
 
 describe("the hooks inside train()", () => {
   const drive = path.join(work, "drive");
-  const steps = (runDir: string) => fs.readdirSync(path.join(runDir, "checkpoints")).map(parseCheckpointName).filter((s): s is number => s !== undefined).sort((a, b) => a - b);
+  const steps = (runDir: string) =>
+    fs
+      .readdirSync(path.join(runDir, "checkpoints"))
+      .map(parseCheckpointName)
+      .filter((s): s is number => s !== undefined)
+      .sort((a, b) => a - b);
 
   test("checkpoints on disk are the ones the policy decides, replayed from the run's own metrics", async () => {
     const checkpoint = { everyEpochs: 2, everySteps: 3, keepLast: 2, keepBest: true };
-    const r = await train({ seed: 4, data: { train: { builtin: "iris" } }, model: { zoo: "mlp", hidden: [8] }, epochs: 5, batchSize: 30, tier: "3", checkpoint, drive }, { cwd: work });
+    const r = await train(
+      { seed: 4, data: { train: { builtin: "iris" } }, model: { zoo: "mlp", hidden: [8] }, epochs: 5, batchSize: 30, tier: "3", checkpoint, drive },
+      { cwd: work },
+    );
     expect(r.status).toBe("completed");
     const rows = (await readMetrics(r.runDir)).rows;
     expect(rows).toHaveLength(5);
@@ -211,7 +243,16 @@ describe("the hooks inside train()", () => {
   });
 
   test("a listener that stops the run at an epoch's end: stopped after that epoch, with the checkpoint it promises; resume ends bit-identical", async () => {
-    const config = { seed: 6, data: { train: { builtin: "iris" as const } }, model: { zoo: "mlp" as const, hidden: [8], dropout: 0.2 }, epochs: 4, batchSize: 30, tier: "3" as const, checkpoint: { everyEpochs: 0, everySteps: 0, keepLast: 3, keepBest: false }, drive };
+    const config = {
+      seed: 6,
+      data: { train: { builtin: "iris" as const } },
+      model: { zoo: "mlp" as const, hidden: [8], dropout: 0.2 },
+      epochs: 4,
+      batchSize: 30,
+      tier: "3" as const,
+      checkpoint: { everyEpochs: 0, everySteps: 0, keepLast: 3, keepBest: false },
+      drive,
+    };
     const whole = await train(config, { cwd: work });
     const stop = new AbortController();
     const stopped = await train(config, { cwd: work, signal: stop.signal, onProgress: (e) => e.epochEnded && e.epoch === 2 && stop.abort() });

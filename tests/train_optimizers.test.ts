@@ -72,7 +72,10 @@ describe("update rules", () => {
   }
 
   test("adamw's decay is decoupled: with zero gradients, weights shrink by exactly (1 - lr * wd) per step", () => {
-    const { w, opt } = run({ kind: "adamw", weightDecay: 0.5, momentum: 0 }, 0.1, [[0, 0, 0], [0, 0, 0]]);
+    const { w, opt } = run({ kind: "adamw", weightDecay: 0.5, momentum: 0 }, 0.1, [
+      [0, 0, 0],
+      [0, 0, 0],
+    ]);
     Array.from(w.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(W0[i] * 0.95 * 0.95, 6));
     w.dispose();
     opt.dispose();

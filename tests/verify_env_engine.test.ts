@@ -155,10 +155,12 @@ describe("tfjs-core copies and versions", () => {
     const extra = fakePackage(notebook, "@tensorflow/tfjs-core", "4.10.0");
     const r = await verifyEnv({ ...fast, cwd: notebook, env: withoutBackendEnv() });
     expect(r.status).toBe("fail");
-    expect(r.tfjsCore.copies.map((c) => [c.version, c.usedBy])).toEqual(expect.arrayContaining([
-      ["4.22.0", ["kernel"]],
-      ["4.10.0", ["notebook"]],
-    ]));
+    expect(r.tfjsCore.copies.map((c) => [c.version, c.usedBy])).toEqual(
+      expect.arrayContaining([
+        ["4.22.0", ["kernel"]],
+        ["4.10.0", ["notebook"]],
+      ]),
+    );
     const c = check(r, "tfjs.core-copies")!;
     expect(c.status).toBe("fail");
     expect(c.message).toMatch(/^2 copies of @tensorflow\/tfjs-core: /);
@@ -285,4 +287,3 @@ describe("interrupts", () => {
     expect(Date.now() - t0).toBeLessThan(10_000);
   });
 });
-

@@ -88,7 +88,10 @@ const firstLine = (s: string): string =>
 
 /** Parses `--format=csv,noheader,nounits` rows; null when any row does not fit. */
 export function parseQueryRows(stdout: string, withComputeCap: boolean): GpuDevice[] | null {
-  const lines = stdout.split("\n").map((l) => l.trim()).filter(Boolean);
+  const lines = stdout
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (!lines.length) return null;
   const devices: GpuDevice[] = [];
   for (const line of lines) {
@@ -123,7 +126,8 @@ export async function detectGpus(opts: DetectOptions = {}): Promise<GpuDetection
     const r = await run("nvidia-smi", [`--query-gpu=${fields.join(",")}`, "--format=csv,noheader,nounits"], opts, deadline);
     if (r.error?.code === "ENOENT") return result("missing", "nvidia-smi is not on PATH: no NVIDIA driver tools, so no NVIDIA GPU is usable");
     if (r.error) return result("failed", `nvidia-smi could not be started: ${r.error.message}`);
-    if (r.timedOut) return result("timeout", `nvidia-smi did not answer within ${Math.round((opts.timeoutMs ?? 5_000) / 100) / 10} s (a wedged driver or a GPU falling off the bus)`);
+    if (r.timedOut)
+      return result("timeout", `nvidia-smi did not answer within ${Math.round((opts.timeoutMs ?? 5_000) / 100) / 10} s (a wedged driver or a GPU falling off the bus)`);
     const said = `${r.stdout}\n${r.stderr}`;
     if (r.code !== 0) {
       if (withCap && /compute_cap/i.test(said) && /not a valid field|invalid|unknown/i.test(said)) {

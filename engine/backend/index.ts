@@ -316,16 +316,13 @@ async function chooseAndSet(preference: BackendName | undefined, source: string,
   for (const name of order) {
     const attempt = await tryBackend(name, opts);
     if (attempt.ok) {
-      const reason = preference
-        ? `requested with ${source}=${preference}`
-        : skipped.length
-          ? `best usable backend (${skipped.join("; ")})`
-          : "best usable backend";
+      const reason = preference ? `requested with ${source}=${preference}` : skipped.length ? `best usable backend (${skipped.join("; ")})` : "best usable backend";
       const profile = await profileOf(name, attempt.device, opts.signal);
       // The patched fast kernels for the chosen backend; `patches` names those in force.
       return { name, tfBackend: TFJS_BACKEND[name], device: attempt.device, reason, patches: installFastKernels(TFJS_BACKEND[name]), profile };
     }
-    if (preference) throw new TscolabError(`backend '${name}' was requested but cannot be used: ${attempt.why}`, attempt.fix ?? "unset TSCOLAB_BACKEND to pick the best usable backend");
+    if (preference)
+      throw new TscolabError(`backend '${name}' was requested but cannot be used: ${attempt.why}`, attempt.fix ?? "unset TSCOLAB_BACKEND to pick the best usable backend");
     skipped.push(`${name}: ${attempt.why}`);
   }
   throw new TscolabError(`no tfjs backend works (${skipped.join("; ")})`, "reinstall @tensorflow/tfjs with `npm install`");

@@ -115,7 +115,11 @@ export function probeNative(opts: NativeProbeOptions): Promise<NativeProbeResult
     const finish = () => {
       release();
       result.elapsedMs = Date.now() - started;
-      result.stderrTail = err.split("\n").map((l) => l.trimEnd()).filter(Boolean).slice(-20);
+      result.stderrTail = err
+        .split("\n")
+        .map((l) => l.trimEnd())
+        .filter(Boolean)
+        .slice(-20);
       result.loadable = result.stage === "done" && !result.thrown && !result.signal && !result.timedOut;
       resolve(result);
     };
@@ -147,33 +151,57 @@ export function diagnoseNative(pkg: string, r: NativeProbeResult, timeoutMs: num
       pkg.endsWith("-gpu") && (r.stage === "init" || r.stage === "smoke")
         ? "; a first GPU run can spend minutes JIT-compiling PTX for a GPU newer than the CUDA build (Ada/Hopper): set CUDA_CACHE_MAXSIZE=2147483648 and retry once, or check `nvidia-smi` for a wedged driver"
         : "";
-    return { error: `${pkg} hung during ${r.stage} (killed after ${Math.round(timeoutMs / 1000)} s)`, fix: `find what blocks it with \`node -e "require('${pkg}')"\`${gpuHint}; allow longer with TSCOLAB_PROBE_TIMEOUT=SECONDS; ${useWasm}` };
+    return {
+      error: `${pkg} hung during ${r.stage} (killed after ${Math.round(timeoutMs / 1000)} s)`,
+      fix: `find what blocks it with \`node -e "require('${pkg}')"\`${gpuHint}; allow longer with TSCOLAB_PROBE_TIMEOUT=SECONDS; ${useWasm}`,
+    };
   }
   if (/tfjs_binding\.node/.test(all)) {
-    return { error: `${pkg} has no native addon (tfjs_binding.node is missing: its install script did not run or failed)`, fix: `${rebuild}, or \`npm rebuild ${pkg} --build-addon-from-source\`; ${useWasm}` };
+    return {
+      error: `${pkg} has no native addon (tfjs_binding.node is missing: its install script did not run or failed)`,
+      fix: `${rebuild}, or \`npm rebuild ${pkg} --build-addon-from-source\`; ${useWasm}`,
+    };
   }
   const missingLib = /(lib[\w.+-]+\.so(?:\.[\d.]+)?): cannot open shared object file/.exec(all);
   if (missingLib) {
     const lib = missingLib[1];
-    if (/^libtensorflow/.test(lib)) return { error: `${pkg} cannot load ${lib} (libtensorflow was never downloaded into ${pkg}/deps/lib)`, fix: `${rebuild}, or put an existing libtensorflow 2.x on LD_LIBRARY_PATH; ${useWasm}` };
+    if (/^libtensorflow/.test(lib))
+      return {
+        error: `${pkg} cannot load ${lib} (libtensorflow was never downloaded into ${pkg}/deps/lib)`,
+        fix: `${rebuild}, or put an existing libtensorflow 2.x on LD_LIBRARY_PATH; ${useWasm}`,
+      };
     return { error: `${pkg} cannot load ${lib}`, fix: `make ${lib} visible (apt package or LD_LIBRARY_PATH); ${useWasm}` };
   }
   if (/NODE_MODULE_VERSION/.test(all)) {
-    return { error: `${pkg} was compiled for a different Node.js version (NODE_MODULE_VERSION mismatch)`, fix: `run \`npm rebuild ${pkg}\` with this Node (${process.version}); ${useWasm}` };
+    return {
+      error: `${pkg} was compiled for a different Node.js version (NODE_MODULE_VERSION mismatch)`,
+      fix: `run \`npm rebuild ${pkg}\` with this Node (${process.version}); ${useWasm}`,
+    };
   }
   const glibc = /version `(GLIBC(?:XX)?_[\d.]+)' not found/.exec(all);
   if (glibc) {
     return { error: `${pkg}'s libtensorflow needs ${glibc[1]}, newer than this system's C library`, fix: `use a newer OS image or build libtensorflow from source; ${useWasm}` };
   }
   if (r.signal === "SIGILL") {
-    return { error: `${pkg} crashed with SIGILL during ${r.stage}: libtensorflow uses CPU instructions (AVX/AVX2) this processor lacks`, fix: `remove ${pkg} (the prebuilt libtensorflow needs AVX) ${useWasm.replace(/^or /, "and ")}` };
+    return {
+      error: `${pkg} crashed with SIGILL during ${r.stage}: libtensorflow uses CPU instructions (AVX/AVX2) this processor lacks`,
+      fix: `remove ${pkg} (the prebuilt libtensorflow needs AVX) ${useWasm.replace(/^or /, "and ")}`,
+    };
   }
   if (r.signal) {
-    const cuda = pkg.endsWith("-gpu") ? " (with the GPU package this is usually a CUDA/cuDNN/driver version mismatch: tfjs-node-gpu 4.x needs CUDA 11.x with libcudart.so.11.0 and cuDNN 8)" : "";
-    return { error: `${pkg} crashed with ${r.signal} during ${r.stage}${cuda}`, fix: `run \`node -e "require('${pkg}')"\` to see the crash; remove ${pkg} if it cannot be repaired, ${useWasm}` };
+    const cuda = pkg.endsWith("-gpu")
+      ? " (with the GPU package this is usually a CUDA/cuDNN/driver version mismatch: tfjs-node-gpu 4.x needs CUDA 11.x with libcudart.so.11.0 and cuDNN 8)"
+      : "";
+    return {
+      error: `${pkg} crashed with ${r.signal} during ${r.stage}${cuda}`,
+      fix: `run \`node -e "require('${pkg}')"\` to see the crash; remove ${pkg} if it cannot be repaired, ${useWasm}`,
+    };
   }
   if (/different copy of @tensorflow\/tfjs-core/.test(all)) {
-    return { error: `${pkg} uses its own copy of @tensorflow/tfjs-core, so the kernel's tfjs cannot use its backend`, fix: `install ${pkg} at the same version as @tensorflow/tfjs and run \`npm dedupe\`` };
+    return {
+      error: `${pkg} uses its own copy of @tensorflow/tfjs-core, so the kernel's tfjs cannot use its backend`,
+      fix: `install ${pkg} at the same version as @tensorflow/tfjs and run \`npm dedupe\``,
+    };
   }
   if (r.thrown && r.stage === "require" && /Cannot find module/.test(r.thrown)) {
     return { error: `${pkg} is incomplete: ${firstLine(r.thrown)}`, fix: `reinstall it with \`npm install ${pkg}\`; ${useWasm}` };

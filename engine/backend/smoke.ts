@@ -58,7 +58,10 @@ export function smokeTestMatMul(tf: any, budgetMs: number): SmokeOutcome {
   };
   let maxAbsError = 0;
   try {
-    maxAbsError = Math.max(check(3, 4, 2, (i) => (i % 5) - 2), check(64, 64, 64, () => next()));
+    maxAbsError = Math.max(
+      check(3, 4, 2, (i) => (i % 5) - 2),
+      check(64, 64, 64, () => next()),
+    );
   } catch (e) {
     return { ok: false, maxAbsError: Infinity, gflops: null, size: 0, error: String((e as Error)?.message ?? e) };
   }

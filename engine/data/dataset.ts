@@ -40,7 +40,10 @@ async function readSource(src: DataSource, cwd: string, choose: Parameters<typeo
     const table = builtinTable(src.builtin, src.limit);
     const where = `builtin:${src.builtin}`;
     if (label !== undefined && label !== table.label)
-      throw new TscolabError(`data.label "${label}" is not a column of ${where}; its columns are: ${[...table.features, table.label].join(", ")}`, `drop --label, or set it to "${table.label}"`);
+      throw new TscolabError(
+        `data.label "${label}" is not a column of ${where}; its columns are: ${[...table.features, table.label].join(", ")}`,
+        `drop --label, or set it to "${table.label}"`,
+      );
     if (features !== undefined && [features].flat().join(",") !== table.features.join(","))
       throw new TscolabError(`data.features: ${where} always uses all its features (${table.features.join(", ")})`, "drop --features for a built-in data set");
     return table;
@@ -70,12 +73,19 @@ function encodeLabels(table: RawTable, task: Task, vocab: string[] | null, isTra
   table.labels.forEach((raw, i) => {
     const where = `${table.source}:${table.lines[i]}`;
     if (task === "regression") {
-      if (!isNumeric(raw)) throw new TscolabError(`malformed row at ${where}: label "${table.label}" is ${JSON.stringify(raw)}, but a regression label must be a number`, 'fix the row, or set "task": "classification"');
+      if (!isNumeric(raw))
+        throw new TscolabError(
+          `malformed row at ${where}: label "${table.label}" is ${JSON.stringify(raw)}, but a regression label must be a number`,
+          'fix the row, or set "task": "classification"',
+        );
       y[i] = Number(raw);
     } else {
       const k = index.get(String(raw));
       if (k === undefined) {
-        throw new TscolabError(`label ${JSON.stringify(raw)} at ${where} ${isTraining ? "is unknown" : "never appears in the training data"}`, "make the validation labels a subset of the training labels");
+        throw new TscolabError(
+          `label ${JSON.stringify(raw)} at ${where} ${isTraining ? "is unknown" : "never appears in the training data"}`,
+          "make the validation labels a subset of the training labels",
+        );
       }
       y[i] = k;
     }
@@ -129,7 +139,13 @@ export async function loadDataset(input: DataConfigInput, opts: LoadDatasetOptio
   const data = parsed.data;
   const cwd = opts.cwd ?? process.cwd();
   let trainChoice: ReturnType<typeof chooseColumns> | undefined;
-  const train = await readSource(data.train, cwd, (columns) => (trainChoice = chooseColumns(columns, path.resolve(cwd, describeSource(data.train)), data.features, data.label)), data.label, data.features);
+  const train = await readSource(
+    data.train,
+    cwd,
+    (columns) => (trainChoice = chooseColumns(columns, path.resolve(cwd, describeSource(data.train)), data.features, data.label)),
+    data.label,
+    data.features,
+  );
   const task = opts.task ?? inferTask(train);
   const vocab = task === "classification" ? vocabulary(train.labels) : null;
   if (vocab && vocab.length < 2) throw new TscolabError(`label "${train.label}" has a single value (${vocab[0]}) in ${train.source}`, "classification needs at least two classes");
@@ -144,7 +160,8 @@ export async function loadDataset(input: DataConfigInput, opts: LoadDatasetOptio
       return c;
     });
     const validSize = valid.elementShape.reduce((a, b) => a * b, 1);
-    if (validSize !== rowSize) throw new TscolabError(`${valid.source} has ${validSize} feature values per row where ${train.source} has ${rowSize}`, "use the same feature columns in both files");
+    if (validSize !== rowSize)
+      throw new TscolabError(`${valid.source} has ${validSize} feature values per row where ${train.source} has ${rowSize}`, "use the same feature columns in both files");
     trainSplit = { x: train.x, y: yAll, n: train.labels.length };
     validSplit = { x: valid.x, y: encodeLabels(valid, task, vocab, false), n: valid.labels.length };
   } else {

@@ -117,7 +117,8 @@ export async function readRawTable(file: string, choose: (columns: string[]) => 
         }
       }
       const flat = Array.isArray(v) ? (v as unknown[]).flat(Infinity) : [v];
-      if (flat.length !== rowSize) throw malformed(file, line, `column "${choice.features[0]}" has ${flat.length} values where the first row has ${rowSize}`, "every row's array must have the same shape");
+      if (flat.length !== rowSize)
+        throw malformed(file, line, `column "${choice.features[0]}" has ${flat.length} values where the first row has ${rowSize}`, "every row's array must have the same shape");
       for (const item of flat) pushNumber(item, choice.features[0], line);
     } else {
       for (const column of choice.features) pushNumber(values[column], column, line);

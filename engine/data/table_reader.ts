@@ -34,7 +34,10 @@ async function* lines(file: string): AsyncGenerator<[number, string]> {
     stream = fs.createReadStream(file, { encoding: "utf8" });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new TscolabError(`data file ${file} ${code === "ENOENT" ? "does not exist" : `cannot be read (${code})`}`, "check data.train / data.valid in the config (relative paths start at the notebook or CLI folder)");
+    throw new TscolabError(
+      `data file ${file} ${code === "ENOENT" ? "does not exist" : `cannot be read (${code})`}`,
+      "check data.train / data.valid in the config (relative paths start at the notebook or CLI folder)",
+    );
   }
   const rl = readline.createInterface({ input: stream, crlfDelay: Infinity });
   let n = 0;
@@ -85,7 +88,7 @@ async function* jsonlRows(file: string): AsyncGenerator<TableRow, string[]> {
       throw malformed(file, line, `not valid JSON (${(e as Error).message})`, "each line must be one JSON object");
     }
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      throw malformed(file, line, "expected a JSON object like {\"x\": [1, 2], \"y\": \"cat\"}", "each line must be one JSON object");
+      throw malformed(file, line, 'expected a JSON object like {"x": [1, 2], "y": "cat"}', "each line must be one JSON object");
     }
     columns ??= Object.keys(value);
     yield { line, values: value as Record<string, unknown> };

@@ -37,14 +37,23 @@ export function toolchainChecks(f: Facts): Check[] {
   checks.push(
     major >= MIN_NODE_MAJOR
       ? { id: "node", status: "ok", message: `Node ${f.versions.node}` }
-      : { id: "node", status: "fail", message: `Node ${f.versions.node} is too old: tscolab needs Node ${MIN_NODE_MAJOR} or newer`, fix: `switch to Node ${MIN_NODE_MAJOR}+ (for example \`nvm install ${MIN_NODE_MAJOR}\`)` },
+      : {
+          id: "node",
+          status: "fail",
+          message: `Node ${f.versions.node} is too old: tscolab needs Node ${MIN_NODE_MAJOR} or newer`,
+          fix: `switch to Node ${MIN_NODE_MAJOR}+ (for example \`nvm install ${MIN_NODE_MAJOR}\`)`,
+        },
   );
   checks.push({ id: "npm", status: "ok", message: f.versions.npm ? `npm ${f.versions.npm}` : "npm not found next to node (only needed to install packages)" });
   for (const tool of ["typescript", "tslab"] as const) {
     const v = f.versions[tool];
     checks.push(
       v
-        ? { id: tool, status: "ok", message: `${tool} ${v}${tool === "tslab" && f.versions.cellTypescript ? ` (type-checks cells with TypeScript ${f.versions.cellTypescript})` : ""}` }
+        ? {
+            id: tool,
+            status: "ok",
+            message: `${tool} ${v}${tool === "tslab" && f.versions.cellTypescript ? ` (type-checks cells with TypeScript ${f.versions.cellTypescript})` : ""}`,
+          }
         : { id: tool, status: "fail", message: `${tool} is not installed where the kernel runs (${f.kernelDir})`, fix: `run \`npm install\` in ${f.kernelDir}` },
     );
   }
@@ -102,7 +111,11 @@ export function backendChecks(f: Facts): Check[] {
         fix: `make ${CUDA_LIBRARIES.join(" and ")} visible (CUDA 11.x + cuDNN 8, e.g. on LD_LIBRARY_PATH); tfjs-node-gpu 4.x cannot use CUDA 12`,
       });
     } else {
-      checks.push({ id, status: "ok", message: `${c.name}: ${c.package} ${c.version ?? ""} works, matMul smoke test passed, ${fmtGflops(c.gflops)} GFLOP/s${c.device === "gpu" ? " on the GPU" : ""}` });
+      checks.push({
+        id,
+        status: "ok",
+        message: `${c.name}: ${c.package} ${c.version ?? ""} works, matMul smoke test passed, ${fmtGflops(c.gflops)} GFLOP/s${c.device === "gpu" ? " on the GPU" : ""}`,
+      });
     }
   }
   const sel = f.selected;
@@ -112,9 +125,19 @@ export function backendChecks(f: Facts): Check[] {
   } else if (f.requested && !sel) {
     const c = f.candidates.find((x) => x.name === f.requested)!;
     const why = !c.installed ? `${c.package} is not installed` : (c.error ?? "it failed its probe");
-    checks.push({ id: "backend.selected", status: "fail", message: `TSCOLAB_BACKEND=${f.requested} but that backend cannot be used: ${why}`, fix: c.installed ? (c.fix ?? "unset TSCOLAB_BACKEND") : `unset TSCOLAB_BACKEND to train on the best usable backend, or install ${c.package}` });
+    checks.push({
+      id: "backend.selected",
+      status: "fail",
+      message: `TSCOLAB_BACKEND=${f.requested} but that backend cannot be used: ${why}`,
+      fix: c.installed ? (c.fix ?? "unset TSCOLAB_BACKEND") : `unset TSCOLAB_BACKEND to train on the best usable backend, or install ${c.package}`,
+    });
   } else if (!sel) {
-    checks.push({ id: "backend.selected", status: "fail", message: "no tfjs backend passes its probe: training cannot run", fix: `reinstall @tensorflow/tfjs with \`npm install\` in ${f.kernelDir}` });
+    checks.push({
+      id: "backend.selected",
+      status: "fail",
+      message: "no tfjs backend passes its probe: training cannot run",
+      fix: `reinstall @tensorflow/tfjs with \`npm install\` in ${f.kernelDir}`,
+    });
   } else if (sel.name === "cpu" && !f.requested) {
     const wasm = f.candidates.find((c) => c.name === "wasm");
     const ratio = wasm?.gflops && sel.gflops ? ` (${Math.round(wasm.gflops / sel.gflops)}× slower than wasm measured here)` : "";
@@ -122,11 +145,17 @@ export function backendChecks(f: Facts): Check[] {
       id: "backend.selected",
       status: "warn",
       message: `training will use the plain-JavaScript cpu backend, ${fmtGflops(sel.gflops)} GFLOP/s${ratio}`,
-      fix: wasm?.installed ? (wasm.fix ?? "repair @tensorflow/tfjs-backend-wasm") : `install @tensorflow/tfjs-backend-wasm@${f.coreVersion} (a pure WebAssembly package, nothing to compile)`,
+      fix: wasm?.installed
+        ? (wasm.fix ?? "repair @tensorflow/tfjs-backend-wasm")
+        : `install @tensorflow/tfjs-backend-wasm@${f.coreVersion} (a pure WebAssembly package, nothing to compile)`,
     });
   } else {
     const via = f.requested ? ", as TSCOLAB_BACKEND requests" : "";
-    checks.push({ id: "backend.selected", status: "ok", message: `training will use ${sel.name} (${fmtGflops(sel.gflops)} GFLOP/s${sel.device === "gpu" ? " on the GPU" : ""}${via})` });
+    checks.push({
+      id: "backend.selected",
+      status: "ok",
+      message: `training will use ${sel.name} (${fmtGflops(sel.gflops)} GFLOP/s${sel.device === "gpu" ? " on the GPU" : ""}${via})`,
+    });
   }
   return checks;
 }
@@ -143,16 +172,35 @@ export function gpuChecks(f: Facts): Check[] {
       checks.push({ id: "gpu.nvidia-smi", status: "ok", message: "no NVIDIA GPU: nvidia-smi is not on PATH" });
       break;
     case "failed":
-      checks.push({ id: "gpu.nvidia-smi", status: "warn", message: `${clause(smi.message)}; training will run on the CPU`, fix: "the NVIDIA driver is not working: on Colab restart the runtime (Runtime → Restart); elsewhere check `lsmod | grep nvidia` and install the driver that matches the running kernel" });
+      checks.push({
+        id: "gpu.nvidia-smi",
+        status: "warn",
+        message: `${clause(smi.message)}; training will run on the CPU`,
+        fix: "the NVIDIA driver is not working: on Colab restart the runtime (Runtime → Restart); elsewhere check `lsmod | grep nvidia` and install the driver that matches the running kernel",
+      });
       break;
     case "garbled":
-      checks.push({ id: "gpu.nvidia-smi", status: "warn", message: `${clause(smi.message)}; GPUs unknown, training will run on the CPU`, fix: "run `nvidia-smi` by hand: a broken driver install or a wrapper script earlier on PATH prints this" });
+      checks.push({
+        id: "gpu.nvidia-smi",
+        status: "warn",
+        message: `${clause(smi.message)}; GPUs unknown, training will run on the CPU`,
+        fix: "run `nvidia-smi` by hand: a broken driver install or a wrapper script earlier on PATH prints this",
+      });
       break;
     case "timeout":
-      checks.push({ id: "gpu.nvidia-smi", status: "warn", message: `${clause(smi.message)}; training will run on the CPU`, fix: "the driver is wedged: restart the runtime or reboot; `dmesg | grep -i xid` shows GPU faults" });
+      checks.push({
+        id: "gpu.nvidia-smi",
+        status: "warn",
+        message: `${clause(smi.message)}; training will run on the CPU`,
+        fix: "the driver is wedged: restart the runtime or reboot; `dmesg | grep -i xid` shows GPU faults",
+      });
       break;
     case "ok":
-      checks.push({ id: "gpu.nvidia-smi", status: "ok", message: g.devices.map(describeDevice).join("; ") + (smi.computeCapQueried ? "" : " (driver too old to report compute capability)") });
+      checks.push({
+        id: "gpu.nvidia-smi",
+        status: "ok",
+        message: g.devices.map(describeDevice).join("; ") + (smi.computeCapQueried ? "" : " (driver too old to report compute capability)"),
+      });
       break;
   }
   const gpuPackage = f.candidates.find((c) => c.name === "tensorflow-gpu");
@@ -161,9 +209,7 @@ export function gpuChecks(f: Facts): Check[] {
     if (missing.length === 0) {
       checks.push({ id: "gpu.cuda-libraries", status: "ok", message: g.cudaLibraries.map((l) => `${l.name} at ${l.path}`).join(", ") });
     } else {
-      const cuda12 = g.cuda12Only
-        ? `; only a newer CUDA runtime is installed (${g.newerCudaRuntime}), and tfjs-node-gpu 4.x (libtensorflow 2.9) is built for CUDA 11`
-        : "";
+      const cuda12 = g.cuda12Only ? `; only a newer CUDA runtime is installed (${g.newerCudaRuntime}), and tfjs-node-gpu 4.x (libtensorflow 2.9) is built for CUDA 11` : "";
       checks.push({
         id: "gpu.cuda-libraries",
         status: "warn",
@@ -210,21 +256,45 @@ export function resourceChecks(f: Facts): Check[] {
   const checks: Check[] = [{ id: "resources.cpu", status: "ok", message: `${r.cpuCores} CPU core${r.cpuCores === 1 ? "" : "s"} (${r.cpuModel})` }];
   checks.push(
     r.freeMemoryMiB < LOW_MEMORY_MiB
-      ? { id: "resources.memory", status: "warn", message: `only ${r.freeMemoryMiB} MiB of ${r.memoryMiB} MiB memory free`, fix: "close other notebooks or use a smaller --batch-size" }
+      ? {
+          id: "resources.memory",
+          status: "warn",
+          message: `only ${r.freeMemoryMiB} MiB of ${r.memoryMiB} MiB memory free`,
+          fix: "close other notebooks or use a smaller --batch-size",
+        }
       : { id: "resources.memory", status: "ok", message: `${r.memoryMiB} MiB memory, ${r.freeMemoryMiB} MiB free` },
   );
   if (r.freeDiskMiB === null) {
-    checks.push({ id: "resources.disk", status: "warn", message: `cannot read the free space under ${r.driveRoot}`, fix: "check that the Drive root is on a mounted file system (%drive mount DIR)" });
+    checks.push({
+      id: "resources.disk",
+      status: "warn",
+      message: `cannot read the free space under ${r.driveRoot}`,
+      fix: "check that the Drive root is on a mounted file system (%drive mount DIR)",
+    });
   } else if (r.freeDiskMiB < LOW_DISK_MiB) {
-    checks.push({ id: "resources.disk", status: "warn", message: `only ${r.freeDiskMiB} MiB free under ${r.driveRoot}: checkpoints may not fit`, fix: "free space, or mount a larger Drive root with %drive mount DIR / --drive DIR" });
+    checks.push({
+      id: "resources.disk",
+      status: "warn",
+      message: `only ${r.freeDiskMiB} MiB free under ${r.driveRoot}: checkpoints may not fit`,
+      fix: "free space, or mount a larger Drive root with %drive mount DIR / --drive DIR",
+    });
   } else {
     checks.push({ id: "resources.disk", status: "ok", message: `${r.freeDiskMiB} MiB free under ${r.driveRoot}` });
   }
   const wasmUsed = f.selected?.name === "wasm";
   checks.push(
     !r.wasmSimd && wasmUsed
-      ? { id: "resources.wasm-simd", status: "warn", message: "WebAssembly SIMD is not available: the wasm backend runs several times slower", fix: `use a Node with WebAssembly SIMD (Node 16.4+; this is ${f.versions.node})` }
-      : { id: "resources.wasm-simd", status: "ok", message: `WebAssembly SIMD ${r.wasmSimd ? "available" : "not available"}, threads ${r.wasmThreads ? "available" : "not available"}` },
+      ? {
+          id: "resources.wasm-simd",
+          status: "warn",
+          message: "WebAssembly SIMD is not available: the wasm backend runs several times slower",
+          fix: `use a Node with WebAssembly SIMD (Node 16.4+; this is ${f.versions.node})`,
+        }
+      : {
+          id: "resources.wasm-simd",
+          status: "ok",
+          message: `WebAssembly SIMD ${r.wasmSimd ? "available" : "not available"}, threads ${r.wasmThreads ? "available" : "not available"}`,
+        },
   );
   return checks;
 }

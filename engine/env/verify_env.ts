@@ -48,7 +48,13 @@ export async function verifyEnv(options: VerifyEnvOptions = {}): Promise<VerifyE
 
   // Child processes first, so they run while this process does its own work.
   const gpuRun = detectGpus({ env, timeoutMs: o.gpuTimeoutMs, signal: o.signal });
-  const candidateRun = probeCandidates({ resolveFrom: o.resolveFrom, cwd, nativeTimeoutMs: o.nativeTimeoutMs ?? nativeProbeTimeoutMs(env), budgetMs: o.budgetMs, signal: o.signal });
+  const candidateRun = probeCandidates({
+    resolveFrom: o.resolveFrom,
+    cwd,
+    nativeTimeoutMs: o.nativeTimeoutMs ?? nativeProbeTimeoutMs(env),
+    budgetMs: o.budgetMs,
+    signal: o.signal,
+  });
 
   const kernelDir = kernelModulesRoot();
   const coreVersion = resolvedVersion("@tensorflow/tfjs-core", kernelDir)?.version ?? tf.version_core;

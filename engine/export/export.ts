@@ -9,7 +9,19 @@ import { ensureBackend } from "../backend";
 import { UsageError } from "../errors";
 import { writeBundle } from "./bundle";
 import { environmentSnapshot } from "./environment";
-import { formatSummary, healthCheck, checkStatus, check, countChecks, healthScore, worstStatus, writeHealthReport, type FormatSummary, type HealthCheck, type HealthReport } from "./health";
+import {
+  formatSummary,
+  healthCheck,
+  checkStatus,
+  check,
+  countChecks,
+  healthScore,
+  worstStatus,
+  writeHealthReport,
+  type FormatSummary,
+  type HealthCheck,
+  type HealthReport,
+} from "./health";
 import { buildMetadata } from "./metadata";
 import { FORMAT_RULES, type FormatName } from "./formats";
 import { exportOnnxFormat } from "./onnx_format";
@@ -64,7 +76,11 @@ function sourceChecks(source: ModelSource): HealthCheck[] {
   } else if (isClassifier && !d.labels) {
     checks.push(check("source.metadata", "warning", "classification without a label vocabulary: outputs are class indices", { ...summary }));
   } else {
-    checks.push(check("source.metadata", "passed", `labels ${d.labels ? `(${d.labels.length})` : "n/a"}, normalization ${d.normalization ? "yes" : "none"}, stored in userDefinedMetadata`, { ...summary }));
+    checks.push(
+      check("source.metadata", "passed", `labels ${d.labels ? `(${d.labels.length})` : "n/a"}, normalization ${d.normalization ? "yes" : "none"}, stored in userDefinedMetadata`, {
+        ...summary,
+      }),
+    );
   }
   for (const w of source.warnings) checks.push(check("source.checkpoint", "warning", w));
   return checks;
@@ -121,7 +137,12 @@ export async function exportModel(options: ExportOptions, hooks: ExportHooks = {
     }
     // A reused --out may still hold another format from an earlier export: say the report does not vouch for it.
     const stale = (Object.keys(FORMAT_RULES) as FormatName[]).filter((f) => !(f in formats) && fs.existsSync(path.join(out, FORMAT_RULES[f].folder)));
-    if (stale.length) checks.push(check("export.out_dir", "warning", `${out} also holds ${stale.join(", ")} from an earlier export, not validated by this report; remove it or export to a new --out`, { stale }));
+    if (stale.length)
+      checks.push(
+        check("export.out_dir", "warning", `${out} also holds ${stale.join(", ")} from an earlier export, not validated by this report; remove it or export to a new --out`, {
+          stale,
+        }),
+      );
 
     const report: HealthReport = {
       tool: TOOL,

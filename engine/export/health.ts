@@ -93,7 +93,11 @@ export function healthMarkdown(r: HealthReport): string {
     ``,
     `- health score: **${fmtNumber(r.healthScore, 1)}** (${r.counts.passed} passed, ${r.counts.warning} warnings, ${r.counts.failed} failed of ${r.counts.total}; score = (passed + 0.5 · warnings) / total · 100)`,
     `- status: **${r.status}**`,
-    `- source: ${mdCell(Object.entries(r.source).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`).join(", "))}`,
+    `- source: ${mdCell(
+      Object.entries(r.source)
+        .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
+        .join(", "),
+    )}`,
     `- created: ${r.createdAt} by ${r.tool}`,
     ``,
     `## Formats`,

@@ -78,13 +78,23 @@ export async function exportOnnxFormat(
     const copy = path.join(tmp, "model.onnx");
     await fs.copyFile(file, copy);
     const [r] = await checkOnnxFiles(python, [copy]).finally(() => fs.rm(tmp, { recursive: true, force: true }));
-    checks.push(r?.ok ? check("onnx.checker", "passed", "onnx.checker.check_model(full_check=True) accepts it", { python }) : check("onnx.checker", "failed", `onnx.checker rejects it: ${r?.error ?? "no answer"}`, { python }));
+    checks.push(
+      r?.ok
+        ? check("onnx.checker", "passed", "onnx.checker.check_model(full_check=True) accepts it", { python })
+        : check("onnx.checker", "failed", `onnx.checker rejects it: ${r?.error ?? "no answer"}`, { python }),
+    );
   }
 
   let session: OnnxSession;
   try {
     session = await openOnnxSession(file);
-    checks.push(check("onnx.load", "passed", "loaded by onnxruntime-node from the file on disk", { inputs: session.inputNames, outputs: session.outputNames, checker: python ? "ran" : "python3 with the onnx package not found; onnx.checker skipped" }));
+    checks.push(
+      check("onnx.load", "passed", "loaded by onnxruntime-node from the file on disk", {
+        inputs: session.inputNames,
+        outputs: session.outputNames,
+        checker: python ? "ran" : "python3 with the onnx package not found; onnx.checker skipped",
+      }),
+    );
   } catch (e) {
     checks.push(check("onnx.load", "failed", (e as Error).message.split("\n")[0]));
     return failed();

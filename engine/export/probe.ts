@@ -131,7 +131,10 @@ export async function measureSideBySide(
   for (let i = 0; i < opts.runs; i++) {
     // Alternate which goes first, so neither always runs on a warmer cache.
     const order = i % 2 === 0 ? ([baseline, a, candidate, b] as const) : ([candidate, b, baseline, a] as const);
-    for (const [fn, into] of [[order[0], order[1]], [order[2], order[3]]] as const) {
+    for (const [fn, into] of [
+      [order[0], order[1]],
+      [order[2], order[3]],
+    ] as const) {
       const t0 = performance.now();
       await fn();
       into.push(performance.now() - t0);

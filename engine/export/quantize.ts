@@ -85,7 +85,8 @@ export function quantizeWeights(specs: WeightSpec[], data: ArrayBuffer, dtype: "
       outSpecs.push({ ...spec, quantization: { dtype: "uint8", min: range.min, scale: range.scale } });
     }
   }
-  if (offset !== data.byteLength) throw new TscolabError(`weight specs cover ${offset} bytes but the weight data has ${data.byteLength}`, "re-save the model; its artifacts are inconsistent");
+  if (offset !== data.byteLength)
+    throw new TscolabError(`weight specs cover ${offset} bytes but the weight data has ${data.byteLength}`, "re-save the model; its artifacts are inconsistent");
   const total = parts.reduce((n, p) => n + p.byteLength, 0);
   const out = new Uint8Array(total);
   let at = 0;

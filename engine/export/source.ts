@@ -29,7 +29,8 @@ export function memorySource(model: unknown, dataset?: unknown): ModelSource {
   }
   dataset ??= trainedDataset(model);
   const parsed = dataset === undefined ? undefined : exportDatasetInfo.safeParse(dataset);
-  if (parsed && !parsed.success) throw new UsageError(`dataset: ${parsed.error.issues[0]?.message ?? "invalid"}; expected run.json's dataset section ({ labels, normalization, ... })`);
+  if (parsed && !parsed.success)
+    throw new UsageError(`dataset: ${parsed.error.issues[0]?.message ?? "invalid"}; expected run.json's dataset section ({ labels, normalization, ... })`);
   return { model, kind: "memory", dataset: parsed?.data, describe: { kind: "memory", modelName: model.name }, warnings: [] };
 }
 
@@ -40,13 +41,19 @@ export async function runSource(ref: string, checkpoint: "best" | "last", opts: 
   if (checkpoint === "best") {
     dir = path.join(run.runDir, BEST_DIR);
     if (!fs.existsSync(path.join(dir, MANIFEST_NAME))) {
-      throw new TscolabError(`run ${run.runId} has no best checkpoint (no ${BEST_DIR}/${MANIFEST_NAME})`, "export the newest checkpoint with --checkpoint last, or train with checkpoint.keepBest");
+      throw new TscolabError(
+        `run ${run.runId} has no best checkpoint (no ${BEST_DIR}/${MANIFEST_NAME})`,
+        "export the newest checkpoint with --checkpoint last, or train with checkpoint.keepBest",
+      );
     }
   } else {
     const { valid, corrupt } = await listValidCheckpoints(run.runDir);
     for (const c of corrupt.filter((c) => !valid.length || c.step > valid[0].step)) warnings.push(`${c.message}; skipped it`);
     if (!valid.length) {
-      throw new TscolabError(`run ${run.runId} has no valid checkpoint${corrupt.length ? ` (${corrupt.length} corrupt)` : ""}`, "train (or resume) the run until it commits a checkpoint");
+      throw new TscolabError(
+        `run ${run.runId} has no valid checkpoint${corrupt.length ? ` (${corrupt.length} corrupt)` : ""}`,
+        "train (or resume) the run until it commits a checkpoint",
+      );
     }
     dir = valid[0].dir;
   }

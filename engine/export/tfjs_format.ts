@@ -32,9 +32,7 @@ export async function exportTfjsFormat(
 
   let written;
   try {
-    const weights = q
-      ? quantizeWeights(ref.captured.weightSpecs, ref.captured.weightData, q)
-      : { specs: ref.captured.weightSpecs, data: new Uint8Array(ref.captured.weightData) };
+    const weights = q ? quantizeWeights(ref.captured.weightSpecs, ref.captured.weightData, q) : { specs: ref.captured.weightSpecs, data: new Uint8Array(ref.captured.weightData) };
     written = await writeTfjsModel(dir, ref.captured, {
       weightSpecs: weights.specs,
       weightData: weights.data,
@@ -42,7 +40,13 @@ export async function exportTfjsFormat(
       shardBytes: opts.shardBytes,
       convertedBy: opts.convertedBy,
     });
-    checks.push(check(`${format}.write`, "passed", `model.json + ${written.shards.length} shard(s) in ${dir}`, { modelJson: written.modelJson, shards: written.shards.map((s) => path.basename(s)), shardBytes: opts.shardBytes }));
+    checks.push(
+      check(`${format}.write`, "passed", `model.json + ${written.shards.length} shard(s) in ${dir}`, {
+        modelJson: written.modelJson,
+        shards: written.shards.map((s) => path.basename(s)),
+        shardBytes: opts.shardBytes,
+      }),
+    );
   } catch (e) {
     checks.push(check(`${format}.write`, "failed", (e as Error).message));
     return failedOutcome(dir, checks);

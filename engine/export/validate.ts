@@ -37,7 +37,10 @@ export function parityCheck(format: FormatName, ref: Outputs, got: Outputs, prob
     status === "passed"
       ? `agrees with the in-memory model: max abs diff ${p.maxAbsDiff.toExponential(2)}, max rel diff ${p.maxRelDiff.toExponential(2)} (bar ${bar})${agreement}`
       : `differs from the in-memory model beyond the bar (${bar}) by ${p.worstToleranceRatio.toFixed(1)}x: max abs diff ${p.maxAbsDiff.toExponential(2)}${agreement}`;
-  return { check: check(name, status, message, { ...p, atol: rule.atol, rtol: rule.rtol, why: rule.why, shapes: ref.shapes, dtypes: ref.dtypes, rows: ref.shapes[0]?.[0], probeSource }), parity: p };
+  return {
+    check: check(name, status, message, { ...p, atol: rule.atol, rtol: rule.rtol, why: rule.why, shapes: ref.shapes, dtypes: ref.dtypes, rows: ref.shapes[0]?.[0], probeSource }),
+    parity: p,
+  };
 }
 
 /**
@@ -62,7 +65,12 @@ export function sizeCheck(format: FormatName, weightBytes: number, totalBytes: n
   return ok ? check(`${format}.size`, "passed", `${text} (expected ${expected})`, details) : check(`${format}.size`, "warning", `${text}, expected about ${expected}`, details);
 }
 
-export async function validateReloaded(format: FormatName, model: tf.LayersModel, ref: Reference, opts: { batchSizes: number[]; warmupRuns: number; latencyRuns: number }): Promise<Validation> {
+export async function validateReloaded(
+  format: FormatName,
+  model: tf.LayersModel,
+  ref: Reference,
+  opts: { batchSizes: number[]; warmupRuns: number; latencyRuns: number },
+): Promise<Validation> {
   const checks: HealthCheck[] = [];
 
   const scan = scanParameters(model);
@@ -91,7 +99,10 @@ export async function validateReloaded(format: FormatName, model: tf.LayersModel
   checks.push(
     batchProblems.length
       ? check(`${format}.forward`, "failed", batchProblems.join("; "), { batchSizes: opts.batchSizes, shapes: perBatch })
-      : check(`${format}.forward`, "passed", `forward pass at batch sizes ${opts.batchSizes.join(", ")}: shapes right, outputs finite`, { batchSizes: opts.batchSizes, shapes: perBatch }),
+      : check(`${format}.forward`, "passed", `forward pass at batch sizes ${opts.batchSizes.join(", ")}: shapes right, outputs finite`, {
+          batchSizes: opts.batchSizes,
+          shapes: perBatch,
+        }),
   );
 
   const got = forward(model, ref.probe);

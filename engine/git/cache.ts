@@ -26,15 +26,27 @@ export function gitCacheRoot(driveRoot: string): string {
 }
 
 export function cacheKey(repo: string): string {
-  const name = repo.replace(/\/+$/, "").replace(/\.git$/, "").split(/[/\\:]/).pop() || "repo";
-  const slug = name.toLowerCase().replace(/[^a-z0-9._-]+/g, "-").slice(0, 40) || "repo";
+  const name =
+    repo
+      .replace(/\/+$/, "")
+      .replace(/\.git$/, "")
+      .split(/[/\\:]/)
+      .pop() || "repo";
+  const slug =
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, "-")
+      .slice(0, 40) || "repo";
   return `${slug}-${crypto.createHash("sha256").update(repo).digest("hex").slice(0, 12)}`;
 }
 
 const FETCH_REFSPECS = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"];
 
 function unknownRepo(repo: string, why: string): TscolabError {
-  return new TscolabError(`git repository ${repo} cannot be cloned: ${why}`, "check model.git.repo: a URL git can reach, or the path of a local repository (relative paths start at the notebook folder)");
+  return new TscolabError(
+    `git repository ${repo} cannot be cloned: ${why}`,
+    "check model.git.repo: a URL git can reach, or the path of a local repository (relative paths start at the notebook folder)",
+  );
 }
 
 /** The cached bare clone of `repo` (canonical form), cloning it on first use. */
@@ -68,9 +80,13 @@ export async function openRepoCache(driveRoot: string, repo: string, signal?: Ab
 
 /** Brings every branch and tag of the cache up to date with the repository. */
 export async function fetchRepo(cache: RepoCache, signal?: AbortSignal): Promise<void> {
-  await withDirLock(path.join(cache.dir, "fetch.lock"), async () => {
-    await git(cache.gitDir, {}, signal).raw(["fetch", "--quiet", "--prune", "--force", "--no-write-fetch-head", cache.repo, ...FETCH_REFSPECS]);
-  }, { signal });
+  await withDirLock(
+    path.join(cache.dir, "fetch.lock"),
+    async () => {
+      await git(cache.gitDir, {}, signal).raw(["fetch", "--quiet", "--prune", "--force", "--no-write-fetch-head", cache.repo, ...FETCH_REFSPECS]);
+    },
+    { signal },
+  );
 }
 
 /** A full commit sha for `rev`, or null when the cache does not know it. */

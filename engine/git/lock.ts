@@ -43,7 +43,8 @@ export async function withDirLock<T>(lockDir: string, fn: () => Promise<T>, opts
         continue;
       }
       if (opts.signal?.aborted) throw new TscolabError(`interrupted while waiting for another run's fetch of ${path.dirname(lockDir)}`, "run it again");
-      if (Date.now() > deadline) throw new TscolabError(`the git cache ${path.dirname(lockDir)} is locked by another run`, `wait for it, or delete ${lockDir} if no run is using it`);
+      if (Date.now() > deadline)
+        throw new TscolabError(`the git cache ${path.dirname(lockDir)} is locked by another run`, `wait for it, or delete ${lockDir} if no run is using it`);
       await new Promise((r) => setTimeout(r, wait));
     }
   }

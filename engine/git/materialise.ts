@@ -51,7 +51,11 @@ export async function materialiseCommit(cache: RepoCache, commit: string): Promi
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     // Another run renamed the same commit into place first: use theirs.
-    if (!fs.existsSync(dest)) throw new TscolabError(`cannot check out ${commit.slice(0, 12)} of ${cache.repo} into ${parent}: ${(e as Error).message.split("\n")[0]}`, "check that the Drive folder is writable and has free space");
+    if (!fs.existsSync(dest))
+      throw new TscolabError(
+        `cannot check out ${commit.slice(0, 12)} of ${cache.repo} into ${parent}: ${(e as Error).message.split("\n")[0]}`,
+        "check that the Drive folder is writable and has free space",
+      );
   } finally {
     fs.rmSync(index, { force: true });
   }

@@ -60,7 +60,13 @@ function describe(f: ScanFinding): string {
 
 /** The one-line refusal: the first finding in full, the count of the rest. */
 export function refusal(findings: ScanFinding[], where: string): TscolabError {
-  const more = findings.length > 1 ? `; and ${findings.length - 1} more: ${findings.slice(1, 4).map((f) => `${f.file}:${f.line} ${f.pattern}`).join(", ")}${findings.length > 4 ? ", ..." : ""}` : "";
+  const more =
+    findings.length > 1
+      ? `; and ${findings.length - 1} more: ${findings
+          .slice(1, 4)
+          .map((f) => `${f.file}:${f.line} ${f.pattern}`)
+          .join(", ")}${findings.length > 4 ? ", ..." : ""}`
+      : "";
   return new TscolabError(`refusing to run ${where}: ${describe(findings[0])}${more}`, 'read that code; if you trust it, pass --trust (or "trust": true in the model config)');
 }
 
@@ -85,7 +91,10 @@ export async function resolveGitModel(source: { repo: string; rev?: string; path
   if (kind !== "blob") {
     const what = kind === null ? "not found" : kind === "tree" ? "is a folder, not a file" : kind === "link" ? "is a symbolic link (not followed)" : "is a submodule (not fetched)";
     const files = await listCodeFiles(cache, commit);
-    throw new TscolabError(`model file "${file}" ${what} in ${at}${files.length ? `; code files there: ${files.join(", ")}` : ""}`, "set model.git.path to a .ts or .js file of that commit");
+    throw new TscolabError(
+      `model file "${file}" ${what} in ${at}${files.length ? `; code files there: ${files.join(", ")}` : ""}`,
+      "set model.git.path to a .ts or .js file of that commit",
+    );
   }
 
   const dir = await materialiseCommit(cache, commit);

@@ -25,7 +25,10 @@ export function git(baseDir: string, extraEnv: Record<string, string> = {}, sign
 export function gitReason(err: unknown): string {
   const text = String((err as Error)?.message ?? err);
   if (/spawn git ENOENT/.test(text)) return "git is not installed on this machine (Debian: apt-get install git)";
-  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
   const fatal = lines.filter((l) => /^(fatal|error):/i.test(l)).pop();
   return (fatal ?? lines[0] ?? "git failed").replace(/^(fatal|error):\s*/i, "");
 }

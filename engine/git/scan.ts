@@ -76,11 +76,11 @@ export function scanSource(code: string, file: string): SourceScan {
     findings.push({ file, ...at, pattern });
   };
 
-  const staticText = (e: ts.Node | undefined): string | undefined =>
-    e && (t.isStringLiteral(e) || t.isNoSubstitutionTemplateLiteral(e)) ? e.text : undefined;
+  const staticText = (e: ts.Node | undefined): string | undefined => (e && (t.isStringLiteral(e) || t.isNoSubstitutionTemplateLiteral(e)) ? e.text : undefined);
 
   const stringish = (e: ts.Node | undefined): boolean =>
-    !!e && (t.isStringLiteral(e) || t.isNoSubstitutionTemplateLiteral(e) || t.isTemplateExpression(e) || (t.isBinaryExpression(e) && e.operatorToken.kind === t.SyntaxKind.PlusToken));
+    !!e &&
+    (t.isStringLiteral(e) || t.isNoSubstitutionTemplateLiteral(e) || t.isTemplateExpression(e) || (t.isBinaryExpression(e) && e.operatorToken.kind === t.SyntaxKind.PlusToken));
 
   // Names bound to an fs module (`import fs from "fs"`, `const fs = require("node:fs")`).
   const fsBindings = new Set<string>();
@@ -124,8 +124,22 @@ export function scanSource(code: string, file: string): SourceScan {
   const isReference = (id: ts.Identifier): boolean => {
     const p = id.parent;
     if (t.isPropertyAccessExpression(p) && p.name === id) return false;
-    if ((t.isPropertyAssignment(p) || t.isMethodDeclaration(p) || t.isPropertyDeclaration(p) || t.isPropertySignature(p) || t.isMethodSignature(p) || t.isGetAccessor(p) || t.isSetAccessor(p)) && p.name === id) return false;
-    if ((t.isVariableDeclaration(p) || t.isFunctionDeclaration(p) || t.isFunctionExpression(p) || t.isClassDeclaration(p) || t.isParameter(p) || t.isBindingElement(p)) && p.name === id) return false;
+    if (
+      (t.isPropertyAssignment(p) ||
+        t.isMethodDeclaration(p) ||
+        t.isPropertyDeclaration(p) ||
+        t.isPropertySignature(p) ||
+        t.isMethodSignature(p) ||
+        t.isGetAccessor(p) ||
+        t.isSetAccessor(p)) &&
+      p.name === id
+    )
+      return false;
+    if (
+      (t.isVariableDeclaration(p) || t.isFunctionDeclaration(p) || t.isFunctionExpression(p) || t.isClassDeclaration(p) || t.isParameter(p) || t.isBindingElement(p)) &&
+      p.name === id
+    )
+      return false;
     if (t.isBindingElement(p) && p.propertyName === id) return false;
     if (t.isImportSpecifier(p) || t.isExportSpecifier(p) || t.isImportClause(p) || t.isNamespaceImport(p) || t.isLabeledStatement(p)) return false;
     if (t.isTypeReferenceNode(p) || t.isQualifiedName(p) || t.isTypeQueryNode(p) || t.isInterfaceDeclaration(p) || t.isTypeAliasDeclaration(p)) return false;
@@ -146,7 +160,8 @@ export function scanSource(code: string, file: string): SourceScan {
     if (name === "createRequire" || name === "_load" || name === "_compile") add(node, `code loading: ${name}`);
     // `(() => {}).constructor` is Function (async/generator variants too): a
     // way to eval strings without naming it. `.constructor.name` only reads.
-    if (name === "constructor" && !(t.isPropertyAccessExpression(node.parent) && node.parent.expression === node && node.parent.name.text === "name")) add(node, "Function constructor (.constructor)");
+    if (name === "constructor" && !(t.isPropertyAccessExpression(node.parent) && node.parent.expression === node && node.parent.name.text === "name"))
+      add(node, "Function constructor (.constructor)");
   };
 
   const visit = (node: ts.Node): void => {
@@ -172,7 +187,9 @@ export function scanSource(code: string, file: string): SourceScan {
     } else if (t.isCallExpression(node)) {
       const callee = node.expression;
       const arg0 = node.arguments[0];
-      const isRequire = (t.isIdentifier(callee) && callee.text === "require") || (t.isPropertyAccessExpression(callee) && callee.name.text === "require" && t.isIdentifier(callee.expression) && callee.expression.text === "module");
+      const isRequire =
+        (t.isIdentifier(callee) && callee.text === "require") ||
+        (t.isPropertyAccessExpression(callee) && callee.name.text === "require" && t.isIdentifier(callee.expression) && callee.expression.text === "module");
       if (isRequire || callee.kind === t.SyntaxKind.ImportKeyword) {
         const how = isRequire ? "require" : "import";
         const spec = staticText(arg0);

@@ -20,7 +20,6 @@ export function temporaryTag(): string {
   return `${HOST_TAG}-${process.pid}-${crypto.randomBytes(4).toString("hex")}`;
 }
 
-
 /** Removes entries of `dir` whose name is `<prefix><host>-<pid>-...` and whose writer is gone. */
 export function removeStaleTemporaries(dir: string, prefix: RegExp): string[] {
   const pattern = new RegExp(`^${prefix.source}([0-9a-f]{8})-(\\d+)-`);

@@ -17,7 +17,10 @@ export interface GitModelForTraining<M> {
   notes: string[];
 }
 
-export async function gitModelForTraining<M extends WithGit>(model: M & { git: GitModelSource }, opts: { driveRoot: string; cwd: string; trust?: boolean; signal?: AbortSignal }): Promise<GitModelForTraining<M>> {
+export async function gitModelForTraining<M extends WithGit>(
+  model: M & { git: GitModelSource },
+  opts: { driveRoot: string; cwd: string; trust?: boolean; signal?: AbortSignal },
+): Promise<GitModelForTraining<M>> {
   const resolved = await resolveGitModel(model.git, { driveRoot: opts.driveRoot, cwd: opts.cwd, trust: opts.trust ?? model.trust ?? false, signal: opts.signal });
   const { git: _git, ...rest } = model;
   return {
@@ -29,7 +32,12 @@ export async function gitModelForTraining<M extends WithGit>(model: M & { git: G
 }
 
 /** run.json `provenance`: where the model came from, and the notebook folder's git state (null outside a repository). */
-export async function runProvenance(opts: { cwd: string; driveRoot: string; modelSource: string; git?: GitProvenance | null }): Promise<{ modelSource: string; cwd: string; git?: GitProvenance; notebook: NotebookProvenance | null }> {
+export async function runProvenance(opts: {
+  cwd: string;
+  driveRoot: string;
+  modelSource: string;
+  git?: GitProvenance | null;
+}): Promise<{ modelSource: string; cwd: string; git?: GitProvenance; notebook: NotebookProvenance | null }> {
   return {
     modelSource: opts.modelSource,
     cwd: opts.cwd,

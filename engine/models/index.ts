@@ -20,7 +20,6 @@ export function isLayersModel(value: unknown): value is tfType.LayersModel {
   return !!v && typeof v === "object" && Array.isArray(v.layers) && typeof v.apply === "function" && Array.isArray(v.trainableWeights);
 }
 
-
 /** Builds the model a config asks for, validating what a factory returned. */
 export async function createModel(tf: TF, cfg: ModelConfig, args: Omit<ModelFactoryArgs<TF>, "tf">, opts: { seed: number; cwd: string }): Promise<tfType.LayersModel> {
   if (cfg.git) {
@@ -47,6 +46,7 @@ export async function createModel(tf: TF, cfg: ModelConfig, args: Omit<ModelFact
     if (e instanceof TscolabError) throw e;
     throw new TscolabError(`${where}: createModel failed: ${(e as Error).message}`, "fix the model definition");
   }
-  if (!isLayersModel(model)) throw new TscolabError(`${where}: createModel returned ${model === null ? "null" : typeof model}, not a tf.LayersModel`, "return tf.sequential(...) or tf.model(...)");
+  if (!isLayersModel(model))
+    throw new TscolabError(`${where}: createModel returned ${model === null ? "null" : typeof model}, not a tf.LayersModel`, "return tf.sequential(...) or tf.model(...)");
   return model;
 }

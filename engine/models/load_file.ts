@@ -72,7 +72,10 @@ export function loadModelFactory(file: string, tf: unknown): ModelFactory {
   try {
     source = fs.readFileSync(file, "utf8");
   } catch (e) {
-    throw new TscolabError(`model file ${file} cannot be read (${(e as NodeJS.ErrnoException).code})`, "check model.file in the config (relative paths start at the notebook or CLI folder)");
+    throw new TscolabError(
+      `model file ${file} cannot be read (${(e as NodeJS.ErrnoException).code})`,
+      "check model.file in the config (relative paths start at the notebook or CLI folder)",
+    );
   }
   const mod = { exports: {} as Record<string, unknown> };
   try {

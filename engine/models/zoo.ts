@@ -43,7 +43,10 @@ export function mlp(tf: TF, cfg: ModelConfig, args: ModelFactoryArgs<TF>): tfTyp
 
 export function cnn(tf: TF, cfg: ModelConfig, args: ModelFactoryArgs<TF>): tfType.LayersModel {
   if (args.inputShape.length !== 3) {
-    throw new TscolabError(`model zoo "cnn" needs image-shaped input [height, width, channels]; this data has shape [${args.inputShape.join(", ")}]`, 'use "zoo": "mlp", or give an array column holding images');
+    throw new TscolabError(
+      `model zoo "cnn" needs image-shaped input [height, width, channels]; this data has shape [${args.inputShape.join(", ")}]`,
+      'use "zoo": "mlp", or give an array column holding images',
+    );
   }
   const model = tf.sequential({ name: "cnn" });
   const batchNorm = cfg.batchNorm ?? false;

@@ -9,15 +9,7 @@ import { TscolabError } from "../errors";
 import { rethrowDiskError } from "./disk_errors";
 import { checkpointsToRemove, DEFAULT_KEEP_LAST } from "./checkpoint_policy";
 import { fsyncDir, makeDirs, ownerIsGone, sha256, tempSibling, writeFileSynced } from "./durable_fs";
-import {
-  MANIFEST_FORMAT,
-  MANIFEST_NAME,
-  checkFileName,
-  describeProblems,
-  verifyCheckpointDir,
-  type CheckpointProblem,
-  type Manifest,
-} from "./manifest";
+import { MANIFEST_FORMAT, MANIFEST_NAME, checkFileName, describeProblems, verifyCheckpointDir, type CheckpointProblem, type Manifest } from "./manifest";
 
 export const CHECKPOINTS_DIR = "checkpoints";
 export const BEST_DIR = "best";
@@ -141,7 +133,11 @@ async function writeVerifiedAside(target: string, step: number, epoch: number, f
   try {
     const bytes = await writeCheckpointFolder(tmp, step, epoch, files, meta);
     const check = await verifyCheckpointDir(tmp);
-    if (!check.ok) throw new TscolabError(`checkpoint ${path.basename(target)} did not verify after writing: ${describeProblems(check.problems)}`, "the Drive returned different bytes than were written; check the disk, or pass --drive elsewhere");
+    if (!check.ok)
+      throw new TscolabError(
+        `checkpoint ${path.basename(target)} did not verify after writing: ${describeProblems(check.problems)}`,
+        "the Drive returned different bytes than were written; check the disk, or pass --drive elsewhere",
+      );
     return { tmp, bytes };
   } catch (err) {
     await fs.promises.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
@@ -198,7 +194,12 @@ export async function commitCheckpoint(runDir: string, opts: CommitCheckpointOpt
   }
   const removed: string[] = [];
   const folders = await stepFolders(ckDir);
-  const remove = new Set(checkpointsToRemove(folders.map((f) => f.step), { committed: step, keepLast, keepBest, bestStep: keepBest ? await bestStep(runDir) : undefined }));
+  const remove = new Set(
+    checkpointsToRemove(
+      folders.map((f) => f.step),
+      { committed: step, keepLast, keepBest, bestStep: keepBest ? await bestStep(runDir) : undefined },
+    ),
+  );
   for (const f of folders) {
     if (!remove.has(f.step)) continue;
     await removeFolder(path.join(ckDir, f.name));

@@ -70,7 +70,10 @@ function runRow(driveRoot: string, runId: string): RunRow {
   }
   let steps: number[] = [];
   try {
-    steps = fs.readdirSync(path.join(runDir, CHECKPOINTS_DIR)).map(parseCheckpointName).filter((s): s is number => s !== undefined);
+    steps = fs
+      .readdirSync(path.join(runDir, CHECKPOINTS_DIR))
+      .map(parseCheckpointName)
+      .filter((s): s is number => s !== undefined);
   } catch {
     /* no checkpoints folder */
   }

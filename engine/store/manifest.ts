@@ -37,8 +37,7 @@ export interface CheckpointProblem {
 }
 
 export type VerifyResult =
-  | { ok: true; manifest: Manifest; /** every listed file's bytes, when asked for */ bytes: Map<string, Buffer> }
-  | { ok: false; problems: CheckpointProblem[]; manifest?: Manifest };
+  { ok: true; manifest: Manifest; /** every listed file's bytes, when asked for */ bytes: Map<string, Buffer> } | { ok: false; problems: CheckpointProblem[]; manifest?: Manifest };
 
 /** File names are relative, slash-separated, and stay inside the folder. */
 export function checkFileName(name: string): void {
@@ -100,10 +99,6 @@ export async function verifyCheckpointDir(dir: string, opts: { keepBytes?: boole
 /** One line per problem, e.g. `weights.bin: sha256 mismatch (expected ab12…, found cd34…)`. */
 export function describeProblems(problems: CheckpointProblem[]): string {
   return problems
-    .map((p) =>
-      p.expectedSha256 && p.actualSha256
-        ? `${p.file}: ${p.problem}: expected sha256 ${p.expectedSha256}, found ${p.actualSha256}`
-        : `${p.file}: ${p.problem}`,
-    )
+    .map((p) => (p.expectedSha256 && p.actualSha256 ? `${p.file}: ${p.problem}: expected sha256 ${p.expectedSha256}, found ${p.actualSha256}` : `${p.file}: ${p.problem}`))
     .join("; ");
 }

@@ -44,7 +44,13 @@ export async function mirrorCheckpoint(sourceDir: string, destRunDir: string, op
       const transient = err instanceof DriveWriteError || isDiskError(err);
       if (!transient || attempt > retries) {
         if (err instanceof DriveWriteError)
-          throw new DriveWriteError(err.code, err.target, `mirroring ${source.name} after ${attempt} attempt(s)`, `the local copy ${path.relative(path.dirname(path.dirname(sourceDir)), sourceDir)} is committed and valid`, path.basename(destRunDir));
+          throw new DriveWriteError(
+            err.code,
+            err.target,
+            `mirroring ${source.name} after ${attempt} attempt(s)`,
+            `the local copy ${path.relative(path.dirname(path.dirname(sourceDir)), sourceDir)} is committed and valid`,
+            path.basename(destRunDir),
+          );
         throw err;
       }
       opts.onRetry?.(attempt, err as Error);

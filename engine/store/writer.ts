@@ -16,7 +16,6 @@ export function currentWriter(): RunWriter {
   return { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
 }
 
-
 /** Throws when `runJson` says another live process on this host is training the run. */
 export function assertNoOtherWriter(runId: string, runJson: { status: string; writer?: unknown }): void {
   const parsed = writerSchema.safeParse(runJson.writer);

@@ -65,7 +65,11 @@ export async function runFullTier(ctx: FullRunContext): Promise<FullRun> {
 
   const { stop, metrics } = await runLoop(
     trainer,
-    { epochs: config.epochs, validateEveryEpochs: config.validateEveryEpochs, learningRateAt: (step) => learningRateAt(step, config.learningRate, config.schedule, stepsPerEpoch, totalSteps) },
+    {
+      epochs: config.epochs,
+      validateEveryEpochs: config.validateEveryEpochs,
+      learningRateAt: (step) => learningRateAt(step, config.learningRate, config.schedule, stepsPerEpoch, totalSteps),
+    },
     progress,
     hooks,
   );

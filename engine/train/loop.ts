@@ -10,10 +10,7 @@ import type { RunProgress } from "./state";
 import type { Trainer } from "./trainer";
 
 /** Why a hook stops the run. */
-export type StopReason =
-  | { kind: "early-stopping" }
-  | { kind: "interrupted"; diagnosis: string }
-  | { kind: "diverged"; diagnosis: string; fix: string };
+export type StopReason = { kind: "early-stopping" } | { kind: "interrupted"; diagnosis: string } | { kind: "diverged"; diagnosis: string; fix: string };
 
 export interface EpochBegin {
   /** performance.now() when the epoch (or the resumed part of it) starts. */

@@ -29,7 +29,6 @@ export const DEFAULT_MONITOR: Monitor = "val_loss";
 /** "all" runs 1, then 2, then 3. */
 export const TIERS = ["1", "2", "3", "all"] as const;
 
-
 /** Help sections, in the order the help lists them. */
 export const OPTION_GROUPS = ["data", "model", "optimisation", "checkpoints", "run"] as const;
 export type OptionGroup = (typeof OPTION_GROUPS)[number];
@@ -154,11 +153,7 @@ function option(init: OptionInit<z.ZodType, unknown, boolean>): Option {
   return { kind: "option", ...init, nullable: init.nullable ?? false, flag: flagSpec(init.flag) };
 }
 
-function section<K extends Record<string, Option>, Off extends boolean = false>(init: {
-  keys: K;
-  offWhenAbsent?: Off;
-  description: string;
-}): Section<K, Off> {
+function section<K extends Record<string, Option>, Off extends boolean = false>(init: { keys: K; offWhenAbsent?: Off; description: string }): Section<K, Off> {
   return { kind: "section", ...init, offWhenAbsent: (init.offWhenAbsent ?? false) as Off };
 }
 
@@ -205,8 +200,21 @@ export const TRAIN_OPTIONS = {
     description: '{ "train": "train.csv", "label": "y" } or { "train": { "builtin": "iris" } }',
     group: "data",
     flags: {
-      train: { name: "data", type: z.string(), toConfig: builtinOrPath, metavar: "FILE", description: `training data: a .csv/.jsonl file or a builtin (${BUILTIN_DATASETS.join(", ")})` },
-      valid: { name: "valid", type: z.string(), toConfig: builtinOrPath, metavar: "FILE", description: "validation data: a .csv/.jsonl file or a builtin", defaultSays: "hold out --validation-split" },
+      train: {
+        name: "data",
+        type: z.string(),
+        toConfig: builtinOrPath,
+        metavar: "FILE",
+        description: `training data: a .csv/.jsonl file or a builtin (${BUILTIN_DATASETS.join(", ")})`,
+      },
+      valid: {
+        name: "valid",
+        type: z.string(),
+        toConfig: builtinOrPath,
+        metavar: "FILE",
+        description: "validation data: a .csv/.jsonl file or a builtin",
+        defaultSays: "hold out --validation-split",
+      },
       label: { name: "label", metavar: "COLUMN" },
       features: { name: "features", type: z.array(z.string()), metavar: "COLUMN[,...]" },
       validationSplit: "validationSplit",
@@ -248,7 +256,13 @@ export const TRAIN_OPTIONS = {
     offWhenAbsent: true,
     description: "stop when the monitored metric stops improving",
     keys: {
-      monitor: option({ type: z.enum(MONITORS), default: DEFAULT_MONITOR, description: "metric for early stopping and the best checkpoint", group: "optimisation", flag: "monitor" }),
+      monitor: option({
+        type: z.enum(MONITORS),
+        default: DEFAULT_MONITOR,
+        description: "metric for early stopping and the best checkpoint",
+        group: "optimisation",
+        flag: "monitor",
+      }),
       patience: option({ type: z.number().int().positive(), default: 5, description: "early stopping: epochs without improvement", group: "optimisation", flag: "patience" }),
       minDelta: option({ type: z.number().min(0), default: 0, description: "early stopping: smallest improvement that counts", group: "optimisation", flag: "minDelta" }),
     },
@@ -278,12 +292,29 @@ export const TRAIN_OPTIONS = {
     group: "run",
     flag: "profile",
   }),
-  precision: { kind: "derived", type: z.string(), compute: (c: DefaultContext) => c.budget.precision, description: "numeric precision of the profile" } satisfies Derived<z.ZodString>,
+  precision: {
+    kind: "derived",
+    type: z.string(),
+    compute: (c: DefaultContext) => c.budget.precision,
+    description: "numeric precision of the profile",
+  } satisfies Derived<z.ZodString>,
   checkpoint: section({
     description: "when checkpoints are written and how many are kept",
     keys: {
-      everyEpochs: option({ type: z.number().int().min(0), default: fromProfile("checkpointEveryEpochs"), description: "checkpoint every N epochs (0: off)", group: "checkpoints", flag: "checkpointEveryEpochs" }),
-      everySteps: option({ type: z.number().int().min(0), default: fromProfile("checkpointEverySteps"), description: "checkpoint every N steps (0: off)", group: "checkpoints", flag: "checkpointEverySteps" }),
+      everyEpochs: option({
+        type: z.number().int().min(0),
+        default: fromProfile("checkpointEveryEpochs"),
+        description: "checkpoint every N epochs (0: off)",
+        group: "checkpoints",
+        flag: "checkpointEveryEpochs",
+      }),
+      everySteps: option({
+        type: z.number().int().min(0),
+        default: fromProfile("checkpointEverySteps"),
+        description: "checkpoint every N steps (0: off)",
+        group: "checkpoints",
+        flag: "checkpointEverySteps",
+      }),
       keepLast: option({ type: z.number().int().min(0), default: DEFAULT_KEEP_LAST, description: "checkpoints to keep (0: all)", group: "checkpoints", flag: "keepLast" }),
       keepBest: option({ type: z.boolean(), default: true, description: "also keep the best checkpoint", group: "checkpoints" }),
     },

@@ -28,8 +28,10 @@ function panel(title: string, series: Series[], x0: number, width: number, heigh
       if (!pts.length) return "";
       const d = pts.map(([x, y], k) => `${k ? "L" : "M"}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(" ");
       const dots = pts.length === 1 ? `<circle cx="${sx(pts[0][0]).toFixed(1)}" cy="${sy(pts[0][1]).toFixed(1)}" r="2.5" fill="${COLORS[i % 4]}"/>` : "";
-      return `<path d="${d}" fill="none" stroke="${COLORS[i % 4]}" stroke-width="1.8"/>${dots}` +
-        `<text x="${x0 + pad.l + 6 + i * 90}" y="12" font-size="11" fill="${COLORS[i % 4]}">${escapeHtml(s.name)}</text>`;
+      return (
+        `<path d="${d}" fill="none" stroke="${COLORS[i % 4]}" stroke-width="1.8"/>${dots}` +
+        `<text x="${x0 + pad.l + 6 + i * 90}" y="12" font-size="11" fill="${COLORS[i % 4]}">${escapeHtml(s.name)}</text>`
+      );
     })
     .join("");
   const axes =
@@ -49,7 +51,16 @@ export function historySvg(history: EpochRow[], task: "classification" | "regres
   const metric = task === "classification" ? "val_accuracy" : "val_pearson";
   const w = 300;
   const h = 170;
-  const left = panel("loss", [{ name: "loss", points: col("loss") }, { name: "val_loss", points: col("val_loss") }], 0, w, h);
+  const left = panel(
+    "loss",
+    [
+      { name: "loss", points: col("loss") },
+      { name: "val_loss", points: col("val_loss") },
+    ],
+    0,
+    w,
+    h,
+  );
   const right = panel(metric, [{ name: metric, points: col(metric) }], w, w, h);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * w}" height="${h}" viewBox="0 0 ${2 * w} ${h}" font-family="sans-serif">${left}${right}</svg>`;
 }

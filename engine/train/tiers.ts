@@ -75,7 +75,8 @@ function checkShapes(tf: TF, trainer: Trainer, batchSizes: number[], rng: Rng): 
     const values = out.dataSync();
     out.dispose();
     const expected = trainer.settings.task === "classification" ? [rows.length, outputs] : [rows.length, 1];
-    const ok = shape.length === expected.length ? shape.every((d, i) => d === expected[i]) : shape.length === 1 && shape[0] === rows.length && trainer.settings.task === "regression";
+    const ok =
+      shape.length === expected.length ? shape.every((d, i) => d === expected[i]) : shape.length === 1 && shape[0] === rows.length && trainer.settings.task === "regression";
     if (!ok) return `batch of ${rows.length}: the model outputs shape [${shape.join(", ")}], expected [${expected.join(", ")}]`;
     if (!values.every(Number.isFinite)) return `batch of ${rows.length}: the model outputs non-finite values (NaN or Infinity) before any training`;
   }
@@ -110,7 +111,12 @@ export async function tierSmoke(tf: TF, trainer: Trainer, opts: { learningRate: 
     const dead = gradients.find((g) => g.finite && g.absSum === 0);
     const gradientDetails = gradients.map((g) => ({ layer: g.layer, weight: g.weight, absSum: fmt(g.absSum), finite: g.finite }));
     if (nonFinite) {
-      return done("failed", { batchSizes, gradients: gradientDetails }, `layer "${nonFinite.layer}" (${nonFinite.layerClass}): weight ${nonFinite.weight} gets a non-finite gradient (NaN or Infinity)`, "check the input data for extreme values and the layer's activation / initializer");
+      return done(
+        "failed",
+        { batchSizes, gradients: gradientDetails },
+        `layer "${nonFinite.layer}" (${nonFinite.layerClass}): weight ${nonFinite.weight} gets a non-finite gradient (NaN or Infinity)`,
+        "check the input data for extreme values and the layer's activation / initializer",
+      );
     }
     if (dead) {
       const all = [...new Set(gradients.filter((g) => g.finite && g.absSum === 0).map((g) => `"${g.layer}"`))];
@@ -139,9 +145,20 @@ export async function tierSmoke(tf: TF, trainer: Trainer, opts: { learningRate: 
       }
     }
     const details = { batchSizes, gradients: gradientDetails, overfit: { rows: rows.length, steps, lossBefore: fmt(before), lossAfter: fmt(after) } };
-    if (!Number.isFinite(after)) return done("failed", details, `diverged: the loss became ${after} after ${steps} steps on one batch at learning rate ${opts.learningRate}`, "lower learningRate (try 1e-3) or set gradClipNorm");
+    if (!Number.isFinite(after))
+      return done(
+        "failed",
+        details,
+        `diverged: the loss became ${after} after ${steps} steps on one batch at learning rate ${opts.learningRate}`,
+        "lower learningRate (try 1e-3) or set gradClipNorm",
+      );
     if (!(after < before * 0.95)) {
-      return done("failed", details, `one batch does not overfit: loss ${fmt(before)} → ${fmt(after)} in ${steps} steps at learning rate ${opts.learningRate}`, "the learning rate is likely far too high (or too low); try 1e-3");
+      return done(
+        "failed",
+        details,
+        `one batch does not overfit: loss ${fmt(before)} → ${fmt(after)} in ${steps} steps at learning rate ${opts.learningRate}`,
+        "the learning rate is likely far too high (or too low); try 1e-3",
+      );
     }
     return done("passed", details);
   });
@@ -182,7 +199,12 @@ export async function tierDev(
       losses.push(value);
       if (s === warmup - 1) tensorsAfterWarmup = tf.memory().numTensors;
       if (!Number.isFinite(value)) {
-        return done("failed", { steps: s + 1, losses: losses.map(fmt) }, `diverged: the loss became ${value} at dev step ${s + 1} (learning rate ${opts.learningRate})`, "lower learningRate or set gradClipNorm");
+        return done(
+          "failed",
+          { steps: s + 1, losses: losses.map(fmt) },
+          `diverged: the loss became ${value} at dev step ${s + 1} (learning rate ${opts.learningRate})`,
+          "lower learningRate or set gradClipNorm",
+        );
       }
       // Yields happen outside the timed step and after the leak baseline is taken.
       await yieldToEventLoop();
@@ -212,11 +234,19 @@ export async function tierDev(
       etaMs,
     };
     if (tensorsAfterSteps !== tensorsAfterWarmup || tensorsAfterEval !== tensorsAfterSteps) {
-      const grew = tensorsAfterSteps !== tensorsAfterWarmup ? `${tensorsAfterSteps - tensorsAfterWarmup} tensors over ${steps - warmup} steps` : `${tensorsAfterEval - tensorsAfterSteps} tensors in one validation pass`;
+      const grew =
+        tensorsAfterSteps !== tensorsAfterWarmup
+          ? `${tensorsAfterSteps - tensorsAfterWarmup} tensors over ${steps - warmup} steps`
+          : `${tensorsAfterEval - tensorsAfterSteps} tensors in one validation pass`;
       return done("failed", details, `tensor leak: tf.memory().numTensors grew by ${grew}`, "a layer or the model code keeps tensors alive; wrap custom code in tf.tidy");
     }
     if (tail > head * 10 && tail > 1) {
-      return done("failed", details, `diverged: the loss rose from ${fmt(head)} to ${fmt(tail)} over ${steps} dev steps (learning rate ${opts.learningRate})`, "lower learningRate or set gradClipNorm");
+      return done(
+        "failed",
+        details,
+        `diverged: the loss rose from ${fmt(head)} to ${fmt(tail)} over ${steps} dev steps (learning rate ${opts.learningRate})`,
+        "lower learningRate or set gradClipNorm",
+      );
     }
     return done("passed", details);
   });

@@ -73,14 +73,20 @@ function checkModelFits(model: tf.LayersModel, data: LoadedDataset, where: strin
   const want = data.info.inputShape;
   const fits = inShape.length === want.length && inShape.every((d, i) => d === null || d === want[i]);
   if (!fits) {
-    throw new TscolabError(`${where} expects input shape [${inShape.map((d) => d ?? "?").join(", ")}] but the data has [${want.join(", ")}]`, "build the model with inputShape from the data (createModel receives it)");
+    throw new TscolabError(
+      `${where} expects input shape [${inShape.map((d) => d ?? "?").join(", ")}] but the data has [${want.join(", ")}]`,
+      "build the model with inputShape from the data (createModel receives it)",
+    );
   }
   const out = model.outputs[0]?.shape ?? [];
   const units = out[out.length - 1];
   const expected = data.info.task === "classification" ? data.outputs : 1;
   if (units !== expected) {
     const what = data.info.task === "classification" ? `${data.outputs} classes (${data.info.labels?.join(", ")})` : "1 regression target";
-    throw new TscolabError(`${where} outputs ${units} values per example but the data has ${what}`, `end the model with a Dense layer of ${expected} unit${expected === 1 ? "" : "s"}`);
+    throw new TscolabError(
+      `${where} outputs ${units} values per example but the data has ${what}`,
+      `end the model with a Dense layer of ${expected} unit${expected === 1 ? "" : "s"}`,
+    );
   }
 }
 
@@ -114,7 +120,8 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     notes.push(...point.notes);
     // Bit-identical resume holds on the same backend: kernels differ in their last bits across backends.
     const storedBackend = storedEnvironment.safeParse(point.run.runJson.environment).data?.backend;
-    if (storedBackend && storedBackend !== backend.name) notes.push(`the run started on ${storedBackend} and resumes on ${backend.name}: results will not be bit-identical to an uninterrupted run`);
+    if (storedBackend && storedBackend !== backend.name)
+      notes.push(`the run started on ${storedBackend} and resumes on ${backend.name}: results will not be bit-identical to an uninterrupted run`);
     // Resumed == uninterrupted: the stored config wins; say which given settings were not used.
     const ignored = Object.keys(config ?? {}).filter((k) => k !== "drive");
     if (ignored.length) notes.push(`resuming uses the run's stored config; ignored: ${ignored.join(", ")}`);
@@ -147,7 +154,15 @@ export async function train(config: TrainConfigInput | undefined, options: Train
   }
   checkModelFits(model, data, where);
 
-  const environment = { backend: backend.name, tfBackend: backend.tfBackend, device: backend.device, patches: backend.patches, tfjs: tf.version.tfjs, node: process.version, platform: `${process.platform}-${process.arch}` };
+  const environment = {
+    backend: backend.name,
+    tfBackend: backend.tfBackend,
+    device: backend.device,
+    patches: backend.patches,
+    tfjs: tf.version.tfjs,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
   if (!run) {
     const created = await createRun(driveRoot, {
       runName: resolved.runName,
@@ -155,7 +170,12 @@ export async function train(config: TrainConfigInput | undefined, options: Train
         config: resolved,
         dataset: data.info,
         environment,
-        provenance: await runProvenance({ cwd, driveRoot, modelSource: options.model ? "notebook variable" : gitModel ? "git" : resolved.model.file ? "file" : "zoo", git: gitModel?.provenance }),
+        provenance: await runProvenance({
+          cwd,
+          driveRoot,
+          modelSource: options.model ? "notebook variable" : gitModel ? "git" : resolved.model.file ? "file" : "zoo",
+          git: gitModel?.provenance,
+        }),
       },
     });
     run = { runId: created.runId, runDir: created.runDir };
@@ -207,7 +227,14 @@ export async function train(config: TrainConfigInput | undefined, options: Train
         events.tier(key, `tier ${key} running`);
         let ran: TierRun;
         if (key === "1") ran = await tierSmoke(tf, trainer, { learningRate: resolved.learningRate, seed: resolved.seed, signal });
-        else if (key === "2") ran = await tierDev(tf, trainer, { learningRate: resolved.learningRate, seed: resolved.seed, epochs: resolved.epochs, validateEveryEpochs: resolved.validateEveryEpochs, signal });
+        else if (key === "2")
+          ran = await tierDev(tf, trainer, {
+            learningRate: resolved.learningRate,
+            seed: resolved.seed,
+            epochs: resolved.epochs,
+            validateEveryEpochs: resolved.validateEveryEpochs,
+            signal,
+          });
         else ran = full = await runFullTier({ trainer, config: resolved, runDir, progress, history, tiers, events, signal });
         tiers[key] = ran.result;
         end = ran.ends;

@@ -18,10 +18,13 @@ export function killGroup(child: ChildProcess): void {
  */
 export function boundChild(child: ChildProcess, opts: { timeoutMs: number; signal?: AbortSignal; onTimeout(): void }): () => void {
   const kill = () => killGroup(child);
-  const timer = setTimeout(() => {
-    opts.onTimeout();
-    kill();
-  }, Math.max(1, opts.timeoutMs));
+  const timer = setTimeout(
+    () => {
+      opts.onTimeout();
+      kill();
+    },
+    Math.max(1, opts.timeoutMs),
+  );
   opts.signal?.addEventListener("abort", kill, { once: true });
   return () => {
     clearTimeout(timer);

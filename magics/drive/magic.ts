@@ -48,7 +48,11 @@ export function renderDriveStatus(s: DriveStatus) {
   const head = `Drive root: ${s.root}${s.exists ? "" : " (not created yet)"}\nFree: ${formatBytes(s.freeBytes)} of ${formatBytes(s.totalBytes)}\nRuns: ${s.runs.length}`;
   const table = rows(s);
   const widths = COLUMNS.map((c, i) => Math.max(c.length, ...table.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   const corrupt = s.runs.flatMap((r) => (r.verified?.corrupt ?? []).map((c) => `${r.runId}: ${c}`));
   const text =
     (table.length ? `${head}\n\n${line(COLUMNS)}\n${table.map(line).join("\n")}` : `${head} (start one with %train)`) +

@@ -25,7 +25,11 @@ registerMagic({
   summary: "Export a trained model (tfjs, float16, uint8, onnx) and prove each artifact loads and agrees.",
   args: exportArgs,
   positionals: [{ name: "model" }],
-  examples: ["%export --run last --formats tfjs,tfjs-float16,tfjs-uint8 --bundle", "%export model --formats tfjs --out exports/mine", "tscolab export --run last --checkpoint last --formats tfjs --out out --json"],
+  examples: [
+    "%export --run last --formats tfjs,tfjs-float16,tfjs-uint8 --bundle",
+    "%export model --formats tfjs --out exports/mine",
+    "tscolab export --run last --checkpoint last --formats tfjs --out out --json",
+  ],
   async run(args, ctx) {
     // Created on the first progress line, so bad input prints nothing but its error.
     let progress: ReturnType<typeof ctx.display> | undefined;
@@ -52,6 +56,9 @@ registerMagic({
   exitCode: (result) => (result.status === "failed" ? 1 : 0),
   failure: (result) =>
     result.status === "failed"
-      ? `${result.checks.filter((c) => c.status === "failed").map((c) => `${c.name}: ${c.message}`).join("; ")} (report: ${result.healthReport.md})`
+      ? `${result.checks
+          .filter((c) => c.status === "failed")
+          .map((c) => `${c.name}: ${c.message}`)
+          .join("; ")} (report: ${result.healthReport.md})`
       : undefined,
 });

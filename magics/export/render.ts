@@ -17,7 +17,11 @@ export function exportText(r: ExportResult): string {
   const rows = Object.entries(r.formats).map(([name, f]) => [name, f.status, fmtBytes(f.bytes), fmtNumber(f.maxAbsDiff), fmtNumber(f.p50Ms), fmtNumber(f.p95Ms), f.path ?? "–"]);
   const head = ["format", "status", "size", "max|diff|", "p50 ms", "p95 ms", "path"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join("  ")
+      .trimEnd();
   const problems = r.checks.filter((c) => c.status !== "passed").sort((a, b) => ORDER[a.status] - ORDER[b.status]);
   return [
     `Export of ${sourceLine(r)} → ${r.out}`,
@@ -40,7 +44,9 @@ export function exportHtml(r: ExportResult): string {
     )
     .join("");
   const checks = [...r.checks].sort((a, b) => ORDER[a.status] - ORDER[b.status]);
-  const checkRows = checks.map((c) => `<tr><td><code>${escapeHtml(c.name)}</code></td><td>${badge(c.status)}</td><td style="text-align:left">${escapeHtml(c.message)}</td></tr>`).join("");
+  const checkRows = checks
+    .map((c) => `<tr><td><code>${escapeHtml(c.name)}</code></td><td>${badge(c.status)}</td><td style="text-align:left">${escapeHtml(c.message)}</td></tr>`)
+    .join("");
   const open = r.status === "passed" ? "" : " open";
   return (
     `<div>` +

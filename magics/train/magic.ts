@@ -27,7 +27,10 @@ const optionFlags = Object.fromEntries(
 
 export const trainArgs = z.object({
   model: z.any().optional().describe("a notebook variable holding a tf.LayersModel, a zoo name (mlp, cnn), a .ts/.js model file or git+URL#REV:FILE"),
-  config: z.string().optional().meta({ description: "JSON config file with the options below under their config keys (learningRate, checkpoint.keepLast, ...); the cell body and flags override it", metavar: "FILE" }),
+  config: z.string().optional().meta({
+    description: "JSON config file with the options below under their config keys (learningRate, checkpoint.keepLast, ...); the cell body and flags override it",
+    metavar: "FILE",
+  }),
   resume: z.string().optional().meta({ description: "run id, run folder or 'last': continue from its newest valid checkpoint", metavar: "RUN" }),
   json: z.boolean().default(false).describe("print the summary as JSON"),
   ...optionFlags,

@@ -24,7 +24,10 @@ const num = (v: number | null | undefined) => (v === null || v === undefined || 
 function tierLine(tiers: ProgressEvent["tiers"], stopped = false): string {
   const line = (["1", "2", "3"] as const)
     .filter((k) => tiers[k])
-    .map((k) => `tier ${k} ${k === "3" && stopped && tiers[k]!.status === "passed" ? "stopped" : tiers[k]!.status}${tiers[k]!.status === "skipped" ? "" : ` (${formatDuration(tiers[k]!.durationMs)})`}`)
+    .map(
+      (k) =>
+        `tier ${k} ${k === "3" && stopped && tiers[k]!.status === "passed" ? "stopped" : tiers[k]!.status}${tiers[k]!.status === "skipped" ? "" : ` (${formatDuration(tiers[k]!.durationMs)})`}`,
+    )
     .join(" · ");
   // Tier 2's estimate, until tier 3 has its own.
   const eta = tiers["2"]?.status === "passed" && !tiers["3"] ? (tiers["2"].details.etaMs as number | undefined) : undefined;
@@ -39,7 +42,9 @@ function bar(fraction: number, width = 24): string {
 function lastMetrics(e: ProgressEvent): string {
   const last = e.history[e.history.length - 1];
   if (!last) return "";
-  return METRIC_KEYS.filter((k) => typeof last[k] === "number").map((k) => `${k} ${num(last[k])}`).join("  ");
+  return METRIC_KEYS.filter((k) => typeof last[k] === "number")
+    .map((k) => `${k} ${num(last[k])}`)
+    .join("  ");
 }
 
 export function progressText(e: ProgressEvent): string {
@@ -86,9 +91,13 @@ export function summaryText(s: TrainSummary): string {
   if (s.diagnosis) lines.push(`  ${s.diagnosis}${s.fix ? ` (fix: ${s.fix})` : ""}`);
   for (const k of ["1", "2", "3"] as const) {
     const t = s.tiers[k];
-    lines.push(`  tier ${k}: ${tierLabel(s, k)}${t.status === "skipped" ? "" : ` in ${formatDuration(t.durationMs)}`}${t.diagnosis && t.status !== "passed" ? ` — ${t.diagnosis}` : ""}`);
+    lines.push(
+      `  tier ${k}: ${tierLabel(s, k)}${t.status === "skipped" ? "" : ` in ${formatDuration(t.durationMs)}`}${t.diagnosis && t.status !== "passed" ? ` — ${t.diagnosis}` : ""}`,
+    );
   }
-  const m = Object.entries(s.metrics).map(([k, v]) => `${k} ${num(v)}`).join("  ");
+  const m = Object.entries(s.metrics)
+    .map(([k, v]) => `${k} ${num(v)}`)
+    .join("  ");
   if (m) lines.push(`  metrics: ${m}`);
   if (s.best) lines.push(`  best: ${s.best.metric} ${num(s.best.value)} at epoch ${s.best.epoch}`);
   if (s.samplesPerSec) lines.push(`  ${s.samplesPerSec} samples/s on ${s.backend}`);

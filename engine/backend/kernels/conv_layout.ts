@@ -43,16 +43,7 @@ export function convGeometry(
   dimRoundingMode: "floor" | "round" | "ceil" | undefined,
   dataFormat: "NHWC" | "NCHW",
 ): ConvGeometry {
-  const info = backend_util.computeConv2DInfo(
-    inShape,
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    backend_util.convertConv2DDataFormat(dataFormat),
-  );
+  const info = backend_util.computeConv2DInfo(inShape, filterShape, strides, 1, pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
   return {
     batch: info.batchSize,
     inH: info.inHeight,

@@ -20,13 +20,7 @@ export function stockKernel(kernelName: string, backendName: string): KernelConf
 }
 
 /** Runs a stock kernel function directly (inside another kernel; no engine bookkeeping). */
-export function callStock(
-  kernelName: string,
-  backendName: string,
-  inputs: NamedTensorInfoMap,
-  backend: unknown,
-  attrs: NamedAttrMap = {},
-): TensorInfo {
+export function callStock(kernelName: string, backendName: string, inputs: NamedTensorInfoMap, backend: unknown, attrs: NamedAttrMap = {}): TensorInfo {
   const config = stockKernel(kernelName, backendName) ?? getKernel(kernelName, backendName);
   if (!config) throw new Error(`tfjs has no ${kernelName} kernel for the ${backendName} backend`);
   const out = config.kernelFunc({ inputs, backend: backend as never, attrs });

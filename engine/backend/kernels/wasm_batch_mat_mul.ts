@@ -1,15 +1,7 @@
 // BatchMatMul for wasm: transposed and batched matMuls go to XNNPACK too.
 // Batched operands are split into per-slice views of the same heap bytes (no
 // copy), each slice runs the 2-D fast path, and results are copied into place.
-import {
-  BatchMatMul,
-  broadcast_util,
-  util,
-  type BatchMatMulAttrs,
-  type KernelConfig,
-  type KernelFunc,
-  type TensorInfo,
-} from "@tensorflow/tfjs-core";
+import { BatchMatMul, broadcast_util, util, type BatchMatMulAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
 import { callStock } from "./stock";
 import { makeView, offsetOf, releaseView, withShape, type WasmBackendLike } from "./wasm_heap";
 import { wasmMatMul2d } from "./wasm_matmul_2d";

@@ -55,14 +55,7 @@ const conv2DBackpropFilter: KernelFunc = (args) => {
   const x = channelsFirst ? toChannelsLast(backend, inputs.x) : inputs.x;
   const dy = channelsFirst ? toChannelsLast(backend, inputs.dy) : inputs.dy;
   try {
-    const g = convGeometry(
-      x.shape as [number, number, number, number],
-      attrs.filterShape,
-      attrs.strides,
-      attrs.pad,
-      attrs.dimRoundingMode,
-      "NHWC",
-    );
+    const g = convGeometry(x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, attrs.pad, attrs.dimRoundingMode, "NHWC");
     const rows = g.fh * g.fw * g.inC;
     const positions = g.batch * g.outH * g.outW;
     const simd = positions > 0 && rows > 0 ? simdKernelsFor(backend) : null;

@@ -52,14 +52,7 @@ const conv2DBackpropInput: KernelFunc = (args) => {
   const nhwcInput: [number, number, number, number] = channelsFirst ? [n, d2, d3, d1] : [n, d1, d2, d3];
   const dy = channelsFirst ? toChannelsLast(backend, dyIn) : dyIn;
   try {
-    const g = convGeometry(
-      nhwcInput,
-      filter.shape as [number, number, number, number],
-      attrs.strides,
-      attrs.pad,
-      attrs.dimRoundingMode,
-      "NHWC",
-    );
+    const g = convGeometry(nhwcInput, filter.shape as [number, number, number, number], attrs.strides, attrs.pad, attrs.dimRoundingMode, "NHWC");
     const rows = g.fh * g.fw * g.inC;
     const positions = g.batch * g.outH * g.outW;
     const cols = wasmMatMul2d(backend, withShape(dy, [positions, g.outC]), withShape(filter, [rows, g.outC]), false, true);

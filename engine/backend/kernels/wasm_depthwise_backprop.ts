@@ -5,14 +5,7 @@
 //   dF[fy,fx,c,q] = Σ_{b,oy,ox} x[b, iy, ix, c] · dy[b, oy, ox, c·mult+q]
 //   dx[b,iy,ix,c] = Σ_{fy,fx,q} dy[b, oy, ox, c·mult+q] · f[fy, fx, c, q]
 // with iy = oy·sh − top + fy·dh, ix = ox·sw − left + fx·dw inside the image.
-import {
-  backend_util,
-  DepthwiseConv2dNativeBackpropFilter,
-  DepthwiseConv2dNativeBackpropInput,
-  type KernelConfig,
-  type KernelFunc,
-  type TensorInfo,
-} from "@tensorflow/tfjs-core";
+import { backend_util, DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
 import type { ConvBackpropAttrs } from "./conv_layout";
 import { f32, type WasmBackendLike } from "./wasm_heap";
 
@@ -104,11 +97,7 @@ function gradKernel(
   };
 }
 
-const filterGrad = gradKernel(
-  ["x", "dy"],
-  ([x], attrs) => ({ x: x.shape, filter: attrs.filterShape as number[], out: attrs.filterShape as number[] }),
-  depthwiseFilterGrad,
-);
+const filterGrad = gradKernel(["x", "dy"], ([x], attrs) => ({ x: x.shape, filter: attrs.filterShape as number[], out: attrs.filterShape as number[] }), depthwiseFilterGrad);
 
 const inputGrad = gradKernel(
   ["dy", "filter"],

@@ -31,13 +31,7 @@ export function transpose2d(backend: WasmBackendLike, x: TensorInfo): TensorInfo
 function xnnMatMul(backend: WasmBackendLike, left: TensorInfo, right: TensorInfo): TensorInfo {
   const [m, k] = left.shape;
   const n = right.shape[1];
-  const out = callStock(
-    BatchMatMul,
-    WASM,
-    { a: withShape(left, [1, m, k]), b: withShape(right, [1, k, n]) },
-    backend,
-    { transposeA: false, transposeB: false },
-  );
+  const out = callStock(BatchMatMul, WASM, { a: withShape(left, [1, m, k]), b: withShape(right, [1, k, n]) }, backend, { transposeA: false, transposeB: false });
   return withShape(out, [m, n]);
 }
 
@@ -65,14 +59,7 @@ export function choosePlan(m: number, k: number, n: number, transposeA: boolean,
  * `a` is [M,K] (or [K,M] when transposeA), `b` is [K,N] (or [N,K] when
  * transposeB). Returns a new [M,N] tensor owned by the caller.
  */
-export function wasmMatMul2d(
-  backend: WasmBackendLike,
-  a: TensorInfo,
-  b: TensorInfo,
-  transposeA: boolean,
-  transposeB: boolean,
-  plan?: MatMulPlan,
-): TensorInfo {
+export function wasmMatMul2d(backend: WasmBackendLike, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean, plan?: MatMulPlan): TensorInfo {
   const m = transposeA ? a.shape[1] : a.shape[0];
   const k = transposeA ? a.shape[0] : a.shape[1];
   const n = transposeB ? b.shape[0] : b.shape[1];

@@ -15,7 +15,6 @@ interface MaxPoolGradAttrs {
   dimRoundingMode?: "floor" | "round" | "ceil";
 }
 
-
 /** dx (zero-filled by the caller) += dy routed to each window's first maximum in x (all NHWC). */
 export function maxPoolBackprop(x: Float32Array, dy: Float32Array, dx: Float32Array, g: ConvGeometry): void {
   const { batch, inH, inW, inC: c, outH, outW, fh, fw, strideH, strideW, padTop, padLeft } = g;
@@ -57,14 +56,7 @@ const maxPoolGrad: KernelFunc = (args) => {
   const backend = args.backend as unknown as WasmBackendLike;
   const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
   const attrs = args.attrs as unknown as MaxPoolGradAttrs;
-  const info = backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
-    attrs.filterSize,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
+  const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
   const g: ConvGeometry = {
     batch: info.batchSize,
     inH: info.inHeight,

@@ -10,8 +10,22 @@ const GELU_OPSET = 20;
 const MISH_OPSET = 18;
 
 export const SUPPORTED_ACTIVATIONS = [
-  "linear", "relu", "relu6", "sigmoid", "hardSigmoid", "tanh", "softmax", "logSoftmax", "elu", "selu",
-  "softplus", "softsign", "swish", "mish", "gelu", "gelu_new",
+  "linear",
+  "relu",
+  "relu6",
+  "sigmoid",
+  "hardSigmoid",
+  "tanh",
+  "softmax",
+  "logSoftmax",
+  "elu",
+  "selu",
+  "softplus",
+  "softsign",
+  "swish",
+  "mish",
+  "gelu",
+  "gelu_new",
 ] as const;
 
 const unary = (g: GraphBuilder, v: Value, op: string, base: string, attributes = {}): Value => ({

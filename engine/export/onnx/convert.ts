@@ -47,7 +47,8 @@ function convertLayerCall(g: GraphBuilder, layer: tf.layers.Layer, inputs: Value
     convertLayer: (inner, innerInputs, innerShapes) => convertLayerCall(g, inner, innerInputs, innerShapes),
   });
   const values = Array.isArray(result) ? result : [result];
-  if (values.length !== outputShapes.length) throw notSupported({ layer, className }, `has ${outputShapes.length} outputs, the converter made ${values.length}`, "report this model");
+  if (values.length !== outputShapes.length)
+    throw notSupported({ layer, className }, `has ${outputShapes.length} outputs, the converter made ${values.length}`, "report this model");
   return values;
 }
 
@@ -55,14 +56,19 @@ function convertContainer(g: GraphBuilder, model: Container, inputs: Value[]): V
   const values = new Map<number, Value>();
   model.inputs.forEach((t, i) => values.set(t.id, inputs[i]!));
   const converted = new Set<string>();
-  for (let progress = true; progress; ) {
+  for (let progress = true; progress;) {
     progress = false;
     for (const layer of model.layers) {
       if (layer.getClassName() === "InputLayer") continue;
       layer.inboundNodes.forEach((node, index) => {
         const key = `${layer.name}#${index}`;
         if (converted.has(key) || !node.inputTensors.every((t) => values.has(t.id))) return;
-        const outs = convertLayerCall(g, layer, node.inputTensors.map((t) => values.get(t.id)!), node.outputTensors.map((t) => t.shape));
+        const outs = convertLayerCall(
+          g,
+          layer,
+          node.inputTensors.map((t) => values.get(t.id)!),
+          node.outputTensors.map((t) => t.shape),
+        );
         node.outputTensors.forEach((t, i) => values.set(t.id, outs[i]!));
         converted.add(key);
         progress = true;
@@ -71,7 +77,8 @@ function convertContainer(g: GraphBuilder, model: Container, inputs: Value[]): V
   }
   return model.outputs.map((t) => {
     const v = values.get(t.id);
-    if (!v) throw new TscolabError(`ONNX export: model "${model.name}" output "${t.name}" is not reachable from its inputs`, "export a model whose outputs are computed from its inputs");
+    if (!v)
+      throw new TscolabError(`ONNX export: model "${model.name}" output "${t.name}" is not reachable from its inputs`, "export a model whose outputs are computed from its inputs");
     return v;
   });
 }
@@ -99,8 +106,7 @@ export function layersModelToOnnx(model: tf.LayersModel, options: OnnxExportOpti
     throw new TscolabError("ONNX export: expected a tf.LayersModel (tf.sequential or tf.model)", "pass the model object, e.g. layersModelToOnnx(model)");
   }
   const g = new GraphBuilder(opts.opset);
-  const names = (list: string[] | undefined, tensors: SymbolicTensor[], fallback: (t: SymbolicTensor) => string) =>
-    tensors.map((t, i) => list?.[i] || fallback(t));
+  const names = (list: string[] | undefined, tensors: SymbolicTensor[], fallback: (t: SymbolicTensor) => string) => tensors.map((t, i) => list?.[i] || fallback(t));
   const inputNames = names(model.inputNames, model.inputs, (t) => t.name);
   const outputNames = names(model.outputNames, model.outputs, (t) => t.sourceLayer?.name ?? t.name);
 

@@ -80,8 +80,7 @@ export class GraphBuilder {
   /** Adds an initializer; it keeps `data` itself, so the caller must not change it afterwards. */
   constant(base: string, data: Float32Array | Int32Array | BigInt64Array, dims: number[]): string {
     const name = this.uniqueName(base);
-    const dataType: DataTypeCode =
-      data instanceof Float32Array ? DataType.FLOAT : data instanceof Int32Array ? DataType.INT32 : DataType.INT64;
+    const dataType: DataTypeCode = data instanceof Float32Array ? DataType.FLOAT : data instanceof Int32Array ? DataType.INT32 : DataType.INT64;
     this.initializers.push({ name, dataType, dims, raw: littleEndianBytes(data) });
     return name;
   }

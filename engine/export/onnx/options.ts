@@ -6,13 +6,7 @@ export const MIN_OPSET = 17;
 export const MAX_OPSET = 21;
 
 export const onnxExportOptionsSchema = z.object({
-  opset: z
-    .number()
-    .int()
-    .min(MIN_OPSET)
-    .max(MAX_OPSET)
-    .default(MIN_OPSET)
-    .describe(`ONNX default-domain opset (${MIN_OPSET}..${MAX_OPSET}); 20+ uses the native Gelu op`),
+  opset: z.number().int().min(MIN_OPSET).max(MAX_OPSET).default(MIN_OPSET).describe(`ONNX default-domain opset (${MIN_OPSET}..${MAX_OPSET}); 20+ uses the native Gelu op`),
   producer: z.string().min(1).default("tscolab").describe("ModelProto.producer_name"),
   producerVersion: z.string().optional().describe("ModelProto.producer_version; defaults to tscolab's version"),
   metadata: z.record(z.string(), z.string()).default({}).describe("ModelProto.metadata_props (labels, normalization, run id ...)"),

@@ -6,9 +6,25 @@ import { SIMD_KERNELS_WASM_BASE64 } from "./simd_bytes";
 
 export interface SimdKernels {
   adam(
-    w: number, g: number, m: number, v: number, ow: number, om: number, ov: number, n: number,
-    b1: number, omb1: number, b2: number, omb2: number, bc1: number, bc2: number, lr: number, eps: number,
-    l2: number, decay: number, flags: number,
+    w: number,
+    g: number,
+    m: number,
+    v: number,
+    ow: number,
+    om: number,
+    ov: number,
+    n: number,
+    b1: number,
+    omb1: number,
+    b2: number,
+    omb2: number,
+    bc1: number,
+    bc2: number,
+    lr: number,
+    eps: number,
+    l2: number,
+    decay: number,
+    flags: number,
   ): void;
   /** out[c] = Σ_r in[r,c] (r ascending) over rows×cols floats. */
   sumRows(inOffset: number, outOffset: number, rows: number, cols: number): void;
@@ -16,18 +32,55 @@ export interface SimdKernels {
   transpose2d(inOffset: number, outOffset: number, rows: number, cols: number): void;
   /** Patch matrix [batch·outH·outW, fh·fw·inC] from NHWC x (zeros over the padding). */
   im2col(
-    x: number, out: number, batch: number, inH: number, inW: number, inC: number, outH: number, outW: number,
-    fh: number, fw: number, strideH: number, strideW: number, padTop: number, padLeft: number,
+    x: number,
+    out: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    inC: number,
+    outH: number,
+    outW: number,
+    fh: number,
+    fw: number,
+    strideH: number,
+    strideW: number,
+    padTop: number,
+    padLeft: number,
   ): void;
   /** dx = 0, then each output's dy added at the first maximum of its window (NHWC). */
   maxPoolGrad(
-    x: number, dy: number, dx: number, batch: number, inH: number, inW: number, channels: number, outH: number, outW: number,
-    fh: number, fw: number, strideH: number, strideW: number, padTop: number, padLeft: number,
+    x: number,
+    dy: number,
+    dx: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    channels: number,
+    outH: number,
+    outW: number,
+    fh: number,
+    fw: number,
+    strideH: number,
+    strideW: number,
+    padTop: number,
+    padLeft: number,
   ): void;
   /** dx = 0, then every patch of cols added back to its window (the adjoint of im2col). */
   col2im(
-    cols: number, dx: number, batch: number, inH: number, inW: number, inC: number, outH: number, outW: number,
-    fh: number, fw: number, strideH: number, strideW: number, padTop: number, padLeft: number,
+    cols: number,
+    dx: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    inC: number,
+    outH: number,
+    outW: number,
+    fh: number,
+    fw: number,
+    strideH: number,
+    strideW: number,
+    padTop: number,
+    padLeft: number,
   ): void;
 }
 

@@ -25,7 +25,16 @@ function elementwise(op: "Add" | "Mul" | "Max" | "Min", average = false): LayerC
 const concatenate: LayerConverter = (c) => {
   const xs = aligned(c);
   const axis = physicalAxis(xs[0]!, c.config.axis ?? -1);
-  return outputValue(c, c.g.node("Concat", c.layer.name, xs.map((x) => x.name), { axis: attr.int(axis) }), xs[0]!.perm);
+  return outputValue(
+    c,
+    c.g.node(
+      "Concat",
+      c.layer.name,
+      xs.map((x) => x.name),
+      { axis: attr.int(axis) },
+    ),
+    xs[0]!.perm,
+  );
 };
 
 export const mergeConverters: Record<string, LayerConverter> = {

@@ -23,13 +23,18 @@ const batchNormalization: LayerConverter = (c) => {
   if (p === 1) {
     // Channels on axis 1 (NCHW after a conv, or [N, C] after Dense): ONNX's
     // own BatchNormalization, which runtimes fuse into the preceding Conv.
-    const y = g.node("BatchNormalization", base, [
-      v.name,
-      g.constant(`${base}/gamma`, gammaData, [channels]),
-      g.constant(`${base}/beta`, betaData, [channels]),
-      g.constant(`${base}/moving_mean`, mean.data, [channels]),
-      g.constant(`${base}/moving_variance`, variance.data, [channels]),
-    ], { epsilon: attr.float(eps) });
+    const y = g.node(
+      "BatchNormalization",
+      base,
+      [
+        v.name,
+        g.constant(`${base}/gamma`, gammaData, [channels]),
+        g.constant(`${base}/beta`, betaData, [channels]),
+        g.constant(`${base}/moving_mean`, mean.data, [channels]),
+        g.constant(`${base}/moving_variance`, variance.data, [channels]),
+      ],
+      { epsilon: attr.float(eps) },
+    );
     return outputValue(c, y, v.perm);
   }
   // Channels elsewhere (e.g. [N, T, C]): y = x · s + t with

@@ -153,4 +153,3 @@ export const recurrentConverters: Record<string, LayerConverter> = {
   LSTM: plain,
   Bidirectional: bidirectional,
 };
-

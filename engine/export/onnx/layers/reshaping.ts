@@ -6,7 +6,11 @@ import { channelsFirstLayout } from "./spatial";
 
 /** [[top, bottom], [left, right]] per Keras spatial axis, from Keras' int / pair / pair-of-pairs forms. */
 function perSide(value: unknown, c: LayerConversion): [number, number][] {
-  if (typeof value === "number") return [[value, value], [value, value]];
+  if (typeof value === "number")
+    return [
+      [value, value],
+      [value, value],
+    ];
   if (Array.isArray(value) && value.length === 2) {
     return value.map((v) => (typeof v === "number" ? [v, v] : Array.isArray(v) && v.length === 2 ? [v[0], v[1]] : null)) as [number, number][];
   }
@@ -27,7 +31,13 @@ const zeroPadding2d: LayerConverter = (c) => {
   const v = onlyInput(c);
   const [h, w] = spatialAxes(c.config.dataFormat);
   const sides = perSide(c.config.padding, c);
-  const { begin, end } = physicalAmounts(v, new Map([[h, sides[0]!], [w, sides[1]!]]));
+  const { begin, end } = physicalAmounts(
+    v,
+    new Map([
+      [h, sides[0]!],
+      [w, sides[1]!],
+    ]),
+  );
   const y = c.g.node("Pad", c.layer.name, [v.name, c.g.int64s(`${c.layer.name}/pads`, [...begin, ...end])], { mode: attr.string("constant") });
   return outputValue(c, y, v.perm);
 };
@@ -83,4 +93,3 @@ export const reshapingConverters: Record<string, LayerConverter> = {
   UpSampling2D: upSampling2d,
   RepeatVector: repeatVector,
 };
-

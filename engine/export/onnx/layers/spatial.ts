@@ -19,13 +19,7 @@ export function channelsFirstLayout(dataFormat: string | undefined, rank: number
  * rule (the odd pixel goes at the end, i.e. SAME_UPPER); with a known input
  * size the pads are written explicitly, which every runtime agrees on.
  */
-export function paddingAttributes(
-  padding: string,
-  x: Value,
-  kernel: number[],
-  strides: number[],
-  dilations: number[],
-): Record<string, AttributeValue> {
+export function paddingAttributes(padding: string, x: Value, kernel: number[], strides: number[], dilations: number[]): Record<string, AttributeValue> {
   const spatial = physicalShape(x).slice(2);
   const rank = kernel.length;
   if (padding === "valid") return { pads: attr.ints(new Array<number>(rank * 2).fill(0)) };

@@ -21,7 +21,9 @@ const timeDistributed: LayerConverter = (c) => {
   const unfoldShape =
     steps != null
       ? c.g.int64s(`${base}/unfold`, [-1, steps, ...innerRest])
-      : c.g.node("Concat", base, [c.g.node("Shape", base, [x.name], { start: attr.int(0), end: attr.int(2) }), c.g.int64s(`${base}/unfold_rest`, innerRest)], { axis: attr.int(0) });
+      : c.g.node("Concat", base, [c.g.node("Shape", base, [x.name], { start: attr.int(0), end: attr.int(2) }), c.g.int64s(`${base}/unfold_rest`, innerRest)], {
+          axis: attr.int(0),
+        });
   const out = c.g.node("Reshape", base, [yk.name, unfoldShape]);
   return outputValue(c, out, identityPerm(innerShape.length + 1));
 };
