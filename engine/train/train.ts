@@ -39,6 +39,8 @@ export interface TrainOptions {
   configSource?: string;
   /** Backend preference passed to ensureBackend (default: $TSCOLAB_BACKEND or the best available). */
   backend?: string;
+  /** Set by a sweep for each trial; stored in the new run's run.json. */
+  sweep?: { sweepId: string; sweepParams: Record<string, unknown>; sweepTrial: string };
 }
 
 /** The summary plus the trained model and the epoch history (not enumerable, so JSON stays clean). */
@@ -129,6 +131,7 @@ export async function train(config: TrainConfigInput | undefined, options: Train
         dataset: data.info,
         environment,
         provenance: await runProvenance({ cwd, driveRoot, modelSource: options.model ? "notebook variable" : gitModel ? "git" : resolved.model.file ? "file" : "zoo", git: gitModel?.provenance }),
+        ...options.sweep,
       },
     });
     run = { runId: created.runId, runDir: created.runDir };
