@@ -45,9 +45,11 @@ export function panelScale(values: number[]): PanelScale {
   if (min > 0 && max / min > 100) {
     const lo = Math.floor(Math.log10(min));
     const hi = Math.ceil(Math.log10(max));
+    // Number("1e-4") is exactly 0.0001, where 10 ** -4 is 0.00009999999999999999.
+    const decade = (e: number) => Number(`1e${e}`);
     const ticks: number[] = [];
-    for (let e = lo; e <= hi; e++) ticks.push(10 ** e);
-    return { log: true, min: 10 ** lo, max: 10 ** hi, ticks };
+    for (let e = lo; e <= hi; e++) ticks.push(decade(e));
+    return { log: true, min: decade(lo), max: decade(hi), ticks };
   }
   if (max - min < 1e-12 * Math.max(1, Math.abs(max))) {
     const d = Math.abs(max) > 0 ? Math.abs(max) * 0.05 : 0.5;
