@@ -24,23 +24,30 @@ export const sweepArgs = z.object({
 });
 type SweepArgs = z.infer<typeof sweepArgs>;
 
-function liveTable(ctx: MagicContext): (p: SweepProgress) => void {
+/** One table updated in place: at most every 250 ms, and once more at the end with the final state. */
+function liveTable(ctx: MagicContext): { show: (p: SweepProgress) => void; finish: () => void } {
   let handle: DisplayHandle | undefined;
   let last = 0;
-  let pending: ReturnType<typeof setTimeout> | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   let latest: SweepProgress | undefined;
+  let shown: SweepProgress | undefined;
   const flush = () => {
-    pending = undefined;
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (!latest || latest === shown) return;
+    shown = latest;
     last = Date.now();
-    const bundle = progressBundle(latest!);
+    const bundle = progressBundle(latest);
     if (!handle) handle = ctx.display(bundle);
     else handle.update(bundle);
   };
-  return (p) => {
-    latest = p;
-    const changed = !handle || p.trials.some((t) => t.status !== "running" && t.status !== "pending");
-    if (Date.now() - last >= 250 || !handle) flush();
-    else if (!pending) pending = setTimeout(flush, changed ? 50 : 250);
+  return {
+    show: (p) => {
+      latest = p;
+      if (!handle || Date.now() - last >= 250) flush();
+      else timer ??= setTimeout(flush, 250 - (Date.now() - last));
+    },
+    finish: flush,
   };
 }
 
@@ -59,23 +66,27 @@ export async function runSweepMagic(args: SweepArgs, ctx: MagicContext, body?: s
     config = { ...(args.config ? readSweepBase(args.config, ctx.cwd) : {}), ...(parsed as Record<string, unknown>) };
   }
   if (args.preset) config = { ...(config === undefined ? {} : readSweepBase(config, ctx.cwd)), preset: args.preset };
-  const show = ctx.rich ? liveTable(ctx) : undefined;
-  return sweep({
-    config,
-    grid: asList(args.grid),
-    random: args.random,
-    space: asList(args.space),
-    ablate: args.ablate === undefined ? undefined : asList(args.ablate),
-    objective: args.objective,
-    parallel: args.parallel,
-    resume: args.resume,
-    drive: args.drive,
-    cwd: ctx.cwd,
-    signal: ctx.signal,
-    onProgress: show,
-    // The terminal gets lines (start, end and failure of each trial); a notebook gets the live table.
-    onLog: ctx.rich ? undefined : (line) => ctx.stdout(line + "\n"),
-  });
+  const live = ctx.rich ? liveTable(ctx) : undefined;
+  try {
+    return await sweep({
+      config,
+      grid: asList(args.grid),
+      random: args.random,
+      space: asList(args.space),
+      ablate: args.ablate === undefined ? undefined : asList(args.ablate),
+      objective: args.objective,
+      parallel: args.parallel,
+      resume: args.resume,
+      drive: args.drive,
+      cwd: ctx.cwd,
+      signal: ctx.signal,
+      onProgress: live?.show,
+      // The terminal gets lines (start, end and failure of each trial); a notebook gets the live table.
+      onLog: ctx.rich ? undefined : (line) => ctx.stdout(line + "\n"),
+    });
+  } finally {
+    live?.finish();
+  }
 }
 
 registerMagic({
