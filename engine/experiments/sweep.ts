@@ -16,8 +16,8 @@ import { closest } from "../util/closest";
 import { processAlive } from "../util/process_alive";
 import { parseTrainConfig } from "../train/config";
 import { lowerIsBetter } from "./compare";
-import { isPlainObject } from "./dotted";
-import { expandTrials, parseAblation, parseGrid, parseSpace, trialConfig, validateTrials, type SweepSpace } from "./space";
+import { isPlainObject, parseLiteral, setDotted } from "./dotted";
+import { checkConfigKey, expandTrials, parseAblation, parseGrid, parseSpace, trialConfig, validateTrials, type SweepSpace } from "./space";
 import { assertSweepNotRunning, createSweepDir, currentSweepWriter, openSweep, writeSweep, type SweepRecord, type TrialRecord } from "./sweep_store";
 import type { TrialMessage, TrialRequest } from "./trial_worker";
 
@@ -28,6 +28,8 @@ export const OBJECTIVES = ["val_loss", "val_accuracy", "val_mse", "val_mae", "va
 export interface SweepInput {
   /** The base train config, or the path of its JSON file. */
   config?: Obj | string;
+  /** `KEY=VALUE` settings applied to the base config first (`epochs=5`, `model.dropout=0.1`). */
+  set?: string[];
   /** `KEY=V1,V2,...` texts, or key → values. */
   grid?: string[] | Record<string, unknown[]>;
   /** Random trials (per grid point), drawn from `space` with the base config's seed. */
@@ -242,12 +244,19 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   if (input.resume) {
     ({ sweepDir, record } = openSweep(driveRoot, input.resume, cwd));
     assertSweepNotRunning(record);
-    const ignored = (["config", "grid", "random", "space", "ablate", "objective"] as const).filter((k) => input[k] !== undefined && !(Array.isArray(input[k]) && (input[k] as unknown[]).length === 0));
+    const ignored = (["config", "set", "grid", "random", "space", "ablate", "objective"] as const).filter((k) => input[k] !== undefined && !(Array.isArray(input[k]) && (input[k] as unknown[]).length === 0));
     if (ignored.length) notes.push(`resuming uses the sweep's stored base config, space and objective; ignored: ${ignored.map((k) => `--${k}`).join(", ")}`);
     if (input.parallel) record.parallel = input.parallel;
   } else {
     const base = readSweepBase(input.config, cwd);
     delete base.drive;
+    for (const text of input.set ?? []) {
+      const eq = text.indexOf("=");
+      if (eq <= 0) throw new UsageError(`--set ${JSON.stringify(text)}: expected KEY=VALUE (e.g. epochs=5, model.dropout=0.1)`);
+      const key = text.slice(0, eq).trim();
+      if (key !== "runName") checkConfigKey(key, "--set");
+      setDotted(base, key, parseLiteral(text.slice(eq + 1)));
+    }
     parseTrainConfig(base, typeof input.config === "string" ? `in ${input.config}` : "(sweep base config)");
     const space = buildSpace(input, base);
     const { objective, mode } = objectiveOf(input, base);

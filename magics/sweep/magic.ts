@@ -11,6 +11,7 @@ import { progressBundle, sweepBundle } from "./render";
 
 export const sweepArgs = z.object({
   config: z.string().optional().describe("the base train config (JSON file); a %%sweep cell body is merged over it"),
+  set: repeatable("KEY=VALUE applied to the base config first (epochs=5, model.dropout=0.1); repeatable"),
   grid: repeatable("KEY=V1,V2,... on a dotted config key (learningRate=0.001,0.01; model.hidden=[16],[32,16]); repeat for a product"),
   random: z.number().int().positive().optional().describe("N random trials (per grid point) drawn from --space, seeded by the base config's seed"),
   space: repeatable("KEY=DIST for --random: loguniform(a,b), uniform(a,b), int(a,b) or choice(v1|v2|...)"),
@@ -70,6 +71,7 @@ export async function runSweepMagic(args: SweepArgs, ctx: MagicContext, body?: s
   try {
     return await sweep({
       config,
+      set: asList(args.set),
       grid: asList(args.grid),
       random: args.random,
       space: asList(args.space),
@@ -98,7 +100,7 @@ registerMagic({
     "%sweep --config base.json --grid learningRate=0.001,0.01 --grid model.hidden=[16],[32,16] --parallel 2",
     "%sweep --config base.json --random 8 --space learningRate=loguniform(1e-4,1e-1) --space batchSize=choice(8|16|32)",
     "%sweep --config base.json --ablate model.dropout --ablate weightDecay      (or --preset ablation: every option the base switches on)",
-    '%%sweep --grid learningRate=0.003,0.03 --parallel 2 --as sw      (cell body: {"data": {"train": {"builtin": "iris"}}, "epochs": 10})',
+    '%%sweep --grid learningRate=0.003,0.03 --set epochs=$epochs --parallel 2 --as sw      (cell body: {"data": {"train": {"builtin": "iris"}}})',
     "tscolab sweep --resume last",
   ],
   run: runSweepMagic,
