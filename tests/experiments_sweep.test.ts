@@ -333,3 +333,33 @@ describe("the sweep process dies alone", () => {
     expect(rows.map((r) => r.epoch)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   });
 });
+
+describe("interrupt", () => {
+  test("the stop button (abort) stops the running trial with a checkpoint and starts no other; --resume finishes the sweep", async () => {
+    const drive = path.join(work, "drive-abort");
+    const controller = new AbortController();
+    const base = { runName: "stop", seed: 3, data: { train: { builtin: "iris" } }, model: { zoo: "mlp", hidden: [16] }, epochs: 10, batchSize: 4, checkpoint: { everyEpochs: 1, everySteps: 10, keepLast: 2 } };
+    const r = await sweep({
+      config: base,
+      grid: ["learningRate=0.01,0.02"],
+      drive,
+      cwd: work,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if ((p.trials[0]!.epoch ?? 0) >= 2) controller.abort();
+      },
+    });
+    expect(r.status).toBe("stopped");
+    expect(r.trials.map((t) => t.status)).toEqual(["interrupted", "pending"]);
+    expect(r.trials[1]!.runId).toBeNull();
+    const stopped = runJson(drive, r.trials[0]!.runId!);
+    expect([stopped.status, stopped.resumable]).toEqual(["stopped", true]);
+    expect(r.best).toBeNull();
+
+    const done = await sweep({ resume: r.sweepId, drive, cwd: work });
+    expect(done.status).toBe("completed");
+    expect(done.trials.map((t) => [t.status, t.epochs])).toEqual([["completed", 10], ["completed", 10]]);
+    expect(done.trials[0]!.runId).toBe(r.trials[0]!.runId);
+    expect((await readMetrics(path.join(drive, "tscolab", "runs", done.trials[0]!.runId!))).rows.map((x) => x.epoch)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+});
