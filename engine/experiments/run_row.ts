@@ -90,7 +90,8 @@ export function rowFromRunJson(runsDir: string, runId: string, text: string): Ru
     runId,
     runName: str(json.runName),
     status: json.status,
-    reason: str(json.diagnosis) ?? str(json.error),
+    // A resumed run that completed may still carry the diagnosis of its interruption.
+    reason: json.status === "completed" ? null : (str(json.diagnosis) ?? str(json.error)),
     createdAt,
     updatedAt,
     durationS: Number.isFinite(span) ? Math.round(span * 10) / 10 : null,

@@ -211,7 +211,7 @@ function finishFromRunJson(record: SweepRecord, t: TrialRecord, j: Obj): void {
   t.metrics = metrics;
   t.value = typeof metrics[record.objective] === "number" ? metrics[record.objective]! : null;
   t.epochs = typeof j.epochsCompleted === "number" ? j.epochsCompleted : t.epochs;
-  t.diagnosis = typeof j.diagnosis === "string" ? j.diagnosis : typeof j.error === "string" ? j.error : null;
+  t.diagnosis = t.status === "completed" ? null : typeof j.diagnosis === "string" ? j.diagnosis : typeof j.error === "string" ? j.error : null;
 }
 
 /** Waits (up to a minute) for a process left over from a killed sweep that is still stopping the trial's run. */
@@ -373,7 +373,7 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
       t.epochs = typeof summary.epochs === "number" ? summary.epochs : null;
       t.status = status === "completed" ? "completed" : status === "failed" ? "failed" : "interrupted";
       t.value = typeof metrics[record.objective] === "number" ? metrics[record.objective]! : null;
-      t.diagnosis = typeof summary.diagnosis === "string" ? summary.diagnosis : null;
+      t.diagnosis = t.status !== "completed" && typeof summary.diagnosis === "string" ? summary.diagnosis : null;
     } else if (error) {
       t.status = "failed";
       t.diagnosis = `${error.name}: ${error.message}`;

@@ -9,8 +9,9 @@ import { modelText } from "../../engine/experiments/run_row";
 import { lowerIsBetter } from "../../engine/experiments/compare";
 import { durationText, htmlTable, metricText, paramsText, textTable, type Cell, type Column } from "./table";
 
-/** At most this many rows go into the notebook's HTML (the text and the JSON have them all). */
+/** At most this many rows go into the notebook's HTML, and into the text (the JSON has them all). */
 export const HTML_ROW_LIMIT = 500;
+export const TEXT_ROW_LIMIT = 2000;
 
 const STATUS_COLOR: Record<string, string> = { completed: "#1a7f37", failed: "#cf222e", unreadable: "#cf222e", stopped: "#9a6700", running: "#0969da" };
 
@@ -70,12 +71,14 @@ function heading(list: RunsList): string {
 
 export function runsText(list: RunsList): string {
   if (!list.runs.length) return `${heading(list)}${list.total ? "" : " (start one with %train or %sweep)"}`;
-  const { columns, cells } = table(list.runs);
+  const shown = list.runs.slice(0, TEXT_ROW_LIMIT);
+  const { columns, cells } = table(shown);
   const unreadable = list.runs.filter((r) => r.status === "unreadable");
   return [
     heading(list),
     "",
     textTable(columns, cells),
+    ...(list.runs.length > shown.length ? [`... and ${list.runs.length - shown.length} more (narrow with --where or --limit; --json prints them all)`] : []),
     ...(metricColumns(list.runs).length ? ["", "* best value of the column"] : []),
     ...(unreadable.length ? ["", "Unreadable run folders:", ...unreadable.map((r) => `  ${r.runId}: ${r.reason}`)] : []),
   ].join("\n");
