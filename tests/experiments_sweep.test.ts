@@ -331,6 +331,7 @@ describe("the sweep process dies alone", () => {
     expect(resumed.stderr).toMatch(/\[t00\] resuming run \S+-orph-t00/);
     const { rows } = await readMetrics(path.join(runsDir, run()!));
     expect(rows.map((r) => r.epoch)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect((await listRuns({ drive })).runs).toMatchObject([{ runId: run(), status: "completed", reason: null, epochs: 12 }]);
   });
 });
 

@@ -339,7 +339,9 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
       objective: record.objective,
       configSource: `(sweep ${record.sweepId}, trial ${t.name}: ${paramsText(t.params)})`,
     };
-    const child = fork(worker, [], { cwd: record.cwd, stdio: ["ignore", "pipe", "pipe", "ipc"], env: process.env });
+    // Node flags are inherited (memory limits), but not a debugger port that every trial would fight over.
+    const execArgv = process.execArgv.filter((a) => !/^--inspect/.test(a));
+    const child = fork(worker, [], { cwd: record.cwd, stdio: ["ignore", "pipe", "pipe", "ipc"], env: process.env, execArgv });
     children.add(child);
     let tail = "";
     const keep = (d: Buffer) => (tail = (tail + d.toString()).slice(-4000));
