@@ -1,9 +1,11 @@
 // The TypeScript face of tscolab: the same engines the magics and the CLI use.
-//   import { verifyEnv, train, exportModel, runNotebook } from "tscolab";
+//   import { verifyEnv, train, exportModel, runNotebook, listRuns, compareRuns, sweep } from "tscolab";
 export { verifyEnv } from "./engine/env/verify_env";
 export { train } from "./engine/train/train";
 export { exportModel } from "./engine/export/export";
 export { driveMount, driveStatus } from "./engine/store/drive";
+export { listRuns, compareRuns, sweep } from "./engine/experiments";
+export type { RunRow, RunsList, CompareResult, SweepInput, SweepResult } from "./engine/experiments";
 export { runNotebook } from "./kernel/notebook_runner";
 export { ensureBackend } from "./engine/backend";
 export { notebookProvenance, parseGitModelRef, resolveGitModel, scanModelSource } from "./engine/git";

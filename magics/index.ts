@@ -4,6 +4,9 @@ import "./verify_env/magic";
 import "./train/magic";
 import "./export/magic";
 import "./drive/magic";
+import "./runs/magic";
+import "./compare/magic";
+import "./sweep/magic";
 
 export { invokeMagic, listMagics, getMagic, registerMagic } from "./registry";
 export * from "./types";

@@ -41,6 +41,8 @@ export interface TrainOptions {
   configSource?: string;
   /** Backend preference passed to ensureBackend (default: $TSCOLAB_BACKEND or the best available). */
   backend?: string;
+  /** Set by a sweep for each trial; stored in the new run's run.json. */
+  sweep?: { sweepId: string; sweepParams: Record<string, unknown>; sweepTrial: string };
 }
 
 /**
@@ -176,6 +178,7 @@ export async function train(config: TrainConfigInput | undefined, options: Train
           modelSource: options.model ? "notebook variable" : gitModel ? "git" : resolved.model.file ? "file" : "zoo",
           git: gitModel?.provenance,
         }),
+        ...options.sweep,
       },
     });
     run = { runId: created.runId, runDir: created.runDir };
