@@ -12,7 +12,8 @@ import { invokeMagic } from "../magics/registry";
 import { train, type TrainResult } from "../engine/train/train";
 import { readMetrics } from "../engine/store";
 import { compareRuns, type CompareResult } from "../engine/experiments";
-import { curvesSvg, panelScale } from "../engine/experiments/curves_svg";
+import { curvesSvg } from "../engine/experiments/curves_svg";
+import { panelScale } from "../engine/util/plot_scale";
 import type { MagicContext, MimeBundle } from "../magics/types";
 
 const ROOT = path.resolve(__dirname, "..");
