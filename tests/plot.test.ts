@@ -13,7 +13,10 @@ function panels(svg: string) {
   return [...svg.matchAll(/<g class="panel" data-metric="([^"]+)" data-scale="(\w+)">(.*?)<\/g>/g)].map(([, metric, scale, body]) => ({
     metric,
     scale,
-    labels: [...body!.matchAll(/<text class="tick" x="([\d.]+)" y="[\d.]+" font-size="10" text-anchor="end">([^<]+)<\/text>/g)].map(([, x, text]) => ({ x: Number(x), text: text! })),
+    labels: [...body!.matchAll(/<text class="tick" x="([\d.]+)" y="[\d.]+" font-size="10" text-anchor="end">([^<]+)<\/text>/g)].map(([, x, text]) => ({
+      x: Number(x),
+      text: text!,
+    })),
   }));
 }
 
