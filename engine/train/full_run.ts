@@ -19,7 +19,7 @@ import { ProgressReporter } from "./hooks/progress";
 import { EventLoopYielder } from "./hooks/yielder";
 import { runLoop, type TrainHook } from "./loop";
 import type { EpochRow, ProgressStream } from "./progress";
-import { learningRateAt } from "./schedule";
+import { learningRateWithCycles } from "./extend";
 import type { RunProgress } from "./state";
 import type { TierKey, TierResult, TierRun } from "./tiers";
 import type { Trainer } from "./trainer";
@@ -34,6 +34,8 @@ export interface FullRunContext {
   tiers: Partial<Record<TierKey, TierResult>>;
   events: ProgressStream;
   signal?: AbortSignal;
+  /** The epochs at which the schedule's cycles end (./extend.ts); default one cycle over config.epochs. */
+  cycles?: number[];
 }
 
 export interface FullRun extends TierRun {
@@ -48,7 +50,6 @@ export async function runFullTier(ctx: FullRunContext): Promise<FullRun> {
   await updateRunJson(runDir, { status: "running", tiers: ctx.tiers });
 
   const stepsPerEpoch = trainer.stepsPerEpoch;
-  const totalSteps = config.epochs * stepsPerEpoch;
   const monitor = monitorFor(config.earlyStopping?.monitor, trainer.validCount > 0);
   const best = new BestTracker(progress, monitor);
   const saver = new CheckpointSaver(trainer, progress, runDir, config.checkpoint, config.epochs, best);
@@ -68,7 +69,7 @@ export async function runFullTier(ctx: FullRunContext): Promise<FullRun> {
     {
       epochs: config.epochs,
       validateEveryEpochs: config.validateEveryEpochs,
-      learningRateAt: (step) => learningRateAt(step, config.learningRate, config.schedule, stepsPerEpoch, totalSteps),
+      learningRateAt: (step) => learningRateWithCycles(step, config.learningRate, config.schedule, stepsPerEpoch, ctx.cycles ?? [config.epochs]),
     },
     progress,
     hooks,
