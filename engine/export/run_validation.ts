@@ -7,7 +7,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { loadDataset } from "../data";
 import { readMetrics } from "../store";
-import { accuracy, regressionMetrics } from "../train/metrics";
+import { headClasses } from "../train/head";
+import { accuracy, outputsAreLogits, regressionMetrics } from "../train/metrics";
 import type { FormatName } from "./formats";
 import { check, type HealthCheck } from "./health";
 import type { ModelSource } from "./source";
@@ -72,6 +73,9 @@ export function scoreModel(model: tf.LayersModel, v: RunValidation): number {
     const size = Math.min(v.chunk, n - start);
     const out = tf.tidy(() => {
       const pred = model.predict(v.x.slice(start, size)) as tf.Tensor;
+      // A one-unit sigmoid head reads p > 0.5; otherwise argmax.
+      const units = pred.shape[pred.shape.length - 1];
+      if (v.task === "classification" && units === 1) return headClasses(tf, { kind: outputsAreLogits(model) ? "sigmoid-logits" : "sigmoid" }, pred);
       return v.task === "classification" ? tf.argMax(pred, -1) : tf.reshape(pred, [-1]);
     });
     outputs.set(out.dataSync() as ArrayLike<number>, start);
