@@ -4,6 +4,11 @@ import "./verify_env/magic";
 import "./train/magic";
 import "./export/magic";
 import "./drive/magic";
+import "./evaluate/magic";
+import "./predict/magic";
+import "./monitor/magic";
+import "./bundle/magic";
+import "./reproduce/magic";
 
 export { invokeMagic, listMagics, getMagic, registerMagic } from "./registry";
 export * from "./types";

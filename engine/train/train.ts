@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { ensureBackend } from "../backend";
+import { fingerprintData } from "../bundle/fingerprint";
 import { loadDataset, type LoadedDataset } from "../data/dataset";
 import { resolveDriveRoot } from "../store/drive_root";
 import { gitModelForTraining, runProvenance, type GitModelForTraining } from "../git";
@@ -169,6 +170,7 @@ export async function train(config: TrainConfigInput | undefined, options: Train
       fields: {
         config: resolved,
         dataset: data.info,
+        dataFingerprints: await fingerprintData(resolved.data, cwd),
         environment,
         provenance: await runProvenance({
           cwd,
