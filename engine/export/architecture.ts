@@ -96,7 +96,7 @@ export function parameterStatsOf(model: tf.LayersModel): ParameterStats {
     nonFinite += wbad;
     const mean = wn ? wsum / wn : null;
     return {
-      name: w.name,
+      name: w.originalName ?? w.name,
       shape: w.shape.map((d) => d ?? 0),
       count: values.length,
       mean,
