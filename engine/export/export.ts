@@ -170,7 +170,7 @@ export async function exportModel(options: ExportOptions, hooks: ExportHooks = {
     const ref = buildReference(source.model, captured, opts, validation.value?.x, { model: raw.model, normalization: norm });
     if (validation.skip) checks.push({ ...validation.skip, durationMs: lap() });
     // Each format re-scores the run's validation rows as it takes them (raw when the normalisation is in its graph).
-    const rawValidation = validation.value && norm ? { ...validation.value, x: denormalize(validation.value.x, norm) } : validation.value;
+    const rawValidation = validation.value && norm ? { ...validation.value, x: denormalize(validation.value.x, norm), normalizationInGraph: true } : validation.value;
     const extraChecks = rawValidation ? (format: FormatName) => (m: tf.LayersModel) => [runValidationCheck(format, m, rawValidation)] : undefined;
     const formats: Record<string, z.infer<typeof formatSummary>> = {};
     const head = headFor(source);

@@ -2,10 +2,12 @@
 // so a reproduction of the run can name the first step where its weights
 // differ from the original's. Every step for models up to
 // DIGEST_EVERY_STEP_PARAMS parameters (one host read of all weights per
-// step), else at every epoch's end. Off the training clock; written before
-// any hook can stop the round, so every step taken is recorded.
+// step), else at every epoch's end. Off the training clock; taken before
+// any hook can stop the round, so every step taken is recorded. Lines are
+// buffered and appended at each epoch's end and when the loop ends (a kill
+// mid-epoch loses that epoch's lines: a later comparison is only coarser).
 import { createHash } from "node:crypto";
-import { appendDigests, rewindDigests } from "../../store";
+import { appendDigests, rewindDigests, type DigestLine } from "../../store";
 import type { EpochEnd, StepEnd, TrainHook } from "../loop";
 import type { Trainer } from "../trainer";
 
@@ -24,6 +26,7 @@ export function weightsDigest(model: Trainer["model"]): string {
 export class WeightDigests implements TrainHook {
   private readonly everyStep: boolean;
   private rewound = false;
+  private pending: DigestLine[] = [];
 
   constructor(
     private readonly trainer: Trainer,
@@ -38,10 +41,20 @@ export class WeightDigests implements TrainHook {
       await rewindDigests(this.runDir, s.step - 1);
       this.rewound = true;
     }
-    if (this.everyStep) await s.offTheClock(async () => appendDigests(this.runDir, [{ step: s.step, epoch: s.epoch + 1, sha256: weightsDigest(this.trainer.model) }]));
+    if (this.everyStep) await s.offTheClock(async () => void this.pending.push({ step: s.step, epoch: s.epoch + 1, sha256: weightsDigest(this.trainer.model) }));
   }
 
   onEpochEnd(e: EpochEnd): void {
-    if (!this.everyStep) appendDigests(this.runDir, [{ step: e.step, epoch: e.epoch, sha256: weightsDigest(this.trainer.model) }]);
+    if (!this.everyStep) this.pending.push({ step: e.step, epoch: e.epoch, sha256: weightsDigest(this.trainer.model) });
+    this.flush();
+  }
+
+  onTrainEnd(): void {
+    this.flush();
+  }
+
+  private flush(): void {
+    appendDigests(this.runDir, this.pending);
+    this.pending = [];
   }
 }
