@@ -1,8 +1,12 @@
 // The TypeScript face of tscolab: the same engines the magics and the CLI use.
-//   import { verifyEnv, train, exportModel, runNotebook, listRuns, compareRuns, sweep } from "tscolab";
+//   import { verifyEnv, train, exportModel, evaluate, predict, monitor, listRuns, compareRuns, sweep, runNotebook } from "tscolab";
 export { verifyEnv } from "./engine/env/verify_env";
 export { train } from "./engine/train/train";
 export { exportModel } from "./engine/export/export";
+export { evaluate, predict } from "./engine/evaluate/evaluate";
+export { monitor } from "./engine/monitor/monitor";
+export { bundleRun } from "./engine/bundle/bundle";
+export { reproduce } from "./engine/bundle/reproduce";
 export { driveMount, driveStatus } from "./engine/store/drive";
 export { listRuns, compareRuns, sweep } from "./engine/experiments";
 export type { RunRow, RunsList, CompareResult, SweepInput, SweepResult } from "./engine/experiments";

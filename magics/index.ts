@@ -7,6 +7,11 @@ import "./drive/magic";
 import "./runs/magic";
 import "./compare/magic";
 import "./sweep/magic";
+import "./evaluate/magic";
+import "./predict/magic";
+import "./monitor/magic";
+import "./bundle/magic";
+import "./reproduce/magic";
 
 export { invokeMagic, listMagics, getMagic, registerMagic } from "./registry";
 export * from "./types";

@@ -31,7 +31,11 @@ export const exportMetadata = z.object({
   features: z.array(z.string()).optional(),
   label: z.string().optional(),
   labels: z.array(z.union([z.string(), z.number()])).optional(),
-  normalization: z.object({ mean: z.array(z.number()), std: z.array(z.number()), formula: z.string() }).optional(),
+  normalization: z.object({ mean: z.array(z.number()), std: z.array(z.number()), formula: z.string(), inGraph: z.boolean().optional() }).optional(),
+  /** "raw": feed raw feature values (any normalisation is inside the graph); "normalized": apply `normalization` first. */
+  inputs: z.enum(["raw", "normalized"]).optional(),
+  /** How to read the outputs: one probability per label, logits, p(labels[1]) from one sigmoid unit, or a value. */
+  output: z.object({ kind: z.string(), threshold: z.number().optional(), positiveLabel: z.union([z.string(), z.number()]).optional() }).optional(),
   inputSignature: z.array(tensorSignature),
   outputSignature: z.array(tensorSignature),
   source: z.record(z.string(), z.unknown()),
@@ -42,7 +46,19 @@ export function signatureOf(tensors: tf.SymbolicTensor[]): TensorSignature[] {
   return tensors.map((t) => ({ name: t.name, shape: t.shape.map((d) => (d == null ? null : d)), dtype: t.dtype }));
 }
 
-export function buildMetadata(model: tf.LayersModel, dataset: ExportDatasetInfo | undefined, source: Record<string, unknown>, producer: string): ExportMetadata {
+/** Where the export's normalisation lives (./raw_inputs.ts) and what its output means (engine/train/head.ts). */
+export interface MetadataExtras {
+  normalizationInGraph?: boolean;
+  head?: { kind: string };
+}
+
+export function buildMetadata(
+  model: tf.LayersModel,
+  dataset: ExportDatasetInfo | undefined,
+  source: Record<string, unknown>,
+  producer: string,
+  extras: MetadataExtras = {},
+): ExportMetadata {
   const meta: ExportMetadata = {
     producer,
     inputSignature: signatureOf(model.inputs),
@@ -53,6 +69,18 @@ export function buildMetadata(model: tf.LayersModel, dataset: ExportDatasetInfo 
   if (dataset?.features) meta.features = dataset.features;
   if (dataset?.label) meta.label = dataset.label;
   if (dataset?.labels) meta.labels = dataset.labels;
-  if (dataset?.normalization) meta.normalization = { ...dataset.normalization, formula: "x_normalized = (x - mean) / std" };
+  if (dataset?.normalization) {
+    const inGraph = !!extras.normalizationInGraph;
+    meta.normalization = {
+      ...dataset.normalization,
+      formula: inGraph ? "applied inside the model's graph: feed raw values; the model computes (x - mean) / std itself" : "x_normalized = (x - mean) / std",
+      inGraph,
+    };
+    meta.inputs = inGraph ? "raw" : "normalized";
+  } else meta.inputs = "raw";
+  const kind = extras.head?.kind;
+  if (kind === "sigmoid" || kind === "sigmoid-logits")
+    meta.output = { kind, threshold: kind === "sigmoid" ? 0.5 : 0, ...(dataset?.labels?.[1] !== undefined ? { positiveLabel: dataset.labels[1] } : {}) };
+  else if (kind) meta.output = { kind };
   return exportMetadata.parse(meta);
 }

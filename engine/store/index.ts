@@ -26,3 +26,5 @@ export type { MirrorOptions } from "./mirror";
 export type { ResumePoint } from "./resume";
 export { DriveWriteError, isDiskError, rethrowDiskError } from "./disk_errors";
 export { sha256 } from "./durable_fs";
+export { PROFILE_JSON, DIGESTS_FILE, writeProfileFile, readProfileFile, appendDigests, readDigests, parseDigests, rewindDigests } from "./run_files";
+export type { DigestLine } from "./run_files";

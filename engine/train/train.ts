@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { ensureBackend } from "../backend";
+import { fingerprintData } from "../bundle/fingerprint";
 import { loadDataset, type LoadedDataset } from "../data/dataset";
 import { resolveDriveRoot } from "../store/drive_root";
 import { gitModelForTraining, runProvenance, type GitModelForTraining } from "../git";
@@ -15,7 +16,9 @@ import type { ProfileName } from "../backend/profile";
 import { createRun, listValidCheckpoints, loadModelFromFiles, prepareResume, updateRunJson, readMetrics, type LoadedCheckpoint } from "../store";
 import { TscolabError } from "../errors";
 import { resolveConfig, resolvedConfig, type ResolvedConfig, type TrainConfigInput } from "./config";
+import { extendRun, storedCycles } from "./extend";
 import { runFullTier, type FullRun } from "./full_run";
+import { headOf, type Head } from "./head";
 import { outputsAreLogits } from "./metrics";
 import { ProgressStream, type EpochRow, type ProgressListener } from "./progress";
 import { stateFromFiles, type RunProgress } from "./state";
@@ -70,7 +73,7 @@ export class TrainResult {
   }
 }
 
-function checkModelFits(model: tf.LayersModel, data: LoadedDataset, where: string): void {
+function checkModelFits(model: tf.LayersModel, data: LoadedDataset, where: string): Head {
   const inShape = model.inputs[0]?.shape.slice(1) ?? [];
   const want = data.info.inputShape;
   const fits = inShape.length === want.length && inShape.every((d, i) => d === null || d === want[i]);
@@ -80,16 +83,7 @@ function checkModelFits(model: tf.LayersModel, data: LoadedDataset, where: strin
       "build the model with inputShape from the data (createModel receives it)",
     );
   }
-  const out = model.outputs[0]?.shape ?? [];
-  const units = out[out.length - 1];
-  const expected = data.info.task === "classification" ? data.outputs : 1;
-  if (units !== expected) {
-    const what = data.info.task === "classification" ? `${data.outputs} classes (${data.info.labels?.join(", ")})` : "1 regression target";
-    throw new TscolabError(
-      `${where} outputs ${units} values per example but the data has ${what}`,
-      `end the model with a Dense layer of ${expected} unit${expected === 1 ? "" : "s"}`,
-    );
-  }
+  return headOf(model, data.info.task, data.outputs, where, data.info.labels);
 }
 
 const TIER_KEYS: readonly TierKey[] = ["1", "2", "3"];
@@ -111,6 +105,8 @@ export async function train(config: TrainConfigInput | undefined, options: Train
   let checkpoint: LoadedCheckpoint | null = null;
   let run: { runId: string; runDir: string } | undefined;
   let driveRoot: string;
+  // The epochs at which the learning-rate schedule's cycles end (more than one after an extension).
+  let cycles: number[] | undefined;
   if (options.resume) {
     driveRoot = resolveDriveRoot(options.drive, cwd, config?.drive);
     const point = await prepareResume(driveRoot, options.resume, { cwd });
@@ -124,8 +120,13 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     const storedBackend = storedEnvironment.safeParse(point.run.runJson.environment).data?.backend;
     if (storedBackend && storedBackend !== backend.name)
       notes.push(`the run started on ${storedBackend} and resumes on ${backend.name}: results will not be bit-identical to an uninterrupted run`);
-    // Resumed == uninterrupted: the stored config wins; say which given settings were not used.
-    const ignored = Object.keys(config ?? {}).filter((k) => k !== "drive");
+    // A larger --epochs extends the run (./extend.ts); otherwise resumed == uninterrupted: the stored config wins.
+    const extension = await extendRun(point.run, resolved, config?.epochs, checkpoint?.epoch ?? 0);
+    if (extension) [resolved, cycles] = [extension.config, extension.cycles];
+    else cycles = storedCycles(point.run.runJson, resolved.epochs);
+    if (extension) notes.push(extension.note);
+    // Say which given settings were not used.
+    const ignored = Object.keys(config ?? {}).filter((k) => k !== "drive" && !(k === "epochs" && extension));
     if (ignored.length) notes.push(`resuming uses the run's stored config; ignored: ${ignored.join(", ")}`);
   } else {
     if (config === undefined) throw new TscolabError("no training config given", "pass --config FILE, a %%train JSON body, or train({ data: ... })");
@@ -154,7 +155,7 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     model = await createModel(tf, gitModel?.model ?? resolved.model, { inputShape: data.info.inputShape, outputs: data.outputs, task }, { seed: resolved.seed, cwd });
     where = gitModel ? gitModel.where : resolved.model.file ? `model file ${resolved.model.file}` : `model zoo "${resolved.model.zoo ?? "mlp"}"`;
   }
-  checkModelFits(model, data, where);
+  const head = checkModelFits(model, data, where);
 
   const environment = {
     backend: backend.name,
@@ -171,6 +172,7 @@ export async function train(config: TrainConfigInput | undefined, options: Train
       fields: {
         config: resolved,
         dataset: data.info,
+        dataFingerprints: await fingerprintData(resolved.data, cwd),
         environment,
         provenance: await runProvenance({
           cwd,
@@ -188,11 +190,14 @@ export async function train(config: TrainConfigInput | undefined, options: Train
   const { runId, runDir } = run;
 
   const logits = task === "classification" && outputsAreLogits(model);
-  if (logits) notes.push("the model's last layer has no softmax: its outputs are treated as logits (softmax cross-entropy)");
+  const binary = head.kind === "sigmoid" || head.kind === "sigmoid-logits";
+  if (binary) notes.push(`one output unit for two classes: binary cross-entropy${logits ? " on logits" : ""}, class "${data.info.labels?.[1]}" when p > 0.5`);
+  else if (logits) notes.push("the model's last layer has no softmax: its outputs are treated as logits (softmax cross-entropy)");
   const trainer = new Trainer(tf, model, data, {
     task,
     logits,
     outputs: data.outputs,
+    binary,
     batchSize: resolved.batchSize,
     seed: resolved.seed,
     gradClipNorm: resolved.gradClipNorm,
@@ -238,7 +243,7 @@ export async function train(config: TrainConfigInput | undefined, options: Train
             validateEveryEpochs: resolved.validateEveryEpochs,
             signal,
           });
-        else ran = full = await runFullTier({ trainer, config: resolved, runDir, progress, history, tiers, events, signal });
+        else ran = full = await runFullTier({ trainer, config: resolved, runDir, progress, history, tiers, events, signal, cycles });
         tiers[key] = ran.result;
         end = ran.ends;
         events.tier(key, `tier ${key} ${ran.result.status}`);

@@ -8,7 +8,7 @@ import type * as tfType from "@tensorflow/tfjs";
 import type { LoadedDataset, Split } from "../data/dataset";
 import type { Task } from "../data/schema";
 import { Rng, withSeededMathRandom, type RngState } from "../util/rng";
-import { accuracy, batchLoss, regressionMetrics, type LossSpec, type ValidationMetrics } from "./metrics";
+import { accuracy, batchLoss, predictedClass, regressionMetrics, type LossSpec, type ValidationMetrics } from "./metrics";
 import { Optimizer, type OptimizerSettings } from "./optimizers";
 
 type TF = typeof tfType;
@@ -18,6 +18,8 @@ export interface TrainerSettings {
   /** Classification outputs are logits (no softmax in the model). */
   logits: boolean;
   outputs: number;
+  /** Two classes from a one-unit sigmoid output. */
+  binary?: boolean;
   batchSize: number;
   seed: number;
   gradClipNorm: number | null;
@@ -75,7 +77,7 @@ export class Trainer {
     readonly data: LoadedDataset,
     readonly settings: TrainerSettings,
   ) {
-    this.lossSpec = { task: settings.task, outputs: settings.outputs, logits: settings.logits };
+    this.lossSpec = { task: settings.task, outputs: settings.outputs, logits: settings.logits, binary: settings.binary };
     this.vars = model.trainableWeights.map((w) => w.read() as tfType.Variable);
     this.optimizer = new Optimizer(tf, this.vars, settings.optimizer);
     this.nTrain = data.train.n;
@@ -236,7 +238,7 @@ export class Trainer {
         const yb = tf.slice(this.valid.y, start, size);
         const pred = this.model.apply(xb, { training: false }) as tfType.Tensor;
         const l = batchLoss(tf, this.lossSpec, pred, yb);
-        return [l, this.settings.task === "classification" ? tf.argMax(pred, -1) : tf.reshape(pred, [-1])];
+        return [l, this.settings.task === "classification" ? predictedClass(tf, this.lossSpec, pred) : tf.reshape(pred, [-1])];
       });
       lossSum += (loss.dataSync()[0] as number) * size;
       outputs.set(out.dataSync() as ArrayLike<number>, start);
