@@ -4,6 +4,7 @@
 // signature. The dataset part comes from run.json's `dataset` section (T).
 import type * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
+import { imageInfo } from "../data/images/schema";
 
 /** run.json `dataset`, as the trainer writes it; read leniently (extra keys kept). */
 export const exportDatasetInfo = z
@@ -14,6 +15,7 @@ export const exportDatasetInfo = z
     labels: z.array(z.union([z.string(), z.number()])).nullish(),
     normalization: z.object({ mean: z.array(z.number()), std: z.array(z.number()) }).nullish(),
     inputShape: z.array(z.number().int().nullable()).nullish(),
+    image: imageInfo.nullish(),
   })
   .passthrough();
 export type ExportDatasetInfo = z.infer<typeof exportDatasetInfo>;
@@ -32,6 +34,8 @@ export const exportMetadata = z.object({
   label: z.string().optional(),
   labels: z.array(z.union([z.string(), z.number()])).optional(),
   normalization: z.object({ mean: z.array(z.number()), std: z.array(z.number()), formula: z.string() }).optional(),
+  /** Image input: the size and channels images are decoded to, and their scaling (engine/data/images). */
+  image: imageInfo.optional(),
   inputSignature: z.array(tensorSignature),
   outputSignature: z.array(tensorSignature),
   source: z.record(z.string(), z.unknown()),
@@ -54,5 +58,6 @@ export function buildMetadata(model: tf.LayersModel, dataset: ExportDatasetInfo 
   if (dataset?.label) meta.label = dataset.label;
   if (dataset?.labels) meta.labels = dataset.labels;
   if (dataset?.normalization) meta.normalization = { ...dataset.normalization, formula: "x_normalized = (x - mean) / std" };
+  if (dataset?.image) meta.image = dataset.image;
   return exportMetadata.parse(meta);
 }

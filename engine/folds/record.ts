@@ -6,6 +6,7 @@
 // The summary's `folds` report adds the spread of the fold metrics and the
 // out-of-fold (and test) predictions' files and metrics.
 import { z } from "zod";
+import type { ProfileName } from "../backend/profile";
 
 export const FOLD_STATUSES = ["pending", "running", "completed", "stopped", "failed"] as const;
 
@@ -59,4 +60,9 @@ export const foldsReport = z.object({
 export type FoldsReport = z.infer<typeof foldsReport>;
 
 /** Folds chosen by `"folds": "auto"` for each adaptive profile: fewer where training is slow. */
-export const AUTO_FOLDS = { cpu: 3, optimized: 5, enhanced: 5, aggressive: 10 } as const;
+export const AUTO_FOLDS: Readonly<Record<ProfileName, number>> = { cpu: 3, optimized: 5, enhanced: 5, aggressive: 10 };
+
+/** K for a config's `folds`: the user's number, or the profile's for "auto". */
+export function foldCount(folds: number | "auto", profile: ProfileName): number {
+  return folds === "auto" ? AUTO_FOLDS[profile] : folds;
+}

@@ -18,6 +18,7 @@ import * as tf from "@tensorflow/tfjs";
 import fs from "node:fs";
 import path from "node:path";
 import { ensureBackend } from "../backend";
+import type { ProfileName } from "../backend/profile";
 import { loadDataset } from "../data/dataset";
 import type { DatasetInfo } from "../data/schema";
 import { TscolabError, UsageError } from "../errors";
@@ -32,7 +33,7 @@ import type { TierResult } from "../train/tiers";
 import { TrainResult, train, type TrainOptions } from "../train/train";
 import { checkFoldCount } from "./assign";
 import { argMax, metricsOf, predictSplit, spread } from "./predictions";
-import { AUTO_FOLDS, foldsRecord, type FoldEntry, type FoldsRecord, type FoldsReport } from "./record";
+import { foldCount, foldsRecord, type FoldEntry, type FoldsRecord, type FoldsReport } from "./record";
 import { FOLDS_KIND, findFoldRun, type FoldsRequest } from "./request";
 
 export const OOF_FILE = "oof.jsonl";
@@ -231,9 +232,9 @@ export async function trainFolds(config: Obj | undefined, options: FoldsOptions,
     if (!config) throw new TscolabError("no training config given", "pass --config FILE, a %%train JSON body, or train({ data: ... })");
     if (options.model !== undefined)
       throw new UsageError("folds: each fold trains a fresh model, so a notebook variable holding one model cannot be used; give the model in the config (zoo, file or git)");
-    const profile = (typeof config.profile === "string" ? config.profile : undefined) ?? options.profile ?? backend.profile.name;
+    const profile = (typeof config.profile === "string" ? (config.profile as ProfileName) : undefined) ?? options.profile ?? backend.profile.name;
     const auto = config.folds === "auto";
-    const k = auto ? AUTO_FOLDS[profile as keyof typeof AUTO_FOLDS] : (config.folds as number);
+    const k = foldCount(config.folds as number | "auto", profile);
     if (auto) notes.push(`folds: auto gives ${k} folds on the ${profile} profile`);
     const input = { ...config, folds: k };
     resolved = resolveConfig(input, { profile: options.profile ?? backend.profile.name, source: options.configSource });

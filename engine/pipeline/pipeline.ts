@@ -11,7 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { ensureBackend } from "../backend";
 import { TscolabError, UsageError } from "../errors";
-import { AUTO_FOLDS } from "../folds/record";
+import { foldCount } from "../folds/record";
 import { FOLDS_KIND, type FoldsRequest } from "../folds/request";
 import { resolveDriveRoot, runsDir } from "../store/drive_root";
 import { RUN_JSON } from "../store/runs";
@@ -165,7 +165,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     const p = parsePipelineConfig(raw, source);
     driveRoot = resolveDriveRoot(input.drive, cwd, p.drive);
     const backend = await ensureBackend(input.backend ? { prefer: input.backend } : {});
-    const k = p.folds === "auto" ? AUTO_FOLDS[backend.profile.name] : p.folds;
+    const k = foldCount(p.folds, backend.profile.name);
     if (p.folds === "auto") notes.push(`folds: auto gives ${k} folds on the ${backend.profile.name} profile`);
     const name = p.name ?? "pipeline";
     const created = await createPipelineDir(driveRoot, name);
