@@ -52,7 +52,8 @@ export const rowsKey = (cfg: Obj): string => {
 };
 
 function configError(e: z.ZodError, source: string): TscolabError {
-  const issue = e.issues[0]!;
+  // A misspelt key explains the missing one it was meant to be.
+  const issue = e.issues.find((i) => i.code === "unrecognized_keys") ?? e.issues[0]!;
   const where = issue.path.length ? issue.path.join(".") : "the config";
   if (issue.code === "unrecognized_keys") {
     const known = issue.path.length ? Object.keys(stageConfig.shape) : Object.keys(pipelineConfig.shape);
