@@ -29,6 +29,21 @@ export function predictSplit(tf: TF, model: tfType.LayersModel, split: Split, in
   return out;
 }
 
+/**
+ * The shortest decimal that reads back as the same float32 (0.362, not
+ * 0.3619999885559082): predictions files stay readable, and what reads them
+ * into float32 gets exactly the model's values.
+ */
+export function float32Value(v: number): number {
+  if (!Number.isFinite(v)) return v;
+  const f = Math.fround(v);
+  for (let digits = 1; digits < 9; digits++) {
+    const n = Number(f.toPrecision(digits));
+    if (Math.fround(n) === f) return n;
+  }
+  return f;
+}
+
 /** The first class with the highest probability. */
 export function argMax(p: ArrayLike<number>, offset: number, width: number): number {
   let best = 0;

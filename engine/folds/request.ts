@@ -51,7 +51,7 @@ export async function foldsRequest(config: Obj | undefined, opts: { resume?: str
 export function findFoldRun(driveRoot: string, parentRunId: string, fold: number): string | null {
   let names: string[];
   try {
-    names = fs.readdirSync(runsDir(driveRoot)).filter((n) => !n.startsWith(".") && n.includes(`fold${fold}`));
+    names = fs.readdirSync(runsDir(driveRoot)).filter((n) => !n.startsWith("."));
   } catch {
     return null;
   }

@@ -32,7 +32,7 @@ import type { TrainSummary } from "../train/summary";
 import type { TierResult } from "../train/tiers";
 import { TrainResult, train, type TrainOptions } from "../train/train";
 import { checkFoldCount } from "./assign";
-import { argMax, metricsOf, predictSplit, spread } from "./predictions";
+import { argMax, float32Value, metricsOf, predictSplit, spread } from "./predictions";
 import { foldCount, foldsRecord, type FoldEntry, type FoldsRecord, type FoldsReport } from "./record";
 import { FOLDS_KIND, findFoldRun, type FoldsRequest } from "./request";
 
@@ -74,7 +74,8 @@ export function foldConfig(record: FoldsRecord, runName: string, fold: number): 
 /** Takes what a fold's run.json says happened (the run folders are the record). */
 function reconcile(driveRoot: string, parentRunId: string, entry: FoldEntry): void {
   if (entry.status === "completed" || entry.status === "failed") return;
-  entry.runId ??= findFoldRun(driveRoot, parentRunId, entry.fold);
+  // Started but not recorded: the parent died between creating the fold's run and saving its id.
+  if (entry.status !== "pending") entry.runId ??= findFoldRun(driveRoot, parentRunId, entry.fold);
   const j = entry.runId ? readRunJson(path.join(runsDir(driveRoot), entry.runId)) : null;
   if (!j) {
     // Never started, or killed before its run.json existed: the fold starts over.
@@ -82,7 +83,8 @@ function reconcile(driveRoot: string, parentRunId: string, entry: FoldEntry): vo
     entry.status = "pending";
     return;
   }
-  if (j.status === "completed" || j.status === "failed") {
+  // A tier that failed ends the fold; an error (a full disk) leaves it resumable from its checkpoints.
+  if (j.status === "completed" || (j.status === "failed" && typeof j.error !== "string")) {
     entry.status = j.status;
     entry.metrics = numbers(j.metrics);
     entry.epochs = typeof j.epochsCompleted === "number" ? j.epochsCompleted : entry.epochs;
@@ -159,9 +161,9 @@ async function gatherPredictions(parentDir: string, driveRoot: string, record: F
   const labels = info!.labels;
   const lines: string[] = [];
   const line = (row: number, y: number, outputs: ArrayLike<number>, at: number, extra: Obj) => {
-    if (task === "regression") return JSON.stringify({ row, ...extra, label: y, prediction: outputs[at] });
+    if (task === "regression") return JSON.stringify({ row, ...extra, label: float32Value(y), prediction: float32Value(outputs[at]!) });
     const probabilities: Record<string, number> = {};
-    labels!.forEach((name, c) => (probabilities[name] = outputs[at + c]!));
+    labels!.forEach((name, c) => (probabilities[name] = float32Value(outputs[at + c]!)));
     return JSON.stringify({ row, ...extra, label: labels![y], prediction: labels![argMax(outputs, at, width)], probabilities });
   };
   for (let row = 0; row < n; row++) {

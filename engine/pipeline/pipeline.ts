@@ -104,7 +104,7 @@ export function readPipelineConfig(config: PipelineInput["config"], cwd: string)
 function findStageRun(driveRoot: string, pipelineId: string, stage: string): string | null {
   let names: string[];
   try {
-    names = fs.readdirSync(runsDir(driveRoot)).filter((n) => !n.startsWith(".") && n.endsWith(stage.toLowerCase()));
+    names = fs.readdirSync(runsDir(driveRoot)).filter((n) => !n.startsWith("."));
   } catch {
     return null;
   }
@@ -118,7 +118,8 @@ function findStageRun(driveRoot: string, pipelineId: string, stage: string): str
 /** Takes what the stage's folds run says happened. */
 function reconcile(driveRoot: string, record: PipelineRecord, s: StageRecord): void {
   if (s.status === "completed" || s.status === "failed") return;
-  s.runId ??= findStageRun(driveRoot, record.pipelineId, s.name);
+  // Started but not recorded: the pipeline died between creating the stage's folds run and saving its id.
+  if (s.status !== "pending") s.runId ??= findStageRun(driveRoot, record.pipelineId, s.name);
   const j = s.runId ? readJsonFile(path.join(runsDir(driveRoot), s.runId, RUN_JSON)) : null;
   if (!j) {
     s.runId = null;
