@@ -166,6 +166,8 @@ describe("image folders", () => {
     const csv = path.join(work, "t.csv");
     fs.writeFileSync(csv, "a,label\n1,x\n2,y\n");
     await expect(train({ data: { train: csv, imageSize: [8, 8] } }, { drive })).rejects.toThrow(/data.imageSize and data.channels apply to image folders/);
+    await expect(train({ data: { train: root, valid: csv } }, { drive })).rejects.toThrow(`data.valid ${csv} is a table but data.train is an image folder`);
+    await expect(train({ data: { train: csv, valid: root } }, { drive })).rejects.toThrow(`data.valid ${root} is an image folder but data.train is a table`);
   });
 });
 

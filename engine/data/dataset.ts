@@ -72,6 +72,7 @@ async function readSource(
       throw new TscolabError(`data.features: ${where} always uses all its features (${table.features.join(", ")})`, "drop --features for a built-in data set");
     return table;
   }
+  if (image.classes) throw new TscolabError(`data.valid ${src} is a table but data.train is an image folder`, "give data.valid a folder of class subfolders too");
   if (image.imageSize || image.channels)
     throw new TscolabError(`data.imageSize and data.channels apply to image folders; ${src} is a table`, "drop them, or point data.train at a folder of class subfolders");
   return readRawTable(path.resolve(cwd, src), choose);
@@ -211,6 +212,7 @@ export async function loadDataset(input: DataConfigInput, opts: LoadDatasetOptio
       undefined,
       image,
     );
+    if (valid.image && !train.image) throw new TscolabError(`data.valid ${valid.source} is an image folder but data.train is a table`, "give both the same kind of data");
     const validSize = valid.elementShape.reduce((a, b) => a * b, 1);
     if (validSize !== rowSize)
       throw new TscolabError(`${valid.source} has ${validSize} feature values per row where ${train.source} has ${rowSize}`, "use the same feature columns in both files");
