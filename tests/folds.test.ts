@@ -15,6 +15,7 @@ import * as tf from "@tensorflow/tfjs";
 import { describe, expect, test } from "vitest";
 import "../magics";
 import { invokeMagic } from "../magics/registry";
+import { sweep } from "../engine/experiments";
 import { loadDataset } from "../engine/data/dataset";
 import { assignFolds, foldRows } from "../engine/folds/assign";
 import { AUTO_FOLDS, foldCount } from "../engine/folds/record";
@@ -212,7 +213,9 @@ describe("folds runs", () => {
       drive,
       signal: controller.signal,
       onProgress: (e) => {
-        if (e.runId.endsWith("-fold2") && e.phase === "tier3" && e.step >= 13) controller.abort();
+        // Events name the parent run; the fold is in `fold`.
+        expect(e.runId).not.toMatch(/-fold\d$/);
+        if (e.fold?.fold === 2 && e.fold.runId.endsWith("-fold2") && e.phase === "tier3" && e.step >= 13) controller.abort();
       },
     });
     expect(stopped.status).toBe("stopped");
@@ -254,6 +257,19 @@ describe("folds runs", () => {
     expect(text).toMatch(/out-of-fold +150 /);
     expect(String(out.bundle!["text/html"])).toContain("out-of-fold");
   });
+});
+
+test("a sweep over a folds config: each trial is a folds run, ranked by its out-of-fold metric", async () => {
+  const t0 = Date.now();
+  const drive = path.join(work, "drive-sweep");
+  const r = await sweep({ config: { ...IRIS, runName: "cv-sweep", epochs: 3, folds: 2 }, grid: ["learningRate=0.01,0.05"], drive, cwd: work });
+  expect(r.trials.map((t) => t.status)).toEqual(["completed", "completed"]);
+  for (const t of r.trials) {
+    const parent = runJson(path.join(drive, "tscolab", "runs", t.runId!));
+    expect(parent).toMatchObject({ kind: "folds", sweepId: r.sweepId, sweepTrial: t.name, metrics: t.metrics });
+    expect((parent.oof as Obj).metrics).toEqual(t.metrics);
+  }
+  console.log(`sweep of 2 folds runs: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 });
 
 describe("bad input, one line each", () => {

@@ -321,7 +321,8 @@ export async function trainFolds(config: Obj | undefined, options: FoldsOptions,
             entry.runId = e.runId;
             void save();
           }
-          options.onProgress?.(e);
+          // Listeners see the parent's run (a sweep records it as the trial's), and the fold in `fold`.
+          options.onProgress?.({ ...e, runId: parent.runId, fold: { fold: entry.fold, folds: record.k, runId: e.runId } });
         },
       });
       lastModel?.dispose();
