@@ -319,7 +319,8 @@ export async function trainFolds(config: Obj | undefined, options: FoldsOptions,
         onProgress: (e) => {
           if (entry.runId !== e.runId) {
             entry.runId = e.runId;
-            void save();
+            // A failed write shows at the next awaited save, which chains on this one.
+            save().catch(() => undefined);
           }
           // Listeners see the parent's run (a sweep records it as the trial's), and the fold in `fold`.
           options.onProgress?.({ ...e, runId: parent.runId, fold: { fold: entry.fold, folds: record.k, runId: e.runId } });

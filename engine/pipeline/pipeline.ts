@@ -278,7 +278,8 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
           onFold: (f) => {
             if (s.runId !== f.parentRunId) {
               s.runId = f.parentRunId;
-              void save();
+              // A failed write shows at the next awaited save, which chains on this one.
+              save().catch(() => undefined);
             }
             if (f.status === "running") live.set(s.name, { fold: f.fold, epoch: null, epochs: null });
             else log(`[${s.name}] fold ${f.fold}/${f.folds} ${f.status}${f.runId ? ` (run ${f.runId})` : ""}`);
