@@ -12,6 +12,7 @@ import "./predict/magic";
 import "./monitor/magic";
 import "./bundle/magic";
 import "./reproduce/magic";
+import "./pipeline/magic";
 
 export { invokeMagic, listMagics, getMagic, registerMagic } from "./registry";
 export * from "./types";

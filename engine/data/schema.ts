@@ -1,6 +1,8 @@
 // The `data` section of a training config, one zod schema (the API, %train's
 // flags and the CLI all read it).
 import { z } from "zod";
+import { foldSelection } from "../folds/assign";
+import { IMAGE_DATA_KEYS, imageInfo } from "./images/schema";
 
 export const BUILTIN_DATASETS = ["iris", "mnist"] as const;
 
@@ -11,7 +13,7 @@ export const builtinSource = z
   })
   .strict();
 
-export const dataSource = z.union([z.string().min(1).describe("a .csv (header row) or .jsonl path"), builtinSource]);
+export const dataSource = z.union([z.string().min(1).describe("a .csv (header row) or .jsonl path, or a folder with one subfolder of PNG/JPEG images per class"), builtinSource]);
 
 export const dataConfig = z
   .object({
@@ -24,6 +26,8 @@ export const dataConfig = z
     label: z.string().min(1).optional().describe("label column; default: label, y, target or class, else the last column"),
     validationSplit: z.number().min(0).max(0.9).default(0.2).describe("fraction of training rows held out (seeded) when valid is absent"),
     normalize: z.boolean().default(true).describe("standardise features with mean/std of the training split"),
+    ...IMAGE_DATA_KEYS,
+    fold: foldSelection.optional(),
   })
   .strict();
 
@@ -45,5 +49,7 @@ export const datasetInfo = z.object({
   trainExamples: z.number().int().nonnegative(),
   validExamples: z.number().int().nonnegative(),
   source: z.object({ train: z.string(), valid: z.string().nullable() }),
+  /** Image folders: how files became input (size, channels, scale). */
+  image: imageInfo.optional(),
 });
 export type DatasetInfo = z.infer<typeof datasetInfo>;

@@ -4,6 +4,7 @@
 // signature. The dataset part comes from run.json's `dataset` section (T).
 import type * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
+import { imageInfo } from "../data/images/schema";
 
 /** run.json `dataset`, as the trainer writes it; read leniently (extra keys kept). */
 export const exportDatasetInfo = z
@@ -14,6 +15,7 @@ export const exportDatasetInfo = z
     labels: z.array(z.union([z.string(), z.number()])).nullish(),
     normalization: z.object({ mean: z.array(z.number()), std: z.array(z.number()) }).nullish(),
     inputShape: z.array(z.number().int().nullable()).nullish(),
+    image: imageInfo.nullish(),
   })
   .passthrough();
 export type ExportDatasetInfo = z.infer<typeof exportDatasetInfo>;
@@ -36,6 +38,8 @@ export const exportMetadata = z.object({
   inputs: z.enum(["raw", "normalized"]).optional(),
   /** How to read the outputs: one probability per label, logits, p(labels[1]) from one sigmoid unit, or a value. */
   output: z.object({ kind: z.string(), threshold: z.number().optional(), positiveLabel: z.union([z.string(), z.number()]).optional() }).optional(),
+  /** Image input: the size and channels images are decoded to, and their scaling (engine/data/images). */
+  image: imageInfo.optional(),
   inputSignature: z.array(tensorSignature),
   outputSignature: z.array(tensorSignature),
   source: z.record(z.string(), z.unknown()),
@@ -82,5 +86,6 @@ export function buildMetadata(
   if (kind === "sigmoid" || kind === "sigmoid-logits")
     meta.output = { kind, threshold: kind === "sigmoid" ? 0.5 : 0, ...(dataset?.labels?.[1] !== undefined ? { positiveLabel: dataset.labels[1] } : {}) };
   else if (kind) meta.output = { kind };
+  if (dataset?.image) meta.image = dataset.image;
   return exportMetadata.parse(meta);
 }

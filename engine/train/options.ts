@@ -319,6 +319,16 @@ export const TRAIN_OPTIONS = {
       keepBest: option({ type: z.boolean(), default: true, description: "also keep the best checkpoint", group: "checkpoints" }),
     },
   }),
+  folds: option({
+    type: z.union([z.number().int(), z.literal("auto")]),
+    nullable: true,
+    // "auto" is replaced by the profile's fold count before the config is resolved (engine/folds).
+    resolvedType: z.number().int(),
+    default: new Unset("one run, no folds"),
+    description: 'K-fold cross-validation: K fold runs under one parent run, out-of-fold predictions in oof.jsonl ("auto": 3 on cpu, 5 on GPUs, 10 on aggressive)',
+    group: "run",
+    flag: { name: "folds", metavar: "K" },
+  }),
   validateEveryEpochs: option({ type: z.number().int().positive(), default: fromProfile("validateEveryEpochs"), description: "validate every N epochs", group: "run" }),
   drive: option({
     type: z.string().min(1),

@@ -36,6 +36,8 @@ export interface ProgressEvent {
   message?: string;
   /** Set on the last event of an interrupted run: tier 3 shows as stopped, as in the summary. */
   stopped?: boolean;
+  /** A fold of a folds run: `runId` is then the parent's, and this the fold's place and own run. */
+  fold?: { fold: number; folds: number; runId: string };
 }
 
 export type ProgressListener = (event: ProgressEvent) => void;

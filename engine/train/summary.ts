@@ -1,6 +1,7 @@
 // The summary train() returns and `tscolab train --json` prints.
 import { z } from "zod";
 import { datasetInfo } from "../data/schema";
+import { foldsReport } from "../folds/record";
 import { resolvedConfig } from "./config";
 import { bestSchema } from "./state";
 
@@ -32,5 +33,7 @@ export const trainSummarySchema = z.object({
   backend: z.string(),
   config: resolvedConfig,
   dataset: datasetInfo,
+  /** A folds run: every fold's run and metrics, their spread, the out-of-fold and test predictions. */
+  folds: foldsReport.optional(),
 });
 export type TrainSummary = z.infer<typeof trainSummarySchema>;

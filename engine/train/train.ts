@@ -8,6 +8,8 @@ import { z } from "zod";
 import { ensureBackend } from "../backend";
 import { fingerprintData } from "../bundle/fingerprint";
 import { loadDataset, type LoadedDataset } from "../data/dataset";
+import { imageAugmenter } from "../data/images/augment";
+import { foldsRequest, type FoldTag } from "../folds/request";
 import { resolveDriveRoot } from "../store/drive_root";
 import { gitModelForTraining, runProvenance, type GitModelForTraining } from "../git";
 import { createModel, isLayersModel } from "../models";
@@ -46,6 +48,8 @@ export interface TrainOptions {
   backend?: string;
   /** Set by a sweep for each trial; stored in the new run's run.json. */
   sweep?: { sweepId: string; sweepParams: Record<string, unknown>; sweepTrial: string };
+  /** Set by a folds run for each fold; stored in the new run's run.json as foldOf, fold and folds. */
+  fold?: FoldTag;
 }
 
 /**
@@ -93,6 +97,9 @@ const tiersToRun = (tier: ResolvedConfig["tier"]): Set<TierKey> => new Set(tier 
 const storedEnvironment = z.object({ backend: z.string().optional() });
 
 export async function train(config: TrainConfigInput | undefined, options: TrainOptions = {}): Promise<TrainResult> {
+  // `"folds": K`, or a resume of a folds run: the folds engine runs each fold through here.
+  const folds = options.fold ? null : await foldsRequest(config, options);
+  if (folds) return (await import("../folds/train_folds")).trainFolds(config, options, folds);
   const t0 = performance.now();
   const cwd = options.cwd ?? process.cwd();
   const backend = await ensureBackend(options.backend ? { prefer: options.backend } : {});
@@ -181,6 +188,7 @@ export async function train(config: TrainConfigInput | undefined, options: Train
           git: gitModel?.provenance,
         }),
         ...options.sweep,
+        ...(options.fold ? { foldOf: options.fold.parentRunId, fold: options.fold.fold, folds: options.fold.folds } : {}),
       },
     });
     run = { runId: created.runId, runDir: created.runDir };
@@ -202,6 +210,7 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     seed: resolved.seed,
     gradClipNorm: resolved.gradClipNorm,
     optimizer: { kind: resolved.optimizer, weightDecay: resolved.weightDecay, momentum: resolved.momentum },
+    augment: imageAugmenter(tf, resolved.data.augment, data.info.inputShape, resolved.seed),
   });
   const progress: RunProgress = { early: { best: null, wait: 0 }, best: null, epochTrainMs: 0 };
   const history: EpochRow[] = [];

@@ -24,6 +24,8 @@ export interface TrainerSettings {
   seed: number;
   gradClipNorm: number | null;
   optimizer: OptimizerSettings;
+  /** Seeded augmentation of each training batch (image flips and crops), given the global step. */
+  augment?: (x: tfType.Tensor, step: number) => tfType.Tensor;
 }
 
 /** Where the loop is, and every random stream: what a checkpoint must hold besides weights. */
@@ -146,7 +148,8 @@ export class Trainer {
     const tf = this.tf;
     return tf.tidy(() => {
       const idx = tf.tensor1d(rows, "int32");
-      const xb = tf.gather(this.train.x, idx);
+      const gathered = tf.gather(this.train.x, idx);
+      const xb = this.settings.augment ? this.settings.augment(gathered, this._step) : gathered;
       const yb = tf.gather(this.train.y, idx);
       const { value, grads } = withSeededMathRandom(rng, () =>
         tf.variableGrads(() => batchLoss(tf, this.lossSpec, this.model.apply(xb, { training: true }) as tfType.Tensor, yb), this.vars),

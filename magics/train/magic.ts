@@ -13,6 +13,7 @@ import { kebab } from "../schema_info";
 import type { TrainOptions, TrainResult } from "../../engine/train/train";
 import type { ProgressEvent } from "../../engine/train/progress";
 import { progressBundle, summaryBundle } from "./render";
+import { foldsBundle } from "./folds_render";
 
 // Every train option's flag comes from its declaration in the engine, with
 // its group and default for the help; the magic adds only its own arguments.
@@ -128,12 +129,13 @@ registerMagic({
     "%train --data iris --epochs 30",
     "%train model --config train.json --lr 3e-4",
     "%train cnn --data mnist --epochs 3 --batch-norm",
+    "%train --data iris --folds 5      (5 fold runs, out-of-fold predictions in the parent run's oof.jsonl)",
     '%%train --epochs 5      (cell body: {"data": {"train": "data/train.csv", "label": "y"}, "model": {"zoo": "mlp", "hidden": [64, 32]}})',
     "tscolab train --config train.json --json",
     "tscolab train --resume last",
   ],
   run: runTrainMagic,
-  render: (result) => summaryBundle(result, result.history),
+  render: (result) => (result.folds ? foldsBundle({ ...result.summary, folds: result.folds }) : summaryBundle(result, result.history)),
   // 0: completed (early stopping included); 130: interrupted (like SIGINT); 1: a tier failed.
   exitCode: (result) => (result.status === "completed" ? 0 : result.status === "stopped" ? 130 : 1),
   // A stop (interrupt, resumable) is not a failure; a failed tier is.

@@ -48,7 +48,7 @@ function lastMetrics(e: ProgressEvent): string {
 }
 
 export function progressText(e: ProgressEvent): string {
-  const head = `run ${e.runId}`;
+  const head = e.fold ? `run ${e.runId}, fold ${e.fold.fold}/${e.fold.folds} (run ${e.fold.runId})` : `run ${e.runId}`;
   if (e.phase !== "tier3") return [head, tierLine(e.tiers, e.stopped), e.phase === "done" ? "" : (e.message ?? "")].filter(Boolean).join("\n");
   const total = e.epochs * e.stepsPerEpoch;
   const line = [
