@@ -15,6 +15,8 @@ import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
 import { describe, expect, test } from "vitest";
 import { imageAugmenter, loadImageFolder, resizeBilinear, toPixels, decodeImageFile } from "../engine/data/images";
+import { evaluate, predict } from "../engine/evaluate/evaluate";
+import type { ClassificationMetrics } from "../engine/evaluate/metrics";
 import { exportModel } from "../engine/export/export";
 import { loadLatestCheckpoint, sha256 } from "../engine/store";
 import { train } from "../engine/train/train";
@@ -239,6 +241,17 @@ describe("augmentation", () => {
     const meta = JSON.parse(fs.readFileSync(path.join(exported.out, "tfjs", "model.json"), "utf8")).userDefinedMetadata;
     expect(meta.image).toEqual({ size: [10, 10], channels: 1, scale: "1/255", resize: "bilinear (half-pixel centres)" });
     expect(meta.labels).toEqual(["across", "down"]);
+
+    // evaluate and predict take an image folder, decoded at the run's size and channels.
+    const validFolder = path.join(work, "bars", "valid");
+    const scored = await evaluate({ run: whole.runDir, checkpoint: "last", data: validFolder });
+    expect(scored.rows).toBe(8);
+    expect((scored.metrics as ClassificationMetrics).accuracy).toBeCloseTo(whole.metrics.val_accuracy!, 6);
+    const fromExport = await evaluate({ model: exported.out, data: validFolder });
+    expect((fromExport.metrics as ClassificationMetrics).accuracy).toBe((scored.metrics as ClassificationMetrics).accuracy);
+    const predicted = await predict({ run: whole.runDir, checkpoint: "last", data: validFolder, out: path.join(work, "bars-predictions.csv") });
+    expect(predicted.rows).toBe(8);
+    await expect(evaluate({ run: whole.runDir, data: path.join(work, "bars", "nope") })).rejects.toThrow(/nope/);
     console.log(`image folder runs + export: ${((Date.now() - t0) / 1000).toFixed(1)} s; val_accuracy ${whole.metrics.val_accuracy}`);
   });
 });

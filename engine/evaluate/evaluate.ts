@@ -106,7 +106,11 @@ export async function scoreData(o: EvaluateOptions, requireLabel: boolean): Prom
   await ensureBackend();
   const scoring = await openScoringModel(sourceOptions(o));
   try {
-    const table = await readScoringTable(o.data, { features: scoring.features, label: scoring.label, inputShape: scoring.inputShape, requireLabel }, o.cwd ?? process.cwd());
+    const table = await readScoringTable(
+      o.data,
+      { features: scoring.features, label: scoring.label, inputShape: scoring.inputShape, requireLabel, image: scoring.image },
+      o.cwd ?? process.cwd(),
+    );
     if (table.rows === 0) throw new TscolabError(`${table.source} has no rows to score`, "pass a file with data rows");
     return { scoring, table, outputs: scoreRows(scoring, table) };
   } catch (e) {

@@ -3,6 +3,7 @@
 // export folder, whose metadata names the features and labels and says
 // whether the normalisation is inside its graph. Either way the caller gets
 // raw-input scoring: `normalization` is what still has to be applied.
+import type { ImageInfo } from "../data/images";
 import fs from "node:fs";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -30,6 +31,8 @@ export interface ScoringModel {
   inputShape: number[];
   /** Applied to raw rows before the model (a run's checkpoint); null when the model takes raw inputs. */
   normalization: Normalization | null;
+  /** How images become input, for a model trained on an image folder; null otherwise. */
+  image: ImageInfo | null;
   /** What was loaded, for results and reports. */
   describe: Record<string, unknown>;
   runDir?: string;
@@ -85,6 +88,7 @@ async function fromRun(ref: string, opts: ScoringSourceOptions): Promise<Scoring
     labels,
     inputShape: d.inputShape.map((n) => n ?? 1),
     normalization: d.normalization ?? null,
+    image: d.image ?? null,
     describe: { ...source.describe, warnings: source.warnings },
     runDir: source.runDir,
     dispose: () => source.model.dispose(),
@@ -117,6 +121,7 @@ async function fromExport(dir: string, cwd: string): Promise<ScoringModel> {
     labels,
     inputShape: shapeOf(model),
     normalization: outside ? { mean: meta.normalization!.mean, std: meta.normalization!.std } : null,
+    image: meta.image ?? null,
     describe: { kind: "export", modelJson, source: meta.source ?? null },
     dispose: () => model.dispose(),
   };

@@ -9,6 +9,7 @@ import { BUILTIN_DATASETS } from "../data/schema";
 import { builtinTable } from "../data/builtin";
 import { FloatBuilder } from "../data/raw_table";
 import { malformed, readTable } from "../data/table_reader";
+import { imageFolderTable, isFolder, type ImageInfo } from "../data/images";
 
 export interface ScoringTable {
   /** The file (absolute) or `builtin:NAME`. */
@@ -28,6 +29,8 @@ export interface TableNeeds {
   inputShape: number[];
   /** Refuse a file without the label column (evaluate); predict does without. */
   requireLabel: boolean;
+  /** Set for a model trained on an image folder: a folder of class subfolders is decoded the same way. */
+  image: ImageInfo | null;
 }
 
 const toNumber = (v: unknown) => (typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN);
@@ -56,6 +59,12 @@ export async function readScoringTable(data: string, needs: TableNeeds, cwd: str
   }
 
   const file = path.resolve(cwd, data);
+  if (isFolder(file)) {
+    if (!needs.image) throw new TscolabError(`${file} is a folder, but this model was not trained on images`, "score it with a .csv or .jsonl file of its features");
+    // The training run's size and channels, so the pixels match what the model saw.
+    const t = imageFolderTable(file, { imageSize: needs.image.size, channels: needs.image.channels });
+    return { source: file, rows: t.labels.length, x: t.x, labels: t.labels, lines: t.lines };
+  }
   const arrayColumn = needs.features.length === 1 && size > 1;
   let hasLabel = false;
   const x = new FloatBuilder();
