@@ -11,4 +11,9 @@ export class SendQueue {
     this.tail = this.tail.then(() => this.socket.send(frames)).catch(() => {});
     return this.tail;
   }
+
+  /** Resolves once every send queued so far has been handed to the socket. */
+  drained(): Promise<void> {
+    return this.tail;
+  }
 }

@@ -8,7 +8,7 @@
 // send an execute_result and a proper error message.
 import { format } from "node:util";
 import type { ConverterSet, Executor } from "tslab/dist/executor";
-import { installPackageFallback } from "./package_fallback";
+import { installPackageFallback, PACKAGE_NAME } from "./package_fallback";
 
 // tslab ships CommonJS without an exports map; these are its documented modules.
 const { createExecutor } = require("tslab/dist/executor") as typeof import("tslab/dist/executor");
@@ -116,11 +116,18 @@ export class TsRunner {
     return out.value;
   }
 
-  /** Binds a value to a notebook variable visible to later cells (`--as NAME`). */
-  async bind(name: string, value: unknown): Promise<void> {
+  /**
+   * Binds a value to a notebook variable visible to later cells (`--as NAME`).
+   * `type` names a type the tscolab package exports: the variable is declared
+   * with it, so completion, inspection and the type-checker know its fields.
+   * Without one (or if the package's declarations cannot be read) it is `any`.
+   */
+  async bind(name: string, value: unknown, type?: string): Promise<void> {
     (globalThis as Record<string, unknown>)[BINDING_SLOT] = value;
     try {
-      const out = await this.run(`let ${name}: any = (globalThis as any).${BINDING_SLOT};`);
+      const declare = (t: string) => this.run(`let ${name}: ${t} = (globalThis as any).${BINDING_SLOT};`);
+      let out = await declare(type ? `import("${PACKAGE_NAME}").${type}` : "any");
+      if (!out.ok && type) out = await declare("any");
       if (!out.ok) throw new Error(`could not bind ${name}: ${out.error.evalue}`);
     } finally {
       delete (globalThis as Record<string, unknown>)[BINDING_SLOT];

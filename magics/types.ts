@@ -55,6 +55,12 @@ export interface MagicSpec<S extends z.ZodObject = z.ZodObject, R = unknown> {
   /** Cell magic (`%%name`): the cell body after the first line is passed to run. */
   acceptsBody?: boolean;
   run(args: z.infer<S>, ctx: MagicContext, body?: string): Promise<R>;
+  /**
+   * The result's TypeScript type: the name of a type the tscolab package
+   * exports (index.ts). A notebook variable bound with `--as` is declared
+   * with it, so completion, inspection and the type-checker know its fields.
+   */
+  resultType?: string;
   /** Rich rendering of the result; defaults to JSON as text. */
   render?(result: R): MimeBundle;
   /** CLI exit code for a result; defaults to 0. */

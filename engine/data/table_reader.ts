@@ -16,10 +16,13 @@ export interface TableRow {
 
 export type TableFormat = "csv" | "jsonl";
 
+/** The data file extensions read, and the format of each. */
+export const TABLE_EXTENSIONS: Readonly<Record<string, TableFormat>> = { ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl" };
+
 export function tableFormat(file: string): TableFormat {
+  const format = TABLE_EXTENSIONS[path.extname(file).toLowerCase()];
+  if (format) return format;
   const ext = path.extname(file).toLowerCase();
-  if (ext === ".csv") return "csv";
-  if (ext === ".jsonl" || ext === ".ndjson") return "jsonl";
   throw new TscolabError(`data file ${file} has extension "${ext || "(none)"}"; only .csv and .jsonl are read`, "convert it to CSV with a header row or to JSON Lines");
 }
 

@@ -64,9 +64,14 @@ export function progressText(e: ProgressEvent): string {
   return [head, tierLine(e.tiers), line, lastMetrics(e)].filter(Boolean).join("\n");
 }
 
-export function progressBundle(e: ProgressEvent, task: "classification" | "regression"): MimeBundle {
-  const text = progressText(e);
-  const svg = historySvg(e.history, task);
+/**
+ * The live progress block. `chart: false` leaves the plot out (the summary
+ * shows it); `endedBy` marks a block whose training threw before a summary.
+ */
+export function progressBundle(e: ProgressEvent, task: "classification" | "regression", opts: { chart?: boolean; endedBy?: unknown } = {}): MimeBundle {
+  let text = progressText(e);
+  if (opts.endedBy !== undefined) text += `\nended: ${opts.endedBy instanceof Error ? opts.endedBy.message : String(opts.endedBy)}`;
+  const svg = opts.chart === false ? "" : historySvg(e.history, task);
   const html = `<div class="tscolab-train"><pre style="margin:0">${escapeHtml(text)}</pre>${svg}</div>`;
   return { "text/plain": text, "text/html": html };
 }
