@@ -3,8 +3,9 @@ Jupyter Notebook does (KernelManager.start_kernel, wait for kernel_info, then
 shutdown_kernel: a shutdown_request on the control channel, then a wait).
 
 A cycle is clean when the kernel process exits by itself with code 0 and
-writes nothing alarming to stderr (no 'terminate called', no abort, no
-'Napi::Error'). Prints one JSON line per unclean cycle and a summary line:
+writes nothing alarming to stderr (no 'terminate called', no 'Napi::Error',
+no heap corruption report, no abort). An abort is a cycle that died by a
+signal or said so on stderr. Prints one JSON line per unclean cycle and a summary line:
 
     {"cycles": N, "clean": C, "aborts": A, "seconds": S, "per_cycle_ms": M}
 
@@ -19,7 +20,7 @@ import time
 
 from jupyter_client import KernelManager
 
-BAD = ("terminate called", "Napi::Error", "Aborted", "core dumped", "Segmentation fault")
+BAD = ("terminate called", "Napi::Error", "Aborted", "core dumped", "Segmentation fault", "corrupted", "double free", "free():", "malloc")
 
 
 def one_cycle(kernel_name, index):
@@ -57,7 +58,7 @@ def main():
             unclean.append(problem)
             print(json.dumps(problem), flush=True)
     seconds = time.monotonic() - t0
-    aborts = sum(1 for p in unclean if p["bad"] or p["exit"] in (-6, 134))
+    aborts = sum(1 for p in unclean if p["bad"] or p["exit"] < 0 or p["exit"] >= 128)
     summary = {"cycles": n, "clean": n - len(unclean), "aborts": aborts, "seconds": round(seconds, 1), "per_cycle_ms": round(seconds * 1000 / n)}
     print(json.dumps(summary), flush=True)
     sys.exit(0 if not unclean else 1)
