@@ -17,7 +17,7 @@ import { collectResources } from "./resources";
 import { coreCopies, nodeModulesChain, npmVersion, resolvedVersion, tensorflowPackages } from "./versions";
 
 export const verifyEnvOptions = z.object({
-  /** Drive root whose free disk is checked (else %drive mount, $TSCOLAB_DRIVE, ./drive). */
+  /** Drive root whose free disk is checked (else the Drive root rule's: %drive mount, $TSCOLAB_DRIVE, ~/tscolab-drive). */
   drive: z.string().optional(),
   /** The notebook's folder: where cells resolve imports; defaults to the process's cwd. */
   cwd: z.string().optional(),

@@ -10,7 +10,7 @@ export const driveArgs = z.object({
   dir: z
     .string()
     .optional()
-    .meta({ description: "folder to mount, or to show instead of the current root (default: $TSCOLAB_DRIVE or ./drive)", complete: { dirs: true } }),
+    .meta({ description: "folder to mount, or to show instead of the current root (default: $TSCOLAB_DRIVE, else ~/tscolab-drive)", complete: { dirs: true } }),
   verify: z.boolean().default(false).describe("hash every checkpoint against its MANIFEST.json and report the corrupt ones"),
   json: z.boolean().default(false).describe("print the result as one JSON object (CLI)"),
 });
@@ -76,7 +76,7 @@ registerMagic({
   summary: "Mount a folder as the Drive root, or show the root, its free space and runs.",
   args: driveArgs,
   positionals: [{ name: "action" }, { name: "dir" }],
-  examples: ["%drive mount /content/drive/MyDrive", "%drive status", "%drive status --verify", "tscolab drive status ./drive --json"],
+  examples: ["%drive mount /content/drive/MyDrive", "%drive status", "%drive status --verify", "tscolab drive status ~/tscolab-drive --json"],
   resultType: "DriveStatus",
   async run(args, ctx): Promise<DriveStatus> {
     return args.action === "mount" ? driveMount(args.dir, ctx.cwd) : driveStatus({ drive: args.dir, cwd: ctx.cwd, verify: args.verify });
