@@ -81,9 +81,7 @@ export function installPackageFallback(notebookDir: string): void {
     if (!pkg || pkg === "tslab" || foundAbove(pkg)) return p;
     return pkg === PACKAGE_NAME ? path.join(PACKAGE_ROOT, rest.slice(pkg.length)) : path.join(fallback, rest);
   };
-  const { fileExists, directoryExists, readFile, readDirectory, getDirectories, realpath } = sys;
-  // Files are known by their real path: the tfjs a cell imports and the one tscolab's types use are one declaration.
-  if (realpath) sys.realpath = (p) => realpath.call(sys, redirect(p));
+  const { fileExists, directoryExists, readFile, readDirectory, getDirectories } = sys;
   sys.fileExists = (p) => fileExists.call(sys, redirect(p));
   sys.directoryExists = (p) => directoryExists.call(sys, redirect(p));
   sys.readFile = (p, encoding) => readFile.call(sys, redirect(p), encoding);
