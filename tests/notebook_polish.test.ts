@@ -105,7 +105,7 @@ describe("--as binds the result with its type", () => {
     expect((await kernel.execute("ex.healthscore")).reply.content.evalue).toMatch(/Property 'healthscore' does not exist on type/);
     // The report's checks fold away behind a marker that looks clickable.
     const html = String(find(r, "execute_result")!.content.data["text/html"]);
-    expect(html).toMatch(/<details class="tscolab-checks"><summary><span class="tscolab-marker"[^>]*>▸<\/span> \d+ checks \(\d+ passed\)<\/summary>/);
+    expect(html).toMatch(/<details class="tscolab-checks"( open)?><summary><span class="tscolab-marker"[^>]*>▸<\/span> \d+ checks \([^)]*\d+ passed\)<\/summary>/);
   });
 });
 
@@ -121,6 +121,10 @@ describe("one training plot per cell", () => {
     expect(final[1].data["text/html"]).toMatch(/<svg/);
     expect(final[0].data["text/plain"]).toMatch(/tier 3 passed/);
     expect(final[0].data["text/plain"]).not.toMatch(/ETA/);
+    // A live block says when it was last updated (so a frozen one shows its age); the ended block does not.
+    const live = r.outputs.filter((o) => o.msg_type === "update_display_data").map((o) => String(o.content.data["text/html"]));
+    expect(live.some((h) => /ETA/.test(h) && /updated \d\d:\d\d:\d\d/.test(h))).toBe(true);
+    expect(final[0].data["text/html"]).not.toMatch(/updated \d/);
   });
 });
 
@@ -237,7 +241,7 @@ describe.skipIf(!python)("rendered by Jupyter (nbconvert --execute)", () => {
     expect(train.map((o) => o.output_type)).toEqual(["display_data", "execute_result"]);
     expect(train.map((o) => (html(o).match(/<svg/g) ?? []).length)).toEqual([0, 1]);
     const report = html(cells[1].outputs.find((o) => o.output_type === "execute_result")!);
-    expect(report).toMatch(/<details class="tscolab-checks"><summary><span class="tscolab-marker"[^>]*>▸<\/span> \d+ checks/);
+    expect(report).toMatch(/<details class="tscolab-checks"( open)?><summary><span class="tscolab-marker"[^>]*>▸<\/span> \d+ checks/);
     fs.rmSync(path.dirname(nb), { recursive: true, force: true });
   });
 });

@@ -69,14 +69,23 @@ export function progressText(e: ProgressEvent): string {
 /**
  * The live progress block. `chart: false` leaves the plot out (the summary
  * shows it); `endedBy` marks a block whose training threw before a summary.
+ * While training runs, the notebook's block says when it was last updated: a
+ * block a frontend can no longer update (the kernel was killed, or restarted
+ * from a page that stops listening first) then shows its age, instead of an
+ * ETA that looks current.
  */
-export function progressBundle(e: ProgressEvent, task: "classification" | "regression", opts: { chart?: boolean; endedBy?: unknown } = {}): MimeBundle {
+export function progressBundle(e: ProgressEvent, task: "classification" | "regression", opts: { chart?: boolean; endedBy?: unknown; now?: Date } = {}): MimeBundle {
   let text = progressText(e);
+  const ended = opts.endedBy !== undefined || opts.chart === false || e.phase === "done";
   if (opts.endedBy !== undefined) text += `\nended: ${opts.endedBy instanceof Error ? opts.endedBy.message : String(opts.endedBy)}`;
   const svg = opts.chart === false ? "" : historySvg(e.history, task);
-  const html = `<div class="tscolab-train"><pre style="margin:0">${escapeHtml(text)}</pre>${svg}</div>`;
+  const stamp = ended ? "" : `<div style="color:#888;font-size:smaller">updated ${clock(opts.now ?? new Date())}</div>`;
+  const html = `<div class="tscolab-train"><pre style="margin:0">${escapeHtml(text)}</pre>${stamp}${svg}</div>`;
   return { "text/plain": text, "text/html": html };
 }
+
+/** 14:32:05, the kernel's local time. */
+const clock = (d: Date) => [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, "0")).join(":");
 
 /** Tier 3 of an interrupted run did not fail, but it did not finish either. */
 function tierLabel(s: TrainSummary, k: "1" | "2" | "3"): string {
