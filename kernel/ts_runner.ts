@@ -118,15 +118,18 @@ export class TsRunner {
 
   /**
    * Binds a value to a notebook variable visible to later cells (`--as NAME`).
-   * `type` names a type the tscolab package exports: the variable is declared
-   * with it, so completion, inspection and the type-checker know its fields.
-   * Without one (or if the package's declarations cannot be read) it is `any`.
+   * `type` is the value's type and the package module that exports it: the
+   * variable is declared as `import("tscolab/dist/<module>").<name>`, so
+   * completion, inspection and the type-checker know its fields. The module
+   * itself, not the package index: the first binding then type-checks that
+   * type and what it uses, not the whole API (seconds saved). Without a type,
+   * or if the declarations cannot be read, the variable is `any`.
    */
-  async bind(name: string, value: unknown, type?: string): Promise<void> {
+  async bind(name: string, value: unknown, type?: { name: string; module: string }): Promise<void> {
     (globalThis as Record<string, unknown>)[BINDING_SLOT] = value;
     try {
       const declare = (t: string) => this.run(`let ${name}: ${t} = (globalThis as any).${BINDING_SLOT};`);
-      let out = await declare(type ? `import("${PACKAGE_NAME}").${type}` : "any");
+      let out = await declare(type ? `import("${PACKAGE_NAME}/dist/${type.module}").${type.name}` : "any");
       if (!out.ok && type) out = await declare("any");
       if (!out.ok) throw new Error(`could not bind ${name}: ${out.error.evalue}`);
     } finally {

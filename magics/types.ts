@@ -56,11 +56,12 @@ export interface MagicSpec<S extends z.ZodObject = z.ZodObject, R = unknown> {
   acceptsBody?: boolean;
   run(args: z.infer<S>, ctx: MagicContext, body?: string): Promise<R>;
   /**
-   * The result's TypeScript type: the name of a type the tscolab package
-   * exports (index.ts). A notebook variable bound with `--as` is declared
-   * with it, so completion, inspection and the type-checker know its fields.
+   * The result's TypeScript type: its name and the module that exports it,
+   * from the package root (`engine/train/train`). A notebook variable bound
+   * with `--as` is declared with it, so completion, inspection and the
+   * type-checker know its fields.
    */
-  resultType?: string;
+  resultType?: { name: string; module: string };
   /** Rich rendering of the result; defaults to JSON as text. */
   render?(result: R): MimeBundle;
   /** CLI exit code for a result; defaults to 0. */

@@ -98,6 +98,11 @@ describe("--as binds the result with its type", () => {
     expect(resultText(r)).toBe("3");
   });
 
+  it("a %drive status result is typed too", async () => {
+    expect(resultText(await kernel.execute("%drive status --as d\nd.runs.length >= 1"))).toBe("true");
+    expect((await kernel.execute("d.rootz")).reply.content.evalue).toMatch(/Property 'rootz' does not exist on type 'DriveStatus'/);
+  });
+
   it("an export result is typed too", async () => {
     const r = await kernel.execute("%export run --formats tfjs --as ex");
     expect(r.reply.content.status, r.reply.content.evalue).toBe("ok");

@@ -77,7 +77,7 @@ registerMagic({
   args: driveArgs,
   positionals: [{ name: "action" }, { name: "dir" }],
   examples: ["%drive mount /content/drive/MyDrive", "%drive status", "%drive status --verify", "tscolab drive status ~/tscolab-drive --json"],
-  resultType: "DriveStatus",
+  resultType: { name: "DriveStatus", module: "engine/store/drive" },
   async run(args, ctx): Promise<DriveStatus> {
     return args.action === "mount" ? driveMount(args.dir, ctx.cwd) : driveStatus({ drive: args.dir, cwd: ctx.cwd, verify: args.verify });
   },

@@ -39,7 +39,7 @@ registerMagic({
     "%export model --formats tfjs --out exports/mine",
     "tscolab export --run last --checkpoint last --formats tfjs --out out --json",
   ],
-  resultType: "ExportResult",
+  resultType: { name: "ExportResult", module: "engine/export/export" },
   async run(args, ctx) {
     // Created on the first progress line, so bad input prints nothing but its error.
     let progress: ReturnType<typeof ctx.display> | undefined;

@@ -178,7 +178,7 @@ registerMagic({
     "tscolab train --resume last",
   ],
   run: runTrainMagic,
-  resultType: "TrainResult",
+  resultType: { name: "TrainResult", module: "engine/train/train" },
   render: (result) => summaryBundle(result, result.history),
   // 0: completed (early stopping included); 130: interrupted (like SIGINT); 1: a tier failed.
   exitCode: (result) => (result.status === "completed" ? 0 : result.status === "stopped" ? 130 : 1),

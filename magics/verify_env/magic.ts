@@ -30,7 +30,7 @@ registerMagic({
     "TSCOLAB_BACKEND=wasm tscolab verify-env        # check the backend you will force",
     "TSCOLAB_PROBE_TIMEOUT=300 tscolab verify-env   # give a first GPU start (PTX JIT) more time",
   ],
-  resultType: "VerifyEnvReport",
+  resultType: { name: "VerifyEnvReport", module: "engine/env/report" },
   async run(args, ctx) {
     // Native probes can take seconds (up to their timeout when a binding
     // hangs): past one second, say what is going on, in place.
