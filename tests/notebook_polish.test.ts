@@ -98,6 +98,12 @@ describe("--as binds the result with its type", () => {
     expect(resultText(r)).toBe("3");
   });
 
+  it("a notebook in any folder imports the tscolab package itself, types and all", async () => {
+    const r = await kernel.execute('import { listMagics } from "tscolab";\nconst names: string[] = listMagics().map((m) => m.name);\nnames.includes("train")');
+    expect(r.reply.content.status, r.reply.content.evalue).toBe("ok");
+    expect(resultText(r)).toBe("true");
+  });
+
   it("a %drive status result is typed too", async () => {
     expect(resultText(await kernel.execute("%drive status --as d\nd.runs.length >= 1"))).toBe("true");
     expect((await kernel.execute("d.rootz")).reply.content.evalue).toMatch(/Property 'rootz' does not exist on type 'DriveStatus'/);
