@@ -20,3 +20,9 @@ export { KernelClient } from "./kernel/client";
 export { invokeMagic, listMagics, registerMagic } from "./magics";
 export { TscolabError, UsageError, UserFacingError } from "./engine/errors";
 export type { MagicContext, MagicSpec, MimeBundle } from "./magics/types";
+// The results of the engines (and of the magics): a variable bound with `--as` in a notebook has these types.
+export type { TrainResult } from "./engine/train/train";
+export type { TrainSummary } from "./engine/train/summary";
+export type { ExportResult } from "./engine/export/export";
+export type { VerifyEnvReport } from "./engine/env/report";
+export type { DriveStatus } from "./engine/store/drive";

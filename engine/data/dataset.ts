@@ -8,6 +8,7 @@ import { Rng } from "../util/rng";
 import { builtinTable } from "./builtin";
 import { imageFolderTable, isFolder, type ImageInfo } from "./images/folder";
 import { chooseColumns, readRawTable, type RawTable } from "./raw_table";
+import { BadRows, malformed } from "./table_reader";
 import { dataConfig, type DataConfigInput, type DataSource, type DatasetInfo, type Task } from "./schema";
 
 export interface Split {
@@ -110,14 +111,21 @@ function vocabulary(labels: unknown[]): string[] {
 function encodeLabels(table: RawTable, task: Task, vocab: string[] | null, isTraining: boolean): Float32Array {
   const y = new Float32Array(table.labels.length);
   const index = new Map(vocab?.map((v, i) => [v, i]));
+  const bad = new BadRows(table.source);
   table.labels.forEach((raw, i) => {
     const where = `${table.source}:${table.lines[i]}`;
     if (task === "regression") {
-      if (!isNumeric(raw))
-        throw new TscolabError(
-          `malformed row at ${where}: label "${table.label}" is ${JSON.stringify(raw)}, but a regression label must be a number`,
-          'fix the row, or set "task": "classification"',
+      if (!isNumeric(raw)) {
+        bad.add(
+          malformed(
+            table.source,
+            table.lines[i],
+            `label "${table.label}" is ${JSON.stringify(raw)}, but a regression label must be a number`,
+            'fix the row, or set "task": "classification"',
+          ),
         );
+        return;
+      }
       y[i] = Number(raw);
     } else {
       const k = index.get(String(raw));
@@ -130,6 +138,7 @@ function encodeLabels(table: RawTable, task: Task, vocab: string[] | null, isTra
       y[i] = k;
     }
   });
+  bad.throwIfAny();
   return y;
 }
 

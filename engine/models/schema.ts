@@ -13,7 +13,7 @@ export const modelConfig = z
       .strict()
       .optional()
       .describe("a model file in a git repository, at a revision"),
-    trust: z.boolean().optional().describe("git models: run the code even when the scan finds child processes, eval, network or file writes"),
+    trust: z.boolean().optional().describe("model files (local or from git): run the code even when the scan finds child processes, eval, network or file writes"),
     hidden: z.array(z.number().int().positive()).min(0).optional().describe("mlp: units of each hidden layer (default [64, 32])"),
     dropout: z.number().min(0).lt(1).optional().describe("dropout rate after each hidden block (default 0)"),
     batchNorm: z.boolean().optional().describe("batch normalisation in each hidden block (default false)"),

@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { TscolabError } from "../errors";
-import { mountDrive, resolveDriveRoot, runsDir } from "./drive_root";
+import { mountDrive, resolveDriveRoot, runsDir, unmountedDriveRoot } from "./drive_root";
 import { listRunIds, listValidCheckpoints, RUN_JSON, runJsonSchema, BEST_DIR, CHECKPOINTS_DIR, parseCheckpointName, rethrowDiskError } from ".";
 import { fsyncDir, makeDirs, writeFileSynced } from "./durable_fs";
 
@@ -97,7 +97,7 @@ function runRow(driveRoot: string, runId: string): RunRow {
   };
 }
 
-/** The Drive root in force (`--drive`/mounted/$TSCOLAB_DRIVE/./drive), free space and runs newest first. */
+/** The Drive root in force (see ./drive_root.ts), free space and runs newest first. */
 export async function driveStatus(opts: { drive?: string; cwd?: string; verify?: boolean } = {}): Promise<DriveStatus> {
   const root = resolveDriveRoot(opts.drive, opts.cwd);
   const runs = (await listRunIds(root)).reverse().map((id) => runRow(root, id));
@@ -112,7 +112,7 @@ export async function driveStatus(opts: { drive?: string; cwd?: string; verify?:
 
 /** Makes `dir` the Drive root for this session, after creating it and proving it takes a synced write. */
 export async function driveMount(dir: string | undefined, cwd = process.cwd()): Promise<DriveStatus> {
-  const target = path.resolve(cwd, dir ?? process.env.TSCOLAB_DRIVE ?? "drive");
+  const target = dir ? path.resolve(cwd, dir) : unmountedDriveRoot(cwd);
   if (fs.existsSync(target) && !fs.statSync(target).isDirectory())
     throw new TscolabError(`cannot mount ${target}: it is a file, not a folder`, "pass a folder (it is created if missing)");
   const runs = runsDir(target);

@@ -332,7 +332,7 @@ export const TRAIN_OPTIONS = {
   validateEveryEpochs: option({ type: z.number().int().positive(), default: fromProfile("validateEveryEpochs"), description: "validate every N epochs", group: "run" }),
   drive: option({
     type: z.string().min(1),
-    default: new Unset("$TSCOLAB_DRIVE, else ./drive"),
+    default: new Unset("%drive mount, else $TSCOLAB_DRIVE, else ~/tscolab-drive"),
     description: "Drive root for the run folders",
     group: "run",
     flag: { name: "drive", metavar: "DIR" },

@@ -159,7 +159,7 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     // A git model: fetched, scanned (refused unless trusted), then loaded as a model file.
     gitModel = resolved.model.git ? await gitModelForTraining({ ...resolved.model, git: resolved.model.git }, { driveRoot, cwd, signal: options.signal }) : null;
     if (gitModel) notes.push(...gitModel.notes);
-    model = await createModel(tf, gitModel?.model ?? resolved.model, { inputShape: data.info.inputShape, outputs: data.outputs, task }, { seed: resolved.seed, cwd });
+    model = await createModel(tf, gitModel?.model ?? resolved.model, { inputShape: data.info.inputShape, outputs: data.outputs, task }, { seed: resolved.seed, cwd, notes });
     where = gitModel ? gitModel.where : resolved.model.file ? `model file ${resolved.model.file}` : `model zoo "${resolved.model.zoo ?? "mlp"}"`;
   }
   const head = checkModelFits(model, data, where);

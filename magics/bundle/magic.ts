@@ -17,6 +17,7 @@ const wantsJson = new WeakSet<BundleResult>();
 registerMagic({
   name: "bundle",
   summary: "Zip a run for reproduction: config, environment, data fingerprints, metrics, plots, model, package-lock hash.",
+  resultType: { name: "BundleResult", module: "engine/bundle/bundle" },
   args: bundleArgs,
   positionals: [{ name: "run" }],
   examples: ["%bundle last --out iris.zip", "tscolab bundle 20261130-101500-iris --out iris.zip && tscolab reproduce iris.zip"],

@@ -7,7 +7,10 @@ import { driveMount, driveStatus, type DriveStatus } from "../../engine/store/dr
 
 export const driveArgs = z.object({
   action: z.enum(["mount", "status"]).default("status").describe("mount a folder as the Drive root, or show it"),
-  dir: z.string().optional().describe("folder to mount, or to show instead of the current root (default: $TSCOLAB_DRIVE or ./drive)"),
+  dir: z
+    .string()
+    .optional()
+    .meta({ description: "folder to mount, or to show instead of the current root (default: $TSCOLAB_DRIVE, else ~/tscolab-drive)", complete: { dirs: true } }),
   verify: z.boolean().default(false).describe("hash every checkpoint against its MANIFEST.json and report the corrupt ones"),
   json: z.boolean().default(false).describe("print the result as one JSON object (CLI)"),
 });
@@ -73,7 +76,8 @@ registerMagic({
   summary: "Mount a folder as the Drive root, or show the root, its free space and runs.",
   args: driveArgs,
   positionals: [{ name: "action" }, { name: "dir" }],
-  examples: ["%drive mount /content/drive/MyDrive", "%drive status", "%drive status --verify", "tscolab drive status ./drive --json"],
+  examples: ["%drive mount /content/drive/MyDrive", "%drive status", "%drive status --verify", "tscolab drive status ~/tscolab-drive --json"],
+  resultType: { name: "DriveStatus", module: "engine/store/drive" },
   async run(args, ctx): Promise<DriveStatus> {
     return args.action === "mount" ? driveMount(args.dir, ctx.cwd) : driveStatus({ drive: args.dir, cwd: ctx.cwd, verify: args.verify });
   },

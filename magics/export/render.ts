@@ -55,13 +55,24 @@ export function exportHtml(r: ExportResult): string {
     ? `<div><b>Recommendations</b><ul>${r.recommendations.map((x) => `<li><i>${x.severity}</i>: ${escapeHtml(x.message)}</li>`).join("")}</ul></div>`
     : "";
   const open = r.status === "passed" ? "" : " open";
+  const counts = (["failed", "warning", "passed"] as const)
+    .map((st) => [st, r.checks.filter((c) => c.status === st).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([st, n]) => `${n} ${st}`)
+    .join(", ");
+  // Notebook CSS often hides the browser's own disclosure triangle: the summary draws its own (▸, turned ▾ when open).
+  const style =
+    `<style>details.tscolab-checks>summary{cursor:pointer;list-style:none}details.tscolab-checks>summary::-webkit-details-marker{display:none}` +
+    `details.tscolab-checks[open]>summary .tscolab-marker{transform:rotate(90deg)}</style>`;
+  const summary = `<summary><span class="tscolab-marker" style="display:inline-block">▸</span> ${r.checks.length} checks${counts ? ` (${counts})` : ""}</summary>`;
   return (
     `<div>` +
     `<div><b>Export</b> of ${escapeHtml(sourceLine(r))} → <code>${escapeHtml(r.out)}</code></div>` +
     `<div>health score <b style="color:${COLOR[r.status]}">${fmtNumber(r.healthScore, 1)}</b> · status ${badge(r.status)}</div>` +
     `<table><thead><tr><th>format</th><th>status</th><th>size</th><th>weights</th><th>max abs diff</th><th>max rel diff</th><th>p50 ms</th><th>p95 ms</th></tr></thead><tbody>${formatRows}</tbody></table>` +
     recommendations +
-    `<details${open}><summary>${r.checks.length} checks</summary><table><tbody>${checkRows}</tbody></table></details>` +
+    style +
+    `<details class="tscolab-checks"${open}>${summary}<table><tbody>${checkRows}</tbody></table></details>` +
     `<div style="font-size:smaller">report: <code>${escapeHtml(r.healthReport.md)}</code>${r.bundle ? ` · bundle: <code>${escapeHtml(r.bundle.path)}</code>` : ""}</div>` +
     `</div>`
   );

@@ -75,6 +75,7 @@ export async function runPipelineMagic(args: PipelineArgs, ctx: MagicContext, bo
 registerMagic({
   name: "pipeline",
   summary: "Run named stages of folds runs; a stage can stack earlier stages' out-of-fold predictions (no leakage). Resumable.",
+  resultType: { name: "PipelineResult", module: "engine/pipeline/pipeline" },
   args: pipelineArgs,
   acceptsBody: true,
   examples: [

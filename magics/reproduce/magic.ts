@@ -16,6 +16,7 @@ const wantsJson = new WeakSet<ReproduceResult>();
 registerMagic({
   name: "reproduce",
   summary: "Re-run a bundled run on its fingerprinted data: identical (final weights bit for bit) or the first step where the weights diverged.",
+  resultType: { name: "ReproduceResult", module: "engine/bundle/reproduce" },
   args: reproduceArgs,
   positionals: [{ name: "bundle" }],
   examples: ["tscolab reproduce iris.zip", "tscolab reproduce iris.zip --data-dir data/ --json   # exit 1 when it diverges"],
