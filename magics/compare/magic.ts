@@ -37,7 +37,6 @@ export function runRefs(values: unknown[]): string[] {
 registerMagic({
   name: "compare",
   summary: "Compare runs: config keys that differ, final and best metrics with deltas, learning curves overlaid.",
-  resultType: { name: "CompareResult", module: "engine/experiments/compare" },
   args: compareArgs,
   positionals: [{ name: "runs", rest: true }],
   examples: [

@@ -19,7 +19,6 @@ const wantsJson = new WeakSet<EvaluateResult>();
 registerMagic({
   name: "evaluate",
   summary: "Score a run or an export on a labelled data file: accuracy, per-class precision/recall/F1, confusion matrix; or MSE, MAE, r, R².",
-  resultType: { name: "EvaluateResult", module: "engine/evaluate/evaluate" },
   args: evaluateArgs,
   positionals: [{ name: "run" }],
   examples: ["%evaluate last --data data/test.csv", "%evaluate run --data data/test.csv --as scores", "tscolab evaluate --model exports/iris --data test.csv --json"],

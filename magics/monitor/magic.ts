@@ -32,7 +32,6 @@ const wantsJson = new WeakSet<MonitorResult>();
 registerMagic({
   name: "monitor",
   summary: "Check a run on new data: metrics vs a baseline, drift of inputs and outputs (PSI, KS); status ok/warn/fail, JSON and Markdown.",
-  resultType: { name: "MonitorResult", module: "engine/monitor/monitor" },
   args: monitorArgs,
   positionals: [{ name: "candidate" }],
   examples: [

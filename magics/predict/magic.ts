@@ -20,7 +20,6 @@ const wantsJson = new WeakSet<PredictResult>();
 registerMagic({
   name: "predict",
   summary: "Predict every row of a data file with a run or an export (label and class probabilities, or the value), written in the input's order.",
-  resultType: { name: "PredictResult", module: "engine/evaluate/evaluate" },
   args: predictArgs,
   positionals: [{ name: "run" }],
   examples: ["%predict last --data new.csv --out predictions.csv", "tscolab predict --model exports/iris --data new.jsonl --out predictions.jsonl"],

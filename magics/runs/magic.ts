@@ -23,7 +23,6 @@ export const runsArgs = z.object({
 registerMagic({
   name: "runs",
   summary: "List every run under the Drive root in one table: filter, sort, best metrics marked.",
-  resultType: { name: "RunsList", module: "engine/experiments/runs_index" },
   args: runsArgs,
   examples: [
     "%runs",

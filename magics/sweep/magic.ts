@@ -95,7 +95,6 @@ export async function runSweepMagic(args: SweepArgs, ctx: MagicContext, body?: s
 registerMagic({
   name: "sweep",
   summary: "Run many trials (grid, random or ablation) as ordinary runs, in parallel, resumable; rank them by an objective.",
-  resultType: { name: "SweepResult", module: "engine/experiments/sweep" },
   args: sweepArgs,
   acceptsBody: true,
   examples: [
