@@ -5,6 +5,7 @@ export { train } from "./engine/train/train";
 export { exportModel } from "./engine/export/export";
 export { driveMount, driveStatus } from "./engine/store/drive";
 export { listRuns, compareRuns, sweep } from "./engine/experiments";
+export { runWorker, type WorkerOptions, type WorkerResult } from "./engine/experiments/queue/worker";
 export type { RunRow, RunsList, CompareResult, SweepInput, SweepResult } from "./engine/experiments";
 export { runNotebook } from "./kernel/notebook_runner";
 export { ensureBackend } from "./engine/backend";
