@@ -172,6 +172,7 @@ export async function sweepOnQueue(s: {
     emit();
 
     const lastState = new Map<string, string>();
+    const workers = new Map<string, string>();
     const startedAt = Date.now();
     let waitingSaid = false;
     while (!record.trials.every(isFinal) && !input.signal?.aborted) {
@@ -245,12 +246,17 @@ export async function sweepOnQueue(s: {
           live.delete(t.name);
           ended(t, progress?.worker);
         } else if (state === "active") {
-          if (previous !== "active" && progress)
-            log(`[${t.name}] ${progress.resumed ? `resuming run ${progress.runId}` : "started"} on ${progress.worker}: ${paramsText(t.params)}`);
+          // A new worker on it (taken from the queue, or handed over after its worker was lost without the job being seen waiting).
+          if (progress && (previous !== "active" || progress.worker !== workers.get(t.name))) {
+            const from = previous === "active" && workers.get(t.name) ? ` (handed over from ${workers.get(t.name)})` : "";
+            log(`[${t.name}] ${progress.resumed ? `resuming run ${progress.runId}` : "started"} on ${progress.worker}${from}: ${paramsText(t.params)}`);
+            workers.set(t.name, progress.worker);
+          }
           t.status = "running";
           live.set(t.name, { phase: progress?.phase ?? "starting", epoch: progress?.epoch ?? null, epochsPlanned: progress?.epochs ?? null });
         } else {
           if (previous === "active") log(`[${t.name}] back on the queue (its worker stopped or was lost)${t.runId ? `: it resumes run ${t.runId} from its last checkpoint` : ""}`);
+          workers.delete(t.name);
           t.status = t.runId ? "interrupted" : "pending";
           live.set(t.name, { phase: "queued", epoch: null, epochsPlanned: null });
         }

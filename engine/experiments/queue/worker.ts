@@ -101,6 +101,10 @@ function stallMs(seconds: number | undefined): number {
   return Math.round(seconds * 1000);
 }
 
+const isConnectionError = (e: Error) =>
+  /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EPIPE|EHOSTUNREACH|ENETUNREACH)$/.test(String((e as NodeJS.ErrnoException).code)) ||
+  /Connection is closed|Stream isn't writeable|connect ETIMEDOUT|NOAUTH|WRONGPASS|LOADING/.test(e.message);
+
 /** One line for a job's failed reason: the error's name and message, no stack. */
 const oneLine = (e: { name?: string; message?: string }) => `${e.name && e.name !== "Error" ? `${e.name}: ` : ""}${(e.message ?? String(e)).split("\n")[0]}`;
 
@@ -136,6 +140,15 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerResult>
     log(`Redis at ${target.shown} is unreachable (${redisDown}): waiting and reconnecting; trials in training carry on while their claims hold`);
   };
   claims.on("error", onDown);
+  // BullMQ reports connection trouble and job trouble (a lock lost to another worker) on one channel.
+  const said = new Set<string>();
+  const onWorkerError = (e: Error) => {
+    if (isConnectionError(e)) return onDown(e);
+    const line = e.message.split("\n")[0] ?? String(e);
+    if (said.has(line)) return;
+    said.add(line);
+    log(`queue: ${line}`);
+  };
   claims.on("ready", () => {
     if (!redisDown) return;
     redisDown = null;
@@ -381,10 +394,10 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerResult>
     // Come back to the queue every few seconds when idle, so a stop is noticed quickly.
     drainDelay: 5,
   });
-  worker.on("error", onDown);
+  worker.on("error", onWorkerError);
 
   log(
-    `worker ${me}: serving ${target.shown} (queue ${QUEUE_NAME}), Drive ${driveRoot}${isDir(driveRoot) ? "" : " (not found on this machine: trials will fail until it is there)"}, ${concurrency} trial(s) at a time, stall interval ${lockMs / 1000} s${workerTrust ? ", --trust" : ""}`,
+    `worker ${me}: serving ${target.shown} (queue ${QUEUE_NAME}), Drive ${driveRoot}${isDir(driveRoot) ? "" : " (not there yet)"}, ${concurrency} trial(s) at a time, stall interval ${lockMs / 1000} s${workerTrust ? ", --trust" : ""}`,
   );
   const stop = () => {
     if (stopping) return;
