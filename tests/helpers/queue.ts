@@ -79,6 +79,14 @@ export const runsDir = (drive: string) => path.join(drive, "tscolab", "runs");
 export const runDirs = (drive: string) => (fs.existsSync(runsDir(drive)) ? fs.readdirSync(runsDir(drive)).filter((n) => !n.startsWith(".")) : []);
 export const findRun = (drive: string, suffix: string) => runDirs(drive).find((n) => n.endsWith(suffix));
 export const runJson = (drive: string, runId: string) => JSON.parse(fs.readFileSync(path.join(runsDir(drive), runId, "run.json"), "utf8"));
+/** run.json's status, or null while it is not there (a run folder is made before its run.json). */
+export const runStatus = (drive: string, runId: string): string | null => {
+  try {
+    return runJson(drive, runId).status;
+  } catch {
+    return null;
+  }
+};
 export const sweepIds = (drive: string) => {
   const dir = path.join(drive, "tscolab", "sweeps");
   return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];

@@ -25,7 +25,8 @@ import path from "node:path";
 import IORedis from "ioredis";
 import type { Job, Worker } from "bullmq";
 import { TscolabError, UsageError } from "../../errors";
-import { resolveDriveRoot } from "../../store/drive_root";
+import { resolveDriveRoot, runsDir } from "../../store/drive_root";
+import { RUN_JSON, slugRunName } from "../../store/runs";
 import { writerSchema } from "../../store/writer";
 import { processAlive } from "../../util/process_alive";
 import { isPlainObject } from "../dotted";
@@ -101,6 +102,33 @@ function stallMs(seconds: number | undefined): number {
   return Math.round(seconds * 1000);
 }
 
+/**
+ * Folders of this trial's run name that a trial process killed while creating its run left without run.json and
+ * without a checkpoint: nothing in them, and nobody else makes this trial's run while its claim is held.
+ */
+function removeHalfMadeRuns(driveRoot: string, runName: string): string[] {
+  const dir = runsDir(driveRoot);
+  const pattern = new RegExp(`^\\d{8}-\\d{6}-${slugRunName(runName).replace(/[.]/g, "\\.")}(-\\d+)?$`);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).filter((n) => pattern.test(n));
+  } catch {
+    return [];
+  }
+  return names.filter((n) => {
+    const run = path.join(dir, n);
+    if (fs.existsSync(path.join(run, RUN_JSON))) return false;
+    const checkpoints = path.join(run, "checkpoints");
+    if (fs.existsSync(checkpoints) && fs.readdirSync(checkpoints).length) return false;
+    try {
+      fs.rmSync(run, { recursive: true, force: true });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 const isConnectionError = (e: Error) =>
   /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EPIPE|EHOSTUNREACH|ENETUNREACH)$/.test(String((e as NodeJS.ErrnoException).code)) ||
   /Connection is closed|Stream isn't writeable|connect ETIMEDOUT|NOAUTH|WRONGPASS|LOADING/.test(e.message);
@@ -157,6 +185,9 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerResult>
   await withTimeout(new Promise<void>((resolve) => (claims.status === "ready" ? resolve() : claims.once("ready", () => resolve()))), timeoutMs).catch(() => undefined);
 
   const retryMs = Math.max(500, Math.round(lockMs / 2));
+  // A claim outlives a job's lock: a worker gives its trial up after 1.5 stall intervals without confirming its claim,
+  // half an interval before anyone else may take it, so a slow moment (a busy machine, a slow Redis) is not a false alarm.
+  const claimMs = 2 * lockMs;
   const laterSaid = new Map<string, string>();
 
   const processor = async (job: Job, token?: string): Promise<TrialJobResult> => {
@@ -222,7 +253,7 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerResult>
 
     let claimed;
     try {
-      claimed = await TrialClaim.acquire(claims, claimKey(QUEUE_NAME, jobId), lockMs);
+      claimed = await TrialClaim.acquire(claims, claimKey(QUEUE_NAME, jobId), claimMs);
     } catch (e) {
       // Redis away between taking the job and claiming it: the job goes back when Redis returns.
       return giveBack(`no claim possible (${describeRedisError(e as Error, timeoutMs / 1000)})`, null);
@@ -265,6 +296,9 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerResult>
 
       const resume = runId && runJson ? runId : undefined;
       const config = resume ? undefined : { ...trialConfig(sweepRecord.base, spec.params), runName: `${baseName(sweepRecord.base)}-${trial}` };
+      if (!resume)
+        for (const name of removeHalfMadeRuns(driveRoot, config!.runName))
+          log(`[${label}] removed run folder ${name}: a stopped trial process left it without run.json, holding nothing`);
       const trialCwd = isDir(sweepRecord.cwd) ? sweepRecord.cwd : cwd;
       try {
         checkTrialCode(resume ? runJson!.config : config, { cwd: trialCwd, workerTrust, label: `trial ${label}`, resuming: !!resume });
