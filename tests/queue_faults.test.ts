@@ -282,6 +282,17 @@ describe.skipIf(!hasRedis)("bad input: one line each, the job failed with it, th
       .split("\n")
       .filter((l) => /FAILED/.test(l)))
       expect(line.length).toBeLessThan(600);
+
+    // Once a worker sees that Drive, --resume queues the trial that failed before any run was made again.
+    signal(h, "SIGTERM");
+    expect((await h.done).code).toBe(0);
+    const there = worker(redis.url, elsewhere);
+    await serving(there);
+    const again = await cli(["sweep", "--resume", notSeen.out.sweepId, "--queue", redis.url, "--drive", elsewhere, "--json"], { cwd: work }).done;
+    expect(again.code, again.stderr).toBe(0);
+    const retried = JSON.parse(again.stdout) as SweepResult;
+    expect(retried.trials.map((t) => t.status)).toEqual(["completed"]);
+    expect(retried.notes).toContain("queued again: t00, which failed before a run was made (a worker's setup)");
     await q.close();
     showLogs(h);
     console.log(`queue bad input, 5 sweeps on one worker: ${((Date.now() - t0) / 1000).toFixed(1)} s`);

@@ -126,6 +126,13 @@ export async function sweepOnQueue(s: {
   };
 
   try {
+    // Resuming: a trial that failed before any run was made failed on a worker's setup (its Drive, a data file, the
+    // code it may run), so once that is fixed it is worth another go; a run that failed is final, as in a local sweep.
+    if (input.resume) {
+      const retried = record.trials.filter((t) => t.status === "failed" && !t.runId);
+      for (const t of retried) Object.assign(t, { status: "pending", diagnosis: null, value: null });
+      if (retried.length) notes.push(`queued again: ${retried.map((t) => t.name).join(", ")}, which failed before a run was made (a worker's setup)`);
+    }
     const todo = record.trials.filter((t) => !isFinal(t));
     try {
       await withTimeout(q.waitUntilReady(), s.queue.connectTimeoutMs);
