@@ -214,7 +214,12 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerResult>
       if (laterSaid.get(jobId) !== why) log(`[${label}] ${why}: trying again in ${(retryMs / 1000).toFixed(1)} s`);
       laterSaid.set(jobId, why);
       record("later", null, why);
-      await job.moveToDelayed(Date.now() + retryMs, token);
+      try {
+        await withTimeout(job.moveToDelayed(Date.now() + retryMs, token), 5000);
+      } catch {
+        // The job's lock is gone (another worker has it) or Redis is away: it comes back when its lock runs out.
+        throw new WaitingError();
+      }
       throw new DelayedError();
     };
     /** Moves the job back to waiting so another worker (or this one) resumes the trial. */
