@@ -16,6 +16,10 @@ import { readMetrics } from "../engine/store";
 import { trialConfig } from "../engine/experiments/space";
 import { QUEUE_NAME, trialJobId } from "../engine/experiments/queue/jobs";
 import type { SweepResult } from "../engine/experiments";
+import type { WorkerResult } from "../engine/experiments/queue/worker";
+import "../magics";
+import { invokeMagic } from "../magics/registry";
+import type { MagicContext, MimeBundle } from "../magics/types";
 import { haveRedisServer, startRedisServer, type RedisServer } from "./helpers/redis";
 import {
   aloneFingerprint,
@@ -218,5 +222,40 @@ describe.skipIf(!hasRedis)("workers on a queue", () => {
     expect((await f.done).code).toBe(0);
     showLogs(frozen, other);
     console.log(`queue SIGSTOP (frozen at step ${step}) + resume + 1 alone: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  });
+
+  test("in a notebook: %worker serves until the stop button, %%sweep --queue shows one live row per trial and returns the ranked result", async () => {
+    const drive = path.join(work, "drive-notebook");
+    const displays: MimeBundle[][] = [];
+    const printed: string[] = [];
+    const context = (signal: AbortSignal): MagicContext => ({
+      cwd: work,
+      signal,
+      variables: {},
+      rich: true,
+      display(bundle) {
+        const shown = [bundle];
+        displays.push(shown);
+        return { update: (next) => void shown.push(next) };
+      },
+      stdout: (t) => void printed.push(t),
+      stderr: (t) => void printed.push(t),
+    });
+    const stop = new AbortController();
+    const serving = invokeMagic("worker", `--queue ${redis.url} --drive ${drive} --stall-interval ${STALL}`, context(stop.signal));
+    const body = JSON.stringify({ ...BASE, runName: "nb", epochs: 2 });
+    const outcome = await invokeMagic("sweep", `--grid learningRate=0.01,0.02 --queue ${redis.url} --drive ${drive}`, context(new AbortController().signal), { body });
+    const r = outcome.result as SweepResult;
+    expect(r.status).toBe("completed");
+    expect(r.trials.map((t) => t.status)).toEqual(["completed", "completed"]);
+    expect(String(outcome.bundle!["text/plain"])).toMatch(/^sweep \S+ completed: 2 completed, 0 failed/);
+    const live = displays.find((d) => /finished, \d+ running/.test(String(d[0]!["text/plain"])))!;
+    expect(live.length).toBeGreaterThan(1);
+    expect(String(live[live.length - 1]!["text/plain"])).toMatch(/2\/2 finished, 0 running/);
+
+    stop.abort(); // the stop button
+    const w = (await serving).result as WorkerResult;
+    expect([w.completed, w.failed, w.gaveBack]).toEqual([2, 0, 0]);
+    expect(printed.join("")).toMatch(/\/t01\] completed: val_loss/);
   });
 });

@@ -19,7 +19,7 @@ export const workerArgs = z.object({
     .number()
     .positive()
     .optional()
-    .describe("seconds a trial's lock lasts unrenewed: a lost worker's trial goes to another worker after one to three of these (default 30; every worker should use the same)"),
+    .describe("seconds a trial's lock lasts unrenewed: a lost worker's trial goes to another worker after two or three of these (default 30; every worker should use the same)"),
   connectTimeout: z.number().positive().optional().describe("seconds to wait for Redis at start before giving up (default 10)"),
   trust: z.boolean().default(false).describe('run model code the scan flags, for trials whose config also says "trust": true'),
   json: z.boolean().default(false).describe("print what the worker did as JSON when it stops"),

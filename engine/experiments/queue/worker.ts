@@ -47,7 +47,7 @@ export interface WorkerOptions {
   cwd?: string;
   /** Trials trained at once, each in its own process (default 1). */
   concurrency?: number;
-  /** Seconds a job's lock lasts without renewal; a lost worker's trial is handed on after about one to three of these (default 30). */
+  /** Seconds a job's lock lasts without renewal; a lost worker's trial is handed on after about two or three of these (default 30). */
   stallInterval?: number;
   /** Seconds to wait for Redis at start (default 10). */
   connectTimeout?: number;
