@@ -270,7 +270,7 @@ export async function sweepOnQueue(s: {
       }
     }
   } finally {
-    await q.close().catch(() => undefined);
+    await withTimeout(q.close(), 5000).catch(() => undefined);
   }
 
   async function result(status: SweepResult["status"]): Promise<SweepResult> {

@@ -154,7 +154,10 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerResult>
   const { Worker, DelayedError, WaitingError, UnrecoverableError } = await import("bullmq");
 
   const jobs: WorkerJobRecord[] = [];
-  const note = (r: WorkerJobRecord) => jobs.push(r);
+  const note = (r: WorkerJobRecord) => {
+    jobs.push(r);
+    if (jobs.length > 10_000) jobs.splice(0, jobs.length - 10_000); // a worker serving for weeks keeps the recent ones
+  };
   const active = new Map<string, { child: ChildProcess | null; label: string }>();
   let stopping = false;
 
