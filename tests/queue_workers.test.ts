@@ -224,7 +224,7 @@ describe.skipIf(!hasRedis)("workers on a queue", () => {
     console.log(`queue SIGSTOP (frozen at step ${step}) + resume + 1 alone: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   });
 
-  test("in a notebook: %worker serves until the stop button, %%sweep --queue shows one live row per trial and returns the ranked result", async () => {
+  test("in a notebook: %worker (two trials at once) serves until the stop button, %%sweep --queue shows one live row per trial and returns the ranked result", async () => {
     const drive = path.join(work, "drive-notebook");
     const displays: MimeBundle[][] = [];
     const printed: string[] = [];
@@ -242,7 +242,7 @@ describe.skipIf(!hasRedis)("workers on a queue", () => {
       stderr: (t) => void printed.push(t),
     });
     const stop = new AbortController();
-    const serving = invokeMagic("worker", `--queue ${redis.url} --drive ${drive} --stall-interval ${STALL}`, context(stop.signal));
+    const serving = invokeMagic("worker", `--queue ${redis.url} --drive ${drive} --stall-interval ${STALL} --concurrency 2`, context(stop.signal));
     const body = JSON.stringify({ ...BASE, runName: "nb", epochs: 2 });
     const outcome = await invokeMagic("sweep", `--grid learningRate=0.01,0.02 --queue ${redis.url} --drive ${drive}`, context(new AbortController().signal), { body });
     const r = outcome.result as SweepResult;
@@ -256,6 +256,9 @@ describe.skipIf(!hasRedis)("workers on a queue", () => {
     stop.abort(); // the stop button
     const w = (await serving).result as WorkerResult;
     expect([w.completed, w.failed, w.gaveBack]).toEqual([2, 0, 0]);
-    expect(printed.join("")).toMatch(/\/t01\] completed: val_loss/);
+    // --concurrency 2: both trials started before either ended, each in its own process.
+    const events = [...printed.join("").matchAll(/\/(t0\d)\] (started|completed)/g)].map((m) => `${m[1]} ${m[2]}`);
+    expect(events.slice(0, 2).sort()).toEqual(["t00 started", "t01 started"]);
+    expect(new Set(r.trials.map((t) => runJson(drive, t.runId!).writer.pid)).size).toBe(2);
   });
 });
