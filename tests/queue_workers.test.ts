@@ -109,7 +109,10 @@ describe.skipIf(!hasRedis)("workers on a queue", () => {
     await waitFor(`${trial}'s checkpoint at step 60`, () => !!run() && newestCheckpointStep(path.join(runsDir(drive), run()!)) >= 60, 60_000, a.log);
     const killedAt = newestCheckpointStep(path.join(runsDir(drive), run()!));
     signal(a, "SIGKILL"); // the worker and its trial's process, as a lost machine would
+    const killedMs = Date.now();
     expect((await a.done).signal).toBe("SIGKILL");
+    await waitFor("the other worker to resume the killed trial", () => new RegExp(`/${trial}\\] resuming run`).test(b.log()), 60_000, b.log);
+    const handoverS = (Date.now() - killedMs) / 1000;
     expect(killedAt, "killed mid-trial").toBeLessThan(360);
 
     const r = await follow.done;
@@ -125,7 +128,9 @@ describe.skipIf(!hasRedis)("workers on a queue", () => {
     signal(b, "SIGTERM");
     expect((await b.done).code).toBe(0);
     showLogs(a, b);
-    console.log(`queue SIGKILL handover (killed at step ${killedAt} of 360), 2 trials + 2 alone: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `queue SIGKILL: killed at step ${killedAt} of 360, resumed on the other worker ${handoverS.toFixed(1)} s later (stall interval ${STALL} s); 2 trials + 2 alone: ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
   });
 
   test("SIGTERM: the worker finishes its step, commits a checkpoint and gives the job back; another worker resumes it", async () => {
@@ -142,7 +147,9 @@ describe.skipIf(!hasRedis)("workers on a queue", () => {
     await waitFor("the trial's checkpoint at step 40", () => !!run() && newestCheckpointStep(path.join(runsDir(drive), run()!)) >= 40, 60_000, c.log);
     const before = newestCheckpointStep(path.join(runsDir(drive), run()!));
     signal(c, "SIGTERM"); // the whole group, as Slurm's scancel does; a container's stop signals only the worker, same outcome
+    const termMs = Date.now();
     const stopped = await c.done;
+    const stopS = (Date.now() - termMs) / 1000;
     expect(stopped.code, stopped.stderr).toBe(0);
     const j = runJson(drive, run()!);
     expect([j.status, j.resumable]).toEqual(["stopped", true]);
@@ -162,7 +169,7 @@ describe.skipIf(!hasRedis)("workers on a queue", () => {
     signal(d, "SIGTERM");
     expect((await d.done).code).toBe(0);
     showLogs(c, d);
-    console.log(`queue SIGTERM give-back + resume + 1 alone: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(`queue SIGTERM: stopped at step ${before}+, gave the job back and exited in ${stopS.toFixed(1)} s; resume + 1 alone: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   });
 
   test("a stalled job re-delivered while its worker is only frozen (SIGSTOP) is not trained twice", async () => {
