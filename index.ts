@@ -9,6 +9,7 @@ export { bundleRun } from "./engine/bundle/bundle";
 export { reproduce } from "./engine/bundle/reproduce";
 export { driveMount, driveStatus } from "./engine/store/drive";
 export { listRuns, compareRuns, sweep } from "./engine/experiments";
+export { runWorker, type WorkerOptions, type WorkerResult } from "./engine/experiments/queue/worker";
 export type { RunRow, RunsList, CompareResult, SweepInput, SweepResult } from "./engine/experiments";
 export { pipeline } from "./engine/pipeline";
 export type { PipelineInput, PipelineResult } from "./engine/pipeline";

@@ -13,6 +13,7 @@ import "./monitor/magic";
 import "./bundle/magic";
 import "./reproduce/magic";
 import "./pipeline/magic";
+import "./worker/magic";
 
 export { invokeMagic, listMagics, getMagic, registerMagic } from "./registry";
 export * from "./types";

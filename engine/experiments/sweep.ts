@@ -44,6 +44,12 @@ export interface SweepInput {
   parallel?: number;
   /** Sweep id, folder or `last`: run what is missing, resume interrupted trials. */
   resume?: string;
+  /** `redis://HOST:PORT`: put the trials on this BullMQ queue for `tscolab worker`s instead of running them here. */
+  queue?: string;
+  /** With `queue`: return once the trials are queued instead of following them. */
+  detach?: boolean;
+  /** With `queue`: seconds to wait for Redis before giving up (default 10). */
+  connectTimeout?: number;
   drive?: string;
   cwd?: string;
   signal?: AbortSignal;
@@ -69,8 +75,8 @@ export interface SweepProgress {
 export interface SweepResult {
   sweepId: string;
   sweepDir: string;
-  /** "completed": every trial completed or failed; "stopped": interrupted, resume with --resume. */
-  status: "completed" | "stopped";
+  /** "completed": every trial completed or failed; "stopped": interrupted, resume with --resume; "queued": on a queue, nobody following. */
+  status: "completed" | "stopped" | "queued";
   objective: string;
   mode: "min" | "max";
   space: SweepSpace;
@@ -142,7 +148,7 @@ function objectiveOf(input: SweepInput, base: Obj): { objective: string; mode: "
 }
 
 /** The compiled trial worker (sweeps run from dist/ or, under tests, from sources beside a built dist/). */
-function workerPath(): string {
+export function workerPath(): string {
   const here = path.join(__dirname, "trial_worker.js");
   if (fs.existsSync(here)) return here;
   for (let dir = __dirname; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
@@ -152,7 +158,7 @@ function workerPath(): string {
   throw new TscolabError("the sweep's trial worker (dist/engine/experiments/trial_worker.js) is not built", "run npm run build in the tscolab package");
 }
 
-const baseName = (base: Obj): string => {
+export const baseName = (base: Obj): string => {
   if (typeof base.runName === "string" && base.runName) return base.runName;
   const train = isPlainObject(base.data) ? base.data.train : undefined;
   if (typeof train === "string") return train.replace(/^.*[\\/]/, "").replace(/\.[^.]*$/, "");
@@ -160,12 +166,12 @@ const baseName = (base: Obj): string => {
   return "sweep";
 };
 
-const paramsText = (p: Record<string, unknown>) =>
+export const paramsText = (p: Record<string, unknown>) =>
   Object.entries(p)
     .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
     .join(" ") || "(base)";
 
-function readRunJson(driveRoot: string, runId: string): Obj | null {
+export function readRunJson(driveRoot: string, runId: string): Obj | null {
   try {
     const v = JSON.parse(fs.readFileSync(path.join(runsDir(driveRoot), runId, RUN_JSON), "utf8"));
     return isPlainObject(v) ? v : null;
@@ -175,7 +181,7 @@ function readRunJson(driveRoot: string, runId: string): Obj | null {
 }
 
 /** A trial's run that was created but never recorded in sweep.json (the sweep died in between). */
-function findTrialRun(driveRoot: string, sweepId: string, trial: string): string | null {
+export function findTrialRun(driveRoot: string, sweepId: string, trial: string): string | null {
   let names: string[];
   try {
     names = fs
@@ -194,7 +200,7 @@ function findTrialRun(driveRoot: string, sweepId: string, trial: string): string
 }
 
 /** Takes what the trial's run.json says happened (the run folder is the record). */
-function reconcile(driveRoot: string, record: SweepRecord, t: TrialRecord): void {
+export function reconcile(driveRoot: string, record: SweepRecord, t: TrialRecord): void {
   if (t.status === "completed" || t.status === "failed") return;
   if (!t.runId) t.runId = findTrialRun(driveRoot, record.sweepId, t.name);
   if (!t.runId) {
@@ -215,7 +221,7 @@ function reconcile(driveRoot: string, record: SweepRecord, t: TrialRecord): void
   t.status = "interrupted";
 }
 
-function finishFromRunJson(record: SweepRecord, t: TrialRecord, j: Obj): void {
+export function finishFromRunJson(record: SweepRecord, t: TrialRecord, j: Obj): void {
   const metrics: Record<string, number> = {};
   if (isPlainObject(j.metrics)) for (const [k, v] of Object.entries(j.metrics)) if (typeof v === "number") metrics[k] = v;
   t.status = j.status === "completed" ? "completed" : j.status === "failed" ? "failed" : "interrupted";
@@ -250,6 +256,8 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
   const notes: string[] = [];
   if (input.parallel !== undefined && (!Number.isInteger(input.parallel) || input.parallel < 1 || input.parallel > 64))
     throw new UsageError(`--parallel: expected a whole number from 1 to 64, got ${input.parallel}`);
+  // A queue is checked (and Redis reached) before anything is created.
+  const onQueue = input.queue !== undefined || input.detach ? await (await import("./queue/follow")).openSweepQueue(input) : undefined;
 
   let record: SweepRecord;
   let sweepDir: string;
@@ -296,6 +304,12 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
     };
   }
   for (const t of record.trials) reconcile(driveRoot, record, t);
+  if (onQueue) return (await import("./queue/follow")).sweepOnQueue({ input, queue: onQueue, record, sweepDir, driveRoot, notes, log });
+  if (record.queue && record.trials.some((t) => t.status !== "completed" && t.status !== "failed"))
+    throw new TscolabError(
+      `sweep ${record.sweepId} runs on the queue ${record.queue.url}`,
+      `follow it with --resume ${record.sweepId} --queue ${record.queue.url} (with the password, if it has one)`,
+    );
   record.status = "running";
   record.writer = currentSweepWriter();
   await writeSweep(sweepDir, record);

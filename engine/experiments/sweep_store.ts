@@ -39,8 +39,8 @@ export const sweepRecord = z.object({
   sweepId: z.string(),
   createdAt: z.string(),
   updatedAt: z.string(),
-  /** "running" while a process works on it; "completed" once every trial completed or failed; "stopped" otherwise. */
-  status: z.enum(["running", "completed", "stopped"]),
+  /** "running" while a process works on it; "completed" once every trial completed or failed; "stopped" otherwise; "queued": on a queue, nobody following. */
+  status: z.enum(["running", "completed", "stopped", "queued"]),
   base: z.record(z.string(), z.unknown()),
   space: z.object({
     grid: z.record(z.string(), z.array(z.unknown())),
@@ -53,6 +53,8 @@ export const sweepRecord = z.object({
   cwd: z.string(),
   trials: z.array(trialRecord),
   writer: z.object({ pid: z.number().int(), host: z.string(), since: z.string() }).nullable(),
+  /** Set when the trials go through a queue: its address without credentials, and the queue's name. */
+  queue: z.object({ url: z.string(), name: z.string() }).nullable().optional(),
 });
 export type SweepRecord = z.infer<typeof sweepRecord>;
 

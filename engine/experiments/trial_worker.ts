@@ -2,7 +2,8 @@
 // channel): an ordinary train() run, new or resumed, whose progress and
 // summary go back to the sweep as messages. SIGINT, or the sweep going away
 // (its channel closes), stops the run after the current step with a
-// checkpoint, as the stop button does, so the trial can be resumed.
+// checkpoint, as the stop button does, so the trial can be resumed. SIGTERM
+// does the same.
 import type { ProgressEvent } from "../train/progress";
 
 export interface TrialRequest {
@@ -38,6 +39,7 @@ async function runTrial(req: TrialRequest): Promise<void> {
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.on("SIGINT", stop);
+  process.on("SIGTERM", stop); // a whole process group stopped (Slurm's scancel, a container's shutdown): the same clean stop
   process.on("disconnect", stop);
   let runId: string | undefined;
   let lastPhase = "";

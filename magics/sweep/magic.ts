@@ -20,6 +20,9 @@ export const sweepArgs = z.object({
   objective: z.string().optional().describe("validation metric to rank trials by (default: earlyStopping.monitor, else val_loss)"),
   parallel: z.number().int().min(1).max(64).optional().describe("trials run at once, each in its own process (default 1)"),
   resume: z.string().optional().describe("sweep id, folder or last: run what is missing, resume interrupted trials from their checkpoints"),
+  queue: z.string().optional().describe("redis://HOST:PORT: put the trials on this queue for `tscolab worker`s (any machine sharing the Drive) and follow them"),
+  detach: z.boolean().default(false).describe("with --queue: return once the trials are queued (follow later with --resume SWEEP --queue URL)"),
+  connectTimeout: z.number().positive().optional().describe("with --queue: seconds to wait for Redis before giving up (default 10)"),
   drive: z.string().optional().describe("Drive root for the trials' runs and the sweep record"),
   json: z.boolean().default(false).describe("print the result as JSON"),
 });
@@ -80,6 +83,9 @@ export async function runSweepMagic(args: SweepArgs, ctx: MagicContext, body?: s
       objective: args.objective,
       parallel: args.parallel,
       resume: args.resume,
+      queue: args.queue,
+      detach: args.detach || undefined,
+      connectTimeout: args.connectTimeout,
       drive: args.drive,
       cwd: ctx.cwd,
       signal: ctx.signal,
@@ -103,11 +109,14 @@ registerMagic({
     "%sweep --config base.json --ablate model.dropout --ablate weightDecay      (or --preset ablation: every option the base switches on)",
     '%%sweep --grid learningRate=0.003,0.03 --set epochs=$epochs --parallel 2 --as sw      (cell body: {"data": {"train": {"builtin": "iris"}}})',
     "tscolab sweep --resume last",
+    "tscolab sweep --config base.json --grid learningRate=0.001,0.01 --queue redis://10.0.0.5:6379 [--detach]      (workers: tscolab worker --queue redis://10.0.0.5:6379)",
   ],
   run: runSweepMagic,
   render: sweepBundle,
-  // 0 once any trial completed (failed trials are reported, not fatal); 130 when interrupted before any did.
-  exitCode: (r) => (r.completed > 0 ? 0 : r.status === "stopped" ? 130 : 1),
+  // 0 once any trial completed (failed trials are reported, not fatal) or the trials wait on a queue; 130 when interrupted before any did.
+  exitCode: (r) => (r.completed > 0 || r.status === "queued" ? 0 : r.status === "stopped" ? 130 : 1),
   failure: (r) =>
-    r.completed > 0 || r.status === "stopped" ? undefined : `no trial completed (${r.failed} failed): ${r.trials.find((t) => t.diagnosis)?.diagnosis ?? "see the table"}`,
+    r.completed > 0 || r.status === "stopped" || r.status === "queued"
+      ? undefined
+      : `no trial completed (${r.failed} failed): ${r.trials.find((t) => t.diagnosis)?.diagnosis ?? "see the table"}`,
 });
