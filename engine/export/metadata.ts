@@ -4,11 +4,12 @@
 // signature. The dataset part comes from run.json's `dataset` section (T).
 import type * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
+import { taskName } from "../data/schema";
 
 /** run.json `dataset`, as the trainer writes it; read leniently (extra keys kept). */
 export const exportDatasetInfo = z
   .object({
-    task: z.enum(["classification", "regression"]).optional(),
+    task: taskName.optional(),
     features: z.array(z.string()).nullish(),
     label: z.string().nullish(),
     labels: z.array(z.union([z.string(), z.number()])).nullish(),
@@ -27,7 +28,7 @@ export type TensorSignature = z.infer<typeof tensorSignature>;
 
 export const exportMetadata = z.object({
   producer: z.string(),
-  task: z.enum(["classification", "regression"]).optional(),
+  task: taskName.optional(),
   features: z.array(z.string()).optional(),
   label: z.string().optional(),
   labels: z.array(z.union([z.string(), z.number()])).optional(),

@@ -1,6 +1,7 @@
 // What the engine reports while it trains (the magic and the CLI render it):
 // one stream of typed events per run, from the tiers, the training loop's
 // progress hook and the end of the run.
+import type { Task } from "../data/schema";
 import type { TierKey, TierResult } from "./tiers";
 
 /** One line of metrics.jsonl, also the points of the live plot. */
@@ -17,7 +18,7 @@ export interface EpochRow {
 export interface ProgressEvent {
   phase: "tier1" | "tier2" | "tier3" | "done";
   runId: string;
-  task: "classification" | "regression";
+  task: Task;
   /** 1-based epoch being trained (tier 3). */
   epoch: number;
   epochs: number;

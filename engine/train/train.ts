@@ -10,6 +10,9 @@ import { loadDataset, type LoadedDataset } from "../data/dataset";
 import { resolveDriveRoot } from "../store/drive_root";
 import { gitModelForTraining, runProvenance, type GitModelForTraining } from "../git";
 import { createModel, isLayersModel } from "../models";
+import "../models/transformer/register";
+import { transformerShape } from "../models/transformer/model";
+import { isTextConfig, loadTextDataset, readRunTokenizer, withTextModelDefault, writeRunTokenizer } from "../text/dataset";
 import { recordTrainedDataset } from "../models/trained_with";
 import type { ProfileName } from "../backend/profile";
 import { createRun, listValidCheckpoints, loadModelFromFiles, prepareResume, updateRunJson, readMetrics, type LoadedCheckpoint } from "../store";
@@ -82,7 +85,7 @@ function checkModelFits(model: tf.LayersModel, data: LoadedDataset, where: strin
   }
   const out = model.outputs[0]?.shape ?? [];
   const units = out[out.length - 1];
-  const expected = data.info.task === "classification" ? data.outputs : 1;
+  const expected = data.info.task === "regression" ? 1 : data.outputs;
   if (units !== expected) {
     const what = data.info.task === "classification" ? `${data.outputs} classes (${data.info.labels?.join(", ")})` : "1 regression target";
     throw new TscolabError(
@@ -129,12 +132,22 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     if (ignored.length) notes.push(`resuming uses the run's stored config; ignored: ${ignored.join(", ")}`);
   } else {
     if (config === undefined) throw new TscolabError("no training config given", "pass --config FILE, a %%train JSON body, or train({ data: ... })");
-    resolved = resolveConfig(config, { profile: defaultProfile, source: options.configSource });
+    resolved = withTextModelDefault(resolveConfig(config, { profile: defaultProfile, source: options.configSource }), config);
     driveRoot = resolveDriveRoot(options.drive, cwd, resolved.drive);
   }
 
-  const data = await loadDataset(resolved.data, { task: resolved.task ?? undefined, seed: resolved.seed, cwd });
+  // Text (a corpus or a text column): tokenized windows and the tokenizer; a resumed run reads its own tokenizer back.
+  const text = isTextConfig(resolved)
+    ? await loadTextDataset(resolved, {
+        seqLen: options.model?.inputs[0]?.shape[1] ?? transformerShape(resolved.model).seqLen,
+        seed: resolved.seed,
+        cwd,
+        tokenizer: run ? await readRunTokenizer(run.runDir) : undefined,
+      })
+    : null;
+  const data = text?.data ?? (await loadDataset(resolved.data, { task: resolved.task ?? undefined, seed: resolved.seed, cwd }));
   const task = data.info.task;
+  if (text) notes.push(...text.notes);
 
   let model: tf.LayersModel;
   let where: string;
@@ -151,7 +164,12 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     // A git model: fetched, scanned (refused unless trusted), then loaded as a model file.
     gitModel = resolved.model.git ? await gitModelForTraining({ ...resolved.model, git: resolved.model.git }, { driveRoot, cwd, signal: options.signal }) : null;
     if (gitModel) notes.push(...gitModel.notes);
-    model = await createModel(tf, gitModel?.model ?? resolved.model, { inputShape: data.info.inputShape, outputs: data.outputs, task }, { seed: resolved.seed, cwd });
+    model = await createModel(
+      tf,
+      gitModel?.model ?? resolved.model,
+      { inputShape: data.info.inputShape, outputs: data.outputs, task, vocabSize: text?.vocabSize },
+      { seed: resolved.seed, cwd },
+    );
     where = gitModel ? gitModel.where : resolved.model.file ? `model file ${resolved.model.file}` : `model zoo "${resolved.model.zoo ?? "mlp"}"`;
   }
   checkModelFits(model, data, where);
@@ -182,15 +200,18 @@ export async function train(config: TrainConfigInput | undefined, options: Train
       },
     });
     run = { runId: created.runId, runDir: created.runDir };
+    if (text) await writeRunTokenizer(run.runDir, text.tokenizer);
   } else {
     await updateRunJson(run.runDir, { status: "running", environment, dataset: data.info });
   }
   const { runId, runDir } = run;
 
-  const logits = task === "classification" && outputsAreLogits(model);
+  const logits = (task === "classification" || task === "text-classification") && outputsAreLogits(model);
   if (logits) notes.push("the model's last layer has no softmax: its outputs are treated as logits (softmax cross-entropy)");
   const trainer = new Trainer(tf, model, data, {
-    task,
+    // Text classification trains as classification; language modeling brings its own objective.
+    task: text ? "classification" : task,
+    objective: text?.objective,
     logits,
     outputs: data.outputs,
     batchSize: resolved.batchSize,

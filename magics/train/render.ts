@@ -64,7 +64,7 @@ export function progressText(e: ProgressEvent): string {
   return [head, tierLine(e.tiers), line, lastMetrics(e)].filter(Boolean).join("\n");
 }
 
-export function progressBundle(e: ProgressEvent, task: "classification" | "regression"): MimeBundle {
+export function progressBundle(e: ProgressEvent, task: ProgressEvent["task"]): MimeBundle {
   const text = progressText(e);
   const svg = historySvg(e.history, task);
   const html = `<div class="tscolab-train"><pre style="margin:0">${escapeHtml(text)}</pre>${svg}</div>`;
