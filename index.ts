@@ -3,6 +3,8 @@
 export { verifyEnv } from "./engine/env/verify_env";
 export { train } from "./engine/train/train";
 export { exportModel } from "./engine/export/export";
+export { generate } from "./engine/text/generate";
+export type { GenerateOptions, GenerateResult } from "./engine/text/generate";
 export { driveMount, driveStatus } from "./engine/store/drive";
 export { listRuns, compareRuns, sweep } from "./engine/experiments";
 export type { RunRow, RunsList, CompareResult, SweepInput, SweepResult } from "./engine/experiments";

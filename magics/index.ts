@@ -7,6 +7,7 @@ import "./drive/magic";
 import "./runs/magic";
 import "./compare/magic";
 import "./sweep/magic";
+import "./generate/magic";
 
 export { invokeMagic, listMagics, getMagic, registerMagic } from "./registry";
 export * from "./types";
