@@ -54,6 +54,29 @@ export function readCorpus(src: DataSource, cwd: string): string {
   return text;
 }
 
+/** Whether a .csv / .jsonl file's first row has a text-named column (text, sentence, ...) holding words rather than a number. */
+export async function hasTextColumn(src: string, cwd: string): Promise<boolean> {
+  const file = path.resolve(cwd, src);
+  if (!/\.(csv|jsonl|ndjson)$/i.test(file) || !fs.existsSync(file)) return false;
+  let found = false;
+  const stop = new Error("first row read");
+  try {
+    await readTable(
+      file,
+      () => {},
+      (row) => {
+        const column = DEFAULT_TEXT.find((c) => c in row.values);
+        const v = column ? row.values[column] : undefined;
+        found = typeof v === "string" && v.trim() !== "" && !Number.isFinite(Number(v));
+        throw stop;
+      },
+    );
+  } catch (e) {
+    if (e !== stop) return false; // the table reader reports its own problems when the data is loaded
+  }
+  return found;
+}
+
 export interface TextRows {
   source: string;
   texts: string[];

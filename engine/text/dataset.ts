@@ -17,7 +17,7 @@ import type { DataConfig, DatasetInfo, Task } from "../data/schema";
 import { writeFileSynced } from "../store/durable_fs";
 import type { Objective } from "../train/objective";
 import { Rng } from "../util/rng";
-import { describeSource, isTextBuiltin, isTxtFile, readCorpus, readTextRows, type TextRows } from "./corpus";
+import { describeSource, hasTextColumn, isTextBuiltin, isTxtFile, readCorpus, readTextRows, type TextRows } from "./corpus";
 import { languageModelObjective } from "./lm_objective";
 import { TOKENIZER_FILE, tokenizerFromJson, trainTokenizer, type Tokenizer, type TokenizerSpec } from "./tokenizer";
 
@@ -32,16 +32,23 @@ interface TextConfig {
   tokenizer?: TokenizerSpec | null;
 }
 
-/** A config trains on text when its task says so, or its data or model can only mean text. */
-export function isTextConfig(c: TextConfig): boolean {
+/**
+ * A config trains on text when its task says so, or its data or model can
+ * only mean text: a text column named, a .txt file or built-in corpus, the
+ * transformer (or its options), or a table whose text-named column holds words.
+ */
+export async function isTextConfig(c: TextConfig, cwd: string): Promise<boolean> {
   if (c.task) return isTextTask(c.task);
-  return c.data.text !== undefined || isTxtFile(c.data.train) || isTextBuiltin(c.data.train) || c.model.zoo === "transformer";
+  const m = c.model as Record<string, unknown>;
+  if (c.data.text !== undefined || isTxtFile(c.data.train) || isTextBuiltin(c.data.train) || m.zoo === "transformer") return true;
+  if (["seqLen", "layers", "heads", "dModel"].some((k) => m[k] !== undefined)) return true;
+  return typeof c.data.train === "string" && (await hasTextColumn(c.data.train, cwd));
 }
 
 /** Text data trains the zoo "transformer" unless the config names another model. */
 export function withTextModelDefault<C extends TextConfig & { model: { zoo?: string; file?: string; git?: unknown } }>(resolved: C, written: { model?: unknown }): C {
   const named = written.model && typeof written.model === "object" && ["zoo", "file", "git"].some((k) => k in (written.model as object));
-  if (named || !isTextConfig(resolved)) return resolved;
+  if (named) return resolved;
   return { ...resolved, model: { ...resolved.model, zoo: "transformer" } };
 }
 

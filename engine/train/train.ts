@@ -132,12 +132,14 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     if (ignored.length) notes.push(`resuming uses the run's stored config; ignored: ${ignored.join(", ")}`);
   } else {
     if (config === undefined) throw new TscolabError("no training config given", "pass --config FILE, a %%train JSON body, or train({ data: ... })");
-    resolved = withTextModelDefault(resolveConfig(config, { profile: defaultProfile, source: options.configSource }), config);
+    resolved = resolveConfig(config, { profile: defaultProfile, source: options.configSource });
     driveRoot = resolveDriveRoot(options.drive, cwd, resolved.drive);
   }
 
   // Text (a corpus or a text column): tokenized windows and the tokenizer; a resumed run reads its own tokenizer back.
-  const text = isTextConfig(resolved)
+  const isText = await isTextConfig(resolved, cwd);
+  if (isText && !checkpoint && config) resolved = withTextModelDefault(resolved, config);
+  const text = isText
     ? await loadTextDataset(resolved, {
         seqLen: options.model?.inputs[0]?.shape[1] ?? transformerShape(resolved.model).seqLen,
         seed: resolved.seed,
