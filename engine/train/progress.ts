@@ -35,6 +35,8 @@ export interface ProgressEvent {
   /** True when the epoch just ended (a new plot point). */
   epochEnded: boolean;
   message?: string;
+  /** Language modeling: tokens per example, so speeds show as tokens/s. */
+  tokensPerSample?: number;
   /** Set on the last event of an interrupted run: tier 3 shows as stopped, as in the summary. */
   stopped?: boolean;
 }
@@ -42,7 +44,7 @@ export interface ProgressEvent {
 export type ProgressListener = (event: ProgressEvent) => void;
 
 /** The run's facts every event carries; `history` and `tiers` are the run's own, filled as it goes. */
-export type RunFacts = Pick<ProgressEvent, "runId" | "task" | "epochs" | "stepsPerEpoch" | "history" | "tiers">;
+export type RunFacts = Pick<ProgressEvent, "runId" | "task" | "epochs" | "stepsPerEpoch" | "history" | "tiers" | "tokensPerSample">;
 
 /** Where the loop is (the Trainer). */
 export interface LoopCounters {

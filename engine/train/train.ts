@@ -224,7 +224,11 @@ export async function train(config: TrainConfigInput | undefined, options: Train
   const progress: RunProgress = { early: { best: null, wait: 0 }, best: null, epochTrainMs: 0 };
   const history: EpochRow[] = [];
   const tiers: Partial<Record<TierKey, TierResult>> = {};
-  const events = new ProgressStream(options.onProgress, { runId, task, epochs: resolved.epochs, stepsPerEpoch: trainer.stepsPerEpoch, history, tiers }, trainer);
+  const events = new ProgressStream(
+    options.onProgress,
+    { runId, task, epochs: resolved.epochs, stepsPerEpoch: trainer.stepsPerEpoch, history, tiers, tokensPerSample: text?.objective?.tokensPerRow },
+    trainer,
+  );
 
   let end: RunEnd | null = null;
   let full: FullRun | null = null;
