@@ -1,6 +1,8 @@
 // %generate / `tscolab generate`: text from a language-modeling run or its
 // export, streamed into the cell (or the terminal) as the tokens come;
 // generate() does the work.
+import fs from "node:fs";
+import path from "node:path";
 import { z } from "zod";
 import { registerMagic } from "../registry";
 import { UsageError, type DisplayHandle, type MagicContext } from "../types";
@@ -27,12 +29,16 @@ type Args = z.infer<typeof generateArgs>;
 const streamedToTerminal = new WeakSet<GenerateResult>();
 const wantsJson = new WeakSet<GenerateResult>();
 
-/** The positional: a train result stands for its run folder, an export result for its folder, a string for a run or folder. */
-function sourceOf(args: Args): { run?: string; model?: string } {
+/** A folder (or file) holding an exported model rather than a run. */
+const isExport = (where: string) =>
+  /\.(onnx|json)$/.test(where) || (["model.json", "model.onnx", "tfjs", "onnx"].some((f) => fs.existsSync(path.join(where, f))) && !fs.existsSync(path.join(where, "run.json")));
+
+/** The positional: a train result stands for its run folder, an export result for its folder, a string for a run or an export folder. */
+function sourceOf(args: Args, cwd: string): { run?: string; model?: string } {
   const s = args.source as { runDir?: unknown; out?: unknown } | string | undefined;
   if (s === undefined) return { run: args.run, model: args.model };
   if (args.run || args.model) throw new UsageError("give the source once: a positional, --run or --model");
-  if (typeof s === "string") return { run: s };
+  if (typeof s === "string") return isExport(path.resolve(cwd, s)) ? { model: s } : { run: s };
   if (s && typeof s === "object" && typeof s.runDir === "string") return { run: s.runDir };
   if (s && typeof s === "object" && typeof s.out === "string") return { model: s.out };
   throw new UsageError("<source>: expected a %train result, an %export result, a run id or a folder");
@@ -84,7 +90,7 @@ registerMagic({
     'tscolab generate --run last --prompt "And God said" --seed 7 --json',
   ],
   async run(args, ctx) {
-    const { run, model } = sourceOf(args);
+    const { run, model } = sourceOf(args, ctx.cwd);
     const stream = streamTo(ctx, args.prompt, args.json);
     // The engine (tfjs, onnxruntime) loads on first use, so the CLI and the kernel start fast.
     const { generate } = await import("../../engine/text/generate");
