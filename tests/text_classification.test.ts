@@ -7,6 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { exportModel } from "../engine/export/export";
 import { train } from "../engine/train/train";
 import { chaseSentences, vocabularyOf, writeBagOfWordsCsv, writeTextCsv } from "./helpers/text_data";
 
@@ -49,5 +50,14 @@ describe("text classification where word order decides the label", () => {
     expect(bow.metrics.val_accuracy).toBeLessThan(0.62); // at most half of the pairs, plus noise
     expect(transformer.metrics.val_accuracy).toBeGreaterThan(0.9);
     expect(transformer.metrics.val_accuracy).toBeGreaterThan(bow.metrics.val_accuracy + 0.3);
+
+    // The encoder exports too: ONNX parity, the tfjs export re-scored on the validation texts, the tokenizer beside both.
+    const exported = await exportModel({ run: transformer.runDir, formats: ["tfjs", "onnx"], out: path.join(dir, "exports") });
+    const notPassed = exported.checks.filter((c) => c.status !== "passed");
+    expect(notPassed, JSON.stringify(notPassed)).toEqual([]);
+    expect(exported.formats.onnx!.maxAbsDiff!).toBeLessThan(1e-4);
+    expect(exported.checks.find((c) => c.name === "tfjs.val_accuracy")?.message).toMatch(/reproduces the run exactly/);
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, "exports", "onnx", "text.json"), "utf8"));
+    expect(meta).toMatchObject({ task: "text-classification", seqLen: 16, tokenizer: "bpe", padId: 256, labels: ["cat", "dog", "fox", "owl"] });
   });
 });
