@@ -107,6 +107,20 @@ describe("bad text input through train()", () => {
     expect(msg).toMatch(/tokenizer\.vocabSize 40 is larger than the char vocabulary the training text has: 4 distinct symbols/);
   });
 
+  it("a JSONL text column without labels is a corpus for language modeling", async () => {
+    const dir = tmp();
+    const lines = corpus
+      .split("\n")
+      .filter((l) => l.trim())
+      .slice(0, 60);
+    fs.writeFileSync(path.join(dir, "verses.jsonl"), lines.map((l, i) => JSON.stringify({ id: i, verse: l })).join("\n") + "\n");
+    const r = await train({ ...base, data: { train: "verses.jsonl", text: "verse" } }, { cwd: dir, drive: path.join(dir, "drive") });
+    expect(r.status).toBe("completed");
+    expect(r.dataset.task).toBe("language-modeling");
+    expect(r.dataset.features).toEqual(["verse"]);
+    expect(Object.keys(r.metrics).sort()).toEqual(["val_loss", "val_perplexity", "val_token_accuracy"]);
+  });
+
   it("a table with a text column trains as text without naming it", async () => {
     const dir = tmp();
     fs.writeFileSync(path.join(dir, "t.csv"), "text,label\n" + Array.from({ length: 40 }, (_, i) => `word${i % 3} and more words,${i % 2 ? "odd" : "even"}`).join("\n") + "\n");

@@ -5,6 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { TscolabError } from "../errors";
+import { parseCsvRecord } from "../data/csv_line";
 import { malformed, readTable } from "../data/table_reader";
 import type { DataSource } from "../data/schema";
 
@@ -58,23 +59,40 @@ export function readCorpus(src: DataSource, cwd: string): string {
 export async function hasTextColumn(src: string, cwd: string): Promise<boolean> {
   const file = path.resolve(cwd, src);
   if (!/\.(csv|jsonl|ndjson)$/i.test(file) || !fs.existsSync(file)) return false;
-  let found = false;
-  const stop = new Error("first row read");
+  // The first 64 KiB hold the header and the first row of any sensible table; problems are the table reader's to report.
+  const fd = fs.openSync(file, "r");
+  const head = Buffer.alloc(65536);
+  const n = fs.readSync(fd, head, 0, head.length, 0);
+  fs.closeSync(fd);
+  const lines = head
+    .subarray(0, n)
+    .toString("utf8")
+    .replace(/^\uFEFF/, "")
+    .split(/\r?\n/);
+  let values: Record<string, unknown> | undefined;
   try {
-    await readTable(
-      file,
-      () => {},
-      (row) => {
-        const column = DEFAULT_TEXT.find((c) => c in row.values);
-        const v = column ? row.values[column] : undefined;
-        found = typeof v === "string" && v.trim() !== "" && !Number.isFinite(Number(v));
-        throw stop;
-      },
-    );
-  } catch (e) {
-    if (e !== stop) return false; // the table reader reports its own problems when the data is loaded
+    if (/\.csv$/i.test(file)) {
+      const records: string[][] = [];
+      let pending = "";
+      for (const line of lines) {
+        if (!pending && !line.trim()) continue;
+        const record = pending ? `${pending}\n${line}` : line;
+        const parsed = parseCsvRecord(record);
+        pending = parsed.complete ? "" : record;
+        if (parsed.complete) records.push(parsed.fields);
+        if (records.length === 2) break;
+      }
+      if (records.length === 2) values = Object.fromEntries(records[0].map((h, i) => [h, records[1][i]]));
+    } else {
+      const first = lines.find((l) => l.trim());
+      values = first ? (JSON.parse(first) as Record<string, unknown>) : undefined;
+    }
+  } catch {
+    return false;
   }
-  return found;
+  const column = values && DEFAULT_TEXT.find((c) => c in values!);
+  const v = column ? values![column] : undefined;
+  return typeof v === "string" && v.trim() !== "" && !Number.isFinite(Number(v));
 }
 
 export interface TextRows {
