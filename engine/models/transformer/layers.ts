@@ -108,10 +108,20 @@ export function defineTransformerLayers(tf: TF): TransformerLayerClasses {
     static className = "TscolabSelfAttention";
     heads: number;
     causal: boolean;
+    /** The additive causal mask for the last sequence length seen, built once on the host. */
+    maskData: Float32Array | null = null;
     constructor(args: any) {
       super(args);
       this.heads = args.heads;
       this.causal = !!args.causal;
+    }
+    causalMask(t: number): tfType.Tensor2D {
+      if (!this.maskData || this.maskData.length !== t * t) {
+        // 0 on and below the diagonal, -1e9 above: position i attends to positions <= i.
+        this.maskData = new Float32Array(t * t);
+        for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) this.maskData[i * t + j] = -1e9;
+      }
+      return tf.tensor2d(this.maskData, [t, t]);
     }
     computeOutputShape(inputShape: any): any {
       const s = Array.isArray(inputShape[0]) ? inputShape[0] : inputShape;
@@ -124,15 +134,12 @@ export function defineTransformerLayers(tf: TF): TransformerLayerClasses {
         const d = packed / 3;
         const h = this.heads;
         const dh = d / h;
-        // [b, T, d] → [b, heads, T, dh]
-        const heads = (part: tfType.Tensor) => tf.transpose(tf.reshape(part, [b, t, h, dh]), [0, 2, 1, 3]);
-        const [q, k, v] = tf.split(x, 3, -1).map(heads);
+        // [b, T, 3·d] → [b, 3·heads, T, dh] → q, k, v, each [b, heads, T, dh]: one rank-4 transpose
+        // and block copies (splitting the last axis first is a strided copy per part, 3x slower on
+        // wasm, and so is its gradient).
+        const [q, k, v] = tf.split(tf.transpose(tf.reshape(x, [b, t, 3 * h, dh]), [0, 2, 1, 3]), 3, 1);
         let scores = tf.matMul(tf.mul(q, tf.scalar(1 / Math.sqrt(dh))), k, false, true);
-        if (this.causal) {
-          // 0 on and below the diagonal, -1e9 above: position i attends to positions <= i.
-          const lower = tf.linalg.bandPart(tf.ones([t, t]), -1, 0);
-          scores = tf.add(scores, tf.mul(tf.sub(tf.scalar(1), lower), tf.scalar(-1e9)));
-        }
+        if (this.causal) scores = tf.add(scores, this.causalMask(t));
         const out = tf.matMul(tf.softmax(scores, -1), v);
         return tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b, t, d]);
       });
