@@ -7,6 +7,8 @@ export { evaluate, predict } from "./engine/evaluate/evaluate";
 export { monitor } from "./engine/monitor/monitor";
 export { bundleRun } from "./engine/bundle/bundle";
 export { reproduce } from "./engine/bundle/reproduce";
+export { generate } from "./engine/text/generate";
+export type { GenerateOptions, GenerateResult } from "./engine/text/generate";
 export { driveMount, driveStatus } from "./engine/store/drive";
 export { listRuns, compareRuns, sweep } from "./engine/experiments";
 export { runWorker, type WorkerOptions, type WorkerResult } from "./engine/experiments/queue/worker";

@@ -14,6 +14,7 @@ import "./bundle/magic";
 import "./reproduce/magic";
 import "./pipeline/magic";
 import "./worker/magic";
+import "./generate/magic";
 
 export { invokeMagic, listMagics, getMagic, registerMagic } from "./registry";
 export * from "./types";

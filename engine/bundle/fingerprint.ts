@@ -1,6 +1,7 @@
 // Fingerprints of a run's data (sha256 of each file's bytes, or of a
 // built-in table's values), recorded in run.json when training starts so a
 // bundle can later prove a reproduction trains on the very same data.
+import { readCorpus, TEXT_BUILTINS } from "../text/corpus";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -41,8 +42,14 @@ export function builtinSha256(name: "iris" | "mnist", limit?: number): { sha256:
 }
 
 export async function fingerprintSource(role: "train" | "valid", source: DataConfig["train"], cwd: string): Promise<DataFingerprint> {
+  if (typeof source !== "string" && source.builtin in TEXT_BUILTINS) {
+    // A built-in text corpus: the bytes of its text are what training read.
+    const text = Buffer.from(readCorpus(source, cwd), "utf8");
+    const sha256 = createHash("sha256").update(text).digest("hex");
+    return { role, source: `builtin:${source.builtin}`, path: null, builtin: source.builtin, limit: source.limit ?? null, sha256, bytes: text.byteLength };
+  }
   if (typeof source !== "string") {
-    const { sha256, bytes } = builtinSha256(source.builtin, source.limit);
+    const { sha256, bytes } = builtinSha256(source.builtin as "iris" | "mnist", source.limit);
     return { role, source: `builtin:${source.builtin}`, path: null, builtin: source.builtin, limit: source.limit ?? null, sha256, bytes };
   }
   const file = path.resolve(cwd, source);

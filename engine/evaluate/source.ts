@@ -3,16 +3,27 @@
 // export folder, whose metadata names the features and labels and says
 // whether the normalisation is inside its graph. Either way the caller gets
 // raw-input scoring: `normalization` is what still has to be applied.
-import type { ImageInfo } from "../data/images";
 import fs from "node:fs";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import type { ImageInfo } from "../data/images";
 import { TscolabError, UsageError } from "../errors";
-import type { Task } from "../data/schema";
+import type { Task as AnyTask } from "../data/schema";
 import { exportMetadata } from "../export/metadata";
 import { runSource } from "../export/source";
 import { fileLoadHandler } from "../export/tfjs_files";
 import { headOf, type Head } from "../train/head";
+
+/** The tasks scored here; text models are scored by their run's val_perplexity / val_accuracy and by %generate. */
+type Task = Extract<AnyTask, "classification" | "regression">;
+
+function tableTask(task: AnyTask, where: string): Task {
+  if (task === "classification" || task === "regression") return task;
+  throw new TscolabError(
+    `${where} is a ${task} model; evaluate, predict and monitor score classification and regression models`,
+    "read the run's validation metrics (val_perplexity, val_accuracy) or use %generate",
+  );
+}
 
 export interface Normalization {
   mean: number[];
@@ -78,11 +89,18 @@ async function fromRun(ref: string, opts: ScoringSourceOptions): Promise<Scoring
     throw new TscolabError(`${where} has no dataset section in run.json (task, features, input shape)`, "score a run trained by tscolab train, or an export folder with --model");
   }
   const labels = d.labels ? d.labels.map(String) : null;
-  const head = headOf(source.model, d.task, d.task === "classification" ? (labels?.length ?? 0) : 1, `the model of ${where}`, labels);
+  let task: Task;
+  try {
+    task = tableTask(d.task, where);
+  } catch (e) {
+    source.model.dispose();
+    throw e;
+  }
+  const head = headOf(source.model, task, d.task === "classification" ? (labels?.length ?? 0) : 1, `the model of ${where}`, labels);
   return {
     model: source.model,
     head,
-    task: d.task,
+    task,
     features: d.features,
     label: d.label ?? null,
     labels,
@@ -109,13 +127,20 @@ async function fromExport(dir: string, cwd: string): Promise<ScoringModel> {
     throw new TscolabError(`${where} has no task and feature names in its metadata`, "export it from a run (%export --run RUN), which records them");
   }
   const labels = meta.labels ? meta.labels.map(String) : null;
-  const head = headOf(model, meta.task, meta.task === "classification" ? (labels?.length ?? 0) : 1, where, labels);
+  let task: Task;
+  try {
+    task = tableTask(meta.task, where);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  const head = headOf(model, task, meta.task === "classification" ? (labels?.length ?? 0) : 1, where, labels);
   // Exports written before the normalisation moved into the graph say so by lacking `inputs: "raw"`.
   const outside = meta.normalization && meta.inputs !== "raw" && !meta.normalization.inGraph;
   return {
     model,
     head,
-    task: meta.task,
+    task,
     features: meta.features,
     label: meta.label ?? null,
     labels,

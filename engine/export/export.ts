@@ -38,6 +38,7 @@ import { buildReference, denormalize, disposeReference } from "./reference";
 import { headForSource as headFor, memorySource, runSource, type ModelSource } from "./source";
 import { captureModel } from "./tfjs_files";
 import { exportTfjsFormat, type FormatOutcome } from "./tfjs_format";
+import { writeTextExportFiles } from "../text/export_files";
 
 export const TOOL = "tscolab-export/1";
 
@@ -191,6 +192,7 @@ export async function exportModel(options: ExportOptions, hooks: ExportHooks = {
         // NaN outputs give an Infinity/NaN diff: JSON has no such numbers, so the summary says null (the parity check keeps the words).
         formats[format] = Object.fromEntries(Object.entries(outcome.summary).map(([k, v]) => [k, typeof v === "number" && !Number.isFinite(v) ? null : v])) as FormatSummary;
         checks.push(...outcome.checks);
+        checks.push(...(await writeTextExportFiles(path.join(out, FORMAT_RULES[format].folder), format, source)));
       }
     } finally {
       disposeReference(ref);

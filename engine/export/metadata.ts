@@ -5,11 +5,12 @@
 import type * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { imageInfo } from "../data/images/schema";
+import { taskName } from "../data/schema";
 
 /** run.json `dataset`, as the trainer writes it; read leniently (extra keys kept). */
 export const exportDatasetInfo = z
   .object({
-    task: z.enum(["classification", "regression"]).optional(),
+    task: taskName.optional(),
     features: z.array(z.string()).nullish(),
     label: z.string().nullish(),
     labels: z.array(z.union([z.string(), z.number()])).nullish(),
@@ -29,7 +30,7 @@ export type TensorSignature = z.infer<typeof tensorSignature>;
 
 export const exportMetadata = z.object({
   producer: z.string(),
-  task: z.enum(["classification", "regression"]).optional(),
+  task: taskName.optional(),
   features: z.array(z.string()).optional(),
   label: z.string().optional(),
   labels: z.array(z.union([z.string(), z.number()])).optional(),

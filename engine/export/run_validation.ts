@@ -7,6 +7,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { loadDataset } from "../data";
 import { readMetrics } from "../store";
+import type { Task } from "../data/schema";
+import { isTextTask } from "../text/dataset";
+import { loadTextRunValidation } from "../text/export_validation";
 import { headClasses } from "../train/head";
 import { accuracy, outputsAreLogits, regressionMetrics } from "../train/metrics";
 import type { FormatName } from "./formats";
@@ -16,9 +19,11 @@ import type { ModelSource } from "./source";
 export interface RunValidation {
   x: tf.Tensor;
   y: Float32Array;
-  task: "classification" | "regression";
+  task: Task;
   chunk: number;
-  metric: "val_accuracy" | "val_mse";
+  metric: string;
+  /** Scores a model its own way (language modeling: val_loss); default: accuracy or MSE below. */
+  score?: (model: tf.LayersModel) => number;
   recorded: number;
   step: number;
   /** The export computes the normalisation itself (./raw_inputs.ts): float rounding differs from the trainer's, so float32 agrees to rounding, not bit for bit. */
@@ -36,6 +41,7 @@ function provenanceCwd(run: Record<string, unknown>): string | undefined {
 /** The validation split and the recorded metric, or a reason it cannot be checked (null: nothing to check). */
 export async function loadRunValidation(source: ModelSource, cwd: string): Promise<{ value?: RunValidation; skip?: HealthCheck }> {
   if (source.kind !== "run" || !source.runDir || !source.runJson) return {};
+  if (isTextTask(source.dataset?.task)) return loadTextRunValidation(source, cwd);
   const run = source.runJson as Record<string, unknown>;
   const config = (run.config ?? {}) as Config;
   const step = Number(source.describe.step);
@@ -69,6 +75,7 @@ export async function loadRunValidation(source: ModelSource, cwd: string): Promi
 
 /** The trainer's evaluate(): chunks of max(batchSize, 256), argmax on device, metrics in float64 on the host. */
 export function scoreModel(model: tf.LayersModel, v: RunValidation): number {
+  if (v.score) return v.score(model);
   const n = v.y.length;
   const outputs = new Float32Array(n);
   for (let start = 0; start < n; start += v.chunk) {
@@ -78,12 +85,12 @@ export function scoreModel(model: tf.LayersModel, v: RunValidation): number {
       // A one-unit sigmoid head reads p > 0.5; otherwise argmax.
       const units = pred.shape[pred.shape.length - 1];
       if (v.task === "classification" && units === 1) return headClasses(tf, { kind: outputsAreLogits(model) ? "sigmoid-logits" : "sigmoid" }, pred);
-      return v.task === "classification" ? tf.argMax(pred, -1) : tf.reshape(pred, [-1]);
+      return v.task === "regression" ? tf.reshape(pred, [-1]) : tf.argMax(pred, -1);
     });
     outputs.set(out.dataSync() as ArrayLike<number>, start);
     out.dispose();
   }
-  return v.task === "classification" ? accuracy(outputs, v.y) : regressionMetrics(outputs, v.y).mse;
+  return v.task === "regression" ? regressionMetrics(outputs, v.y).mse : accuracy(outputs, v.y);
 }
 
 /** float32 must match exactly; quantized formats within 1 point of accuracy (or 5% of the MSE), warning within 5 (25%). */

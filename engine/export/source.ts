@@ -6,6 +6,7 @@ import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { resolveDriveRoot } from "../store/drive_root";
 import { isLayersModel } from "../models";
+import "../models/transformer/register";
 import { trainedDataset } from "../models/trained_with";
 import { BEST_DIR, listValidCheckpoints, loadModelFromFiles, MANIFEST_NAME, openRun, readCheckpoint, type RunJson } from "../store";
 import { TscolabError, UsageError } from "../errors";

@@ -66,7 +66,12 @@ export type RegressionMetrics = {
   val_mae: number;
   val_pearson: number;
 };
-export type ValidationMetrics = ClassificationMetrics | RegressionMetrics;
+export type LanguageModelMetrics = {
+  val_loss: number;
+  val_perplexity: number;
+  val_token_accuracy: number;
+};
+export type ValidationMetrics = ClassificationMetrics | RegressionMetrics | LanguageModelMetrics;
 
 export function accuracy(predictedClass: ArrayLike<number>, labels: ArrayLike<number>): number {
   let hit = 0;
@@ -104,7 +109,7 @@ export function regressionMetrics(pred: ArrayLike<number>, y: ArrayLike<number>)
 }
 
 /** The monitored metrics where a larger value is better. */
-const HIGHER_IS_BETTER: readonly Monitor[] = ["val_accuracy", "val_pearson"];
+const HIGHER_IS_BETTER: readonly Monitor[] = ["val_accuracy", "val_pearson", "val_token_accuracy"];
 
 /** Whether a larger value of the monitored metric is better. */
 export function higherIsBetter(metric: string): boolean {

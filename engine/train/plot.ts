@@ -3,6 +3,7 @@
 // loss that spans more than two decades is drawn on a log axis.
 import { escapeHtml } from "../util/html";
 import { axisStep, CHAR_W, panelScale, tickLabel } from "../util/plot_scale";
+import type { Task } from "../data/schema";
 import type { EpochRow } from "./progress";
 
 const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"];
@@ -54,10 +55,10 @@ function panel(title: string, series: Series[], x0: number, width: number, heigh
 }
 
 /** Loss (train and validation) on the left, the task's validation metric on the right. */
-export function historySvg(history: EpochRow[], task: "classification" | "regression"): string {
+export function historySvg(history: EpochRow[], task: Task): string {
   if (history.length === 0) return "";
   const col = (key: string): [number, number][] => history.filter((r) => typeof r[key] === "number").map((r) => [r.epoch, r[key]]);
-  const metric = task === "classification" ? "val_accuracy" : "val_pearson";
+  const metric = task === "regression" ? "val_pearson" : task === "language-modeling" ? "val_perplexity" : "val_accuracy";
   const w = 300;
   const h = 170;
   const left = panel(

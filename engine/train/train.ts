@@ -13,6 +13,9 @@ import { foldsRequest, type FoldTag } from "../folds/request";
 import { resolveDriveRoot } from "../store/drive_root";
 import { gitModelForTraining, runProvenance, type GitModelForTraining } from "../git";
 import { createModel, isLayersModel } from "../models";
+import "../models/transformer/register";
+import { transformerShape } from "../models/transformer/model";
+import { isTextConfig, loadTextDataset, readRunTokenizer, withTextModelDefault, writeRunTokenizer } from "../text/dataset";
 import { recordTrainedDataset } from "../models/trained_with";
 import type { ProfileName } from "../backend/profile";
 import { createRun, listValidCheckpoints, loadModelFromFiles, prepareResume, updateRunJson, readMetrics, type LoadedCheckpoint } from "../store";
@@ -141,8 +144,20 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     driveRoot = resolveDriveRoot(options.drive, cwd, resolved.drive);
   }
 
-  const data = await loadDataset(resolved.data, { task: resolved.task ?? undefined, seed: resolved.seed, cwd });
+  // Text (a corpus or a text column): tokenized windows and the tokenizer; a resumed run reads its own tokenizer back.
+  const isText = await isTextConfig(resolved, cwd);
+  if (isText && !checkpoint && config) resolved = withTextModelDefault(resolved, config);
+  const text = isText
+    ? await loadTextDataset(resolved, {
+        seqLen: options.model?.inputs[0]?.shape[1] ?? transformerShape(resolved.model).seqLen,
+        seed: resolved.seed,
+        cwd,
+        tokenizer: run ? await readRunTokenizer(run.runDir) : undefined,
+      })
+    : null;
+  const data = text?.data ?? (await loadDataset(resolved.data, { task: resolved.task ?? undefined, seed: resolved.seed, cwd }));
   const task = data.info.task;
+  if (text) notes.push(...text.notes);
 
   let model: tf.LayersModel;
   let where: string;
@@ -159,7 +174,12 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     // A git model: fetched, scanned (refused unless trusted), then loaded as a model file.
     gitModel = resolved.model.git ? await gitModelForTraining({ ...resolved.model, git: resolved.model.git }, { driveRoot, cwd, signal: options.signal }) : null;
     if (gitModel) notes.push(...gitModel.notes);
-    model = await createModel(tf, gitModel?.model ?? resolved.model, { inputShape: data.info.inputShape, outputs: data.outputs, task }, { seed: resolved.seed, cwd, notes });
+    model = await createModel(
+      tf,
+      gitModel?.model ?? resolved.model,
+      { inputShape: data.info.inputShape, outputs: data.outputs, task, vocabSize: text?.vocabSize },
+      { seed: resolved.seed, cwd, notes },
+    );
     where = gitModel ? gitModel.where : resolved.model.file ? `model file ${resolved.model.file}` : `model zoo "${resolved.model.zoo ?? "mlp"}"`;
   }
   const head = checkModelFits(model, data, where);
@@ -192,17 +212,20 @@ export async function train(config: TrainConfigInput | undefined, options: Train
       },
     });
     run = { runId: created.runId, runDir: created.runDir };
+    if (text) await writeRunTokenizer(run.runDir, text.tokenizer);
   } else {
     await updateRunJson(run.runDir, { status: "running", environment, dataset: data.info });
   }
   const { runId, runDir } = run;
 
-  const logits = task === "classification" && outputsAreLogits(model);
+  const logits = (task === "classification" || task === "text-classification") && outputsAreLogits(model);
   const binary = head.kind === "sigmoid" || head.kind === "sigmoid-logits";
   if (binary) notes.push(`one output unit for two classes: binary cross-entropy${logits ? " on logits" : ""}, class "${data.info.labels?.[1]}" when p > 0.5`);
   else if (logits) notes.push("the model's last layer has no softmax: its outputs are treated as logits (softmax cross-entropy)");
   const trainer = new Trainer(tf, model, data, {
-    task,
+    // Text classification trains as classification; language modeling brings its own objective.
+    task: text ? "classification" : task,
+    objective: text?.objective,
     logits,
     outputs: data.outputs,
     binary,
@@ -215,7 +238,11 @@ export async function train(config: TrainConfigInput | undefined, options: Train
   const progress: RunProgress = { early: { best: null, wait: 0 }, best: null, epochTrainMs: 0 };
   const history: EpochRow[] = [];
   const tiers: Partial<Record<TierKey, TierResult>> = {};
-  const events = new ProgressStream(options.onProgress, { runId, task, epochs: resolved.epochs, stepsPerEpoch: trainer.stepsPerEpoch, history, tiers }, trainer);
+  const events = new ProgressStream(
+    options.onProgress,
+    { runId, task, epochs: resolved.epochs, stepsPerEpoch: trainer.stepsPerEpoch, history, tiers, tokensPerSample: text?.objective?.tokensPerRow },
+    trainer,
+  );
 
   let end: RunEnd | null = null;
   let full: FullRun | null = null;

@@ -33,7 +33,8 @@ function tierLine(tiers: ProgressEvent["tiers"], stopped = false): string {
     .join(" · ");
   // Tier 2's estimate, until tier 3 has its own.
   const eta = tiers["2"]?.status === "passed" && !tiers["3"] ? (tiers["2"].details.etaMs as number | undefined) : undefined;
-  return eta !== undefined ? `${line} · tier 3 estimated ${formatDuration(eta)}` : line;
+  const tokens = tiers["2"]?.details.tokensPerSec as number | undefined;
+  return eta !== undefined ? `${line} · tier 3 estimated ${formatDuration(eta)}${tokens ? ` at ${tokens} tokens/s` : ""}` : line;
 }
 
 function bar(fraction: number, width = 24): string {
@@ -58,7 +59,7 @@ export function progressText(e: ProgressEvent): string {
     bar(total ? e.step / total : 0),
     `step ${e.step}/${total}`,
     `loss ${num(e.loss)}`,
-    e.samplesPerSec ? `${Math.round(e.samplesPerSec)} samples/s` : "",
+    e.samplesPerSec ? (e.tokensPerSample ? `${Math.round(e.samplesPerSec * e.tokensPerSample)} tokens/s` : `${Math.round(e.samplesPerSec)} samples/s`) : "",
     `ETA ${formatDuration(e.etaMs)}`,
   ]
     .filter(Boolean)
@@ -74,7 +75,7 @@ export function progressText(e: ProgressEvent): string {
  * from a page that stops listening first) then shows its age, instead of an
  * ETA that looks current.
  */
-export function progressBundle(e: ProgressEvent, task: "classification" | "regression", opts: { chart?: boolean; endedBy?: unknown; now?: Date } = {}): MimeBundle {
+export function progressBundle(e: ProgressEvent, task: ProgressEvent["task"], opts: { chart?: boolean; endedBy?: unknown; now?: Date } = {}): MimeBundle {
   let text = progressText(e);
   const ended = opts.endedBy !== undefined || opts.chart === false || e.phase === "done";
   if (opts.endedBy !== undefined) text += `\nended: ${opts.endedBy instanceof Error ? opts.endedBy.message : String(opts.endedBy)}`;
@@ -149,7 +150,8 @@ export function summaryText(s: TrainSummary): string {
     .join("  ");
   if (m) lines.push(`  metrics: ${m}`);
   if (s.best) lines.push(`  best: ${s.best.metric} ${num(s.best.value)} at epoch ${s.best.epoch}`);
-  if (s.samplesPerSec) lines.push(`  ${s.samplesPerSec} samples/s on ${s.backend}`);
+  const seqLen = s.dataset.task === "language-modeling" ? Number(s.dataset.text?.seqLen) : 0;
+  if (s.samplesPerSec) lines.push(`  ${s.samplesPerSec} samples/s${seqLen ? ` (${s.samplesPerSec * seqLen} tokens/s)` : ""} on ${s.backend}`);
   for (const n of s.notes) lines.push(`  ${n}`);
   lines.push(`  run folder: ${s.runDir}`);
   const note = defaultDriveNote(s.runDir);
