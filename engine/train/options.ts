@@ -200,6 +200,7 @@ export const TRAIN_OPTIONS = {
       type: option({ type: z.enum(TOKENIZER_TYPES), default: "char", description: "tokenizer: char or byte-level bpe", group: "data", flag: "tokenizer" }),
       vocabSize: option({
         type: z.number().int().positive(),
+        nullable: true,
         default: new Unset("char: every symbol seen; bpe: 512"),
         description: "tokenizer vocabulary size",
         group: "data",
