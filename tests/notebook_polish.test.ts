@@ -14,7 +14,7 @@ import "../kernel/builtin_magics";
 import { listMagics } from "../magics/registry";
 import { fieldsOf } from "../magics/schema_info";
 import { parseArgs } from "../magics/parse_args";
-import { BUILTIN_DATASETS } from "../engine/data/schema";
+import { BUILTIN_DATASETS, taskName } from "../engine/data/schema";
 import { MONITORS, OPTIMIZERS, SCHEDULES, TIERS } from "../engine/train/options";
 import { formatName } from "../engine/export/formats";
 import { kernelspecEnv, requirePython } from "./helpers/jupyter";
@@ -178,7 +178,7 @@ describe("Tab on flag values", () => {
     expect((await complete("%train --schedule ")).matches).toEqual([...SCHEDULES]);
     expect((await complete("%train --monitor ")).matches).toEqual([...MONITORS]);
     expect((await complete("%train --tier ")).matches).toEqual([...TIERS]);
-    expect((await complete("%train --task ")).matches).toEqual(["classification", "regression"]);
+    expect((await complete("%train --task ")).matches).toEqual([...taskName.options]);
     const val = await complete("%train --monitor val_m");
     expect(val.matches).toEqual(["val_mse", "val_mae"]);
     expect(val.cursor_start).toBe("%train --monitor ".length);

@@ -89,7 +89,8 @@ describe.skipIf(!hasRedis)("Redis away, queue lost", () => {
     const t0 = Date.now();
     const drive = path.join(work, "drive-outage");
     // 60 steps an epoch: each trial outlasts the outage's first seconds, however fast the machine.
-    const outage = { ...BASE, runName: "qo", epochs: 16, batchSize: 2, checkpoint: { everyEpochs: 1, everySteps: 20, keepLast: 2 } };
+    // Long enough that the trials still train through the outage and past their claims, on an idle machine too.
+    const outage = { ...BASE, runName: "qo", epochs: 48, batchSize: 2, checkpoint: { everyEpochs: 1, everySteps: 20, keepLast: 2 } };
     writeJson("outage.json", outage);
     const a = worker(redis.url, drive);
     const b = worker(redis.url, drive);
@@ -115,7 +116,7 @@ describe.skipIf(!hasRedis)("Redis away, queue lost", () => {
     expect(runDirs(drive), `${folders.join("\n")}\n${a.log()}\n${b.log()}`).toHaveLength(3);
     for (const t of out.trials) {
       const { rows } = await readMetrics(path.join(runsDir(drive), t.runId!));
-      expect(rows.map((x) => x.epoch)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+      expect(rows.map((x) => x.epoch)).toEqual(Array.from({ length: outage.epochs }, (_, i) => i + 1));
     }
     // Redis stayed away longer than a claim can go unconfirmed: a worker still training stopped its trial at once, and the trial was resumed.
     expect(a.log() + b.log()).toMatch(/\] gave up its claim \(the claim went unconfirmed for \d+ ms\)/);
