@@ -3,9 +3,10 @@
 // pipeline() does the work.
 import { z } from "zod";
 import { registerMagic } from "../registry";
-import { TscolabError, type DisplayHandle, type MagicContext } from "../types";
+import { TscolabError, type MagicContext } from "../types";
 import type { PipelineProgress, PipelineResult } from "../../engine/pipeline";
 import { pipelineBundle, progressBundle } from "./render";
+import { liveDisplay } from "../live_display";
 
 export const pipelineArgs = z.object({
   config: z.string().optional().meta({ description: "the pipeline config (JSON file); a %%pipeline cell body is merged over it", metavar: "FILE" }),
@@ -14,33 +15,6 @@ export const pipelineArgs = z.object({
   json: z.boolean().default(false).describe("print the result as JSON"),
 });
 type PipelineArgs = z.infer<typeof pipelineArgs>;
-
-/** One table updated in place: at most every 250 ms, and once more at the end. */
-function liveTable(ctx: MagicContext): { show: (p: PipelineProgress) => void; finish: () => void } {
-  let handle: DisplayHandle | undefined;
-  let last = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let latest: PipelineProgress | undefined;
-  let shown: PipelineProgress | undefined;
-  const flush = () => {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    if (!latest || latest === shown) return;
-    shown = latest;
-    last = Date.now();
-    const bundle = progressBundle(latest);
-    if (!handle) handle = ctx.display(bundle);
-    else handle.update(bundle);
-  };
-  return {
-    show: (p) => {
-      latest = p;
-      if (!handle || Date.now() - last >= 250) flush();
-      else timer ??= setTimeout(flush, 250 - (Date.now() - last));
-    },
-    finish: flush,
-  };
-}
 
 export async function runPipelineMagic(args: PipelineArgs, ctx: MagicContext, body?: string): Promise<PipelineResult> {
   const { pipeline, readPipelineConfig } = await import("../../engine/pipeline/pipeline");
@@ -56,7 +30,7 @@ export async function runPipelineMagic(args: PipelineArgs, ctx: MagicContext, bo
       throw new TscolabError("the %%pipeline cell body must be a JSON object", 'e.g. { "stages": [{ "name": "mlp", "config": { ... } }] }');
     config = { ...(args.config ? readPipelineConfig(args.config, ctx.cwd).raw : {}), ...(parsed as Record<string, unknown>) };
   }
-  const live = ctx.rich ? liveTable(ctx) : undefined;
+  const live = ctx.rich ? liveDisplay(ctx, progressBundle) : undefined;
   try {
     return await pipeline({
       config,

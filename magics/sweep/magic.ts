@@ -4,10 +4,11 @@
 import { z } from "zod";
 import { presetName } from "../../engine/backend/profile";
 import { registerMagic } from "../registry";
-import { TscolabError, type DisplayHandle, type MagicContext } from "../types";
+import { TscolabError, type MagicContext } from "../types";
 import type { SweepProgress, SweepResult } from "../../engine/experiments";
 import { asList, repeatable } from "../runs/magic";
 import { progressBundle, sweepBundle } from "./render";
+import { liveDisplay } from "../live_display";
 
 export const sweepArgs = z.object({
   config: z.string().optional().describe("the base train config (JSON file); a %%sweep cell body is merged over it"),
@@ -28,33 +29,6 @@ export const sweepArgs = z.object({
 });
 type SweepArgs = z.infer<typeof sweepArgs>;
 
-/** One table updated in place: at most every 250 ms, and once more at the end with the final state. */
-function liveTable(ctx: MagicContext): { show: (p: SweepProgress) => void; finish: () => void } {
-  let handle: DisplayHandle | undefined;
-  let last = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let latest: SweepProgress | undefined;
-  let shown: SweepProgress | undefined;
-  const flush = () => {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    if (!latest || latest === shown) return;
-    shown = latest;
-    last = Date.now();
-    const bundle = progressBundle(latest);
-    if (!handle) handle = ctx.display(bundle);
-    else handle.update(bundle);
-  };
-  return {
-    show: (p) => {
-      latest = p;
-      if (!handle || Date.now() - last >= 250) flush();
-      else timer ??= setTimeout(flush, 250 - (Date.now() - last));
-    },
-    finish: flush,
-  };
-}
-
 export async function runSweepMagic(args: SweepArgs, ctx: MagicContext, body?: string): Promise<SweepResult> {
   const { sweep, readSweepBase } = await import("../../engine/experiments/sweep");
   // The base: --config file < %%sweep body < --preset.
@@ -71,7 +45,7 @@ export async function runSweepMagic(args: SweepArgs, ctx: MagicContext, body?: s
     config = { ...(args.config ? readSweepBase(args.config, ctx.cwd) : {}), ...(parsed as Record<string, unknown>) };
   }
   if (args.preset) config = { ...(config === undefined ? {} : readSweepBase(config, ctx.cwd)), preset: args.preset };
-  const live = ctx.rich ? liveTable(ctx) : undefined;
+  const live = ctx.rich ? liveDisplay(ctx, progressBundle) : undefined;
   try {
     return await sweep({
       config,
