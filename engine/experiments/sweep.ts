@@ -437,29 +437,37 @@ export async function sweep(input: SweepInput): Promise<SweepResult> {
     for (const c of children) c.kill("SIGINT");
   }
 
-  const completed = record.trials.filter((t) => t.status === "completed").length;
-  const failed = record.trials.filter((t) => t.status === "failed").length;
+  const { completed, failed } = trialCounts(record);
   record.status = completed + failed === record.trials.length ? "completed" : "stopped";
   record.writer = null;
   await save();
   if (saveError) throw saveError;
-  const best = bestTrial(record.trials, record.mode);
-  const result: SweepResult = {
-    sweepId: record.sweepId,
-    sweepDir,
-    status: record.status as SweepResult["status"],
-    objective: record.objective,
-    mode: record.mode,
-    space: record.space,
-    trials: record.trials,
-    best: best ? { runId: best.runId!, trial: best.name, params: best.params, value: best.value! } : null,
-    completed,
-    failed,
-    notes,
-  };
+  const result = sweepResult(record, sweepDir, record.status as SweepResult["status"], notes);
   log(
     `sweep ${record.sweepId} ${result.status}: ${completed} completed, ${failed} failed${record.trials.length - completed - failed ? `, ${record.trials.length - completed - failed} not finished (resume with --resume ${record.sweepId})` : ""}` +
       (result.best ? `; best ${result.best.trial} (${paramsText(result.best.params)}): ${record.objective} ${result.best.value} (run ${result.best.runId})` : ""),
   );
   return result;
+}
+
+/** How many of the sweep's trials completed and how many failed. */
+export function trialCounts(record: SweepRecord): { completed: number; failed: number } {
+  return { completed: record.trials.filter((t) => t.status === "completed").length, failed: record.trials.filter((t) => t.status === "failed").length };
+}
+
+/** The result a sweep returns, from its record: every trial, the counts and the best trial by the objective. */
+export function sweepResult(record: SweepRecord, sweepDir: string, status: SweepResult["status"], notes: string[]): SweepResult {
+  const best = bestTrial(record.trials, record.mode);
+  return {
+    sweepId: record.sweepId,
+    sweepDir,
+    status,
+    objective: record.objective,
+    mode: record.mode,
+    space: record.space,
+    trials: record.trials,
+    best: best ? { runId: best.runId!, trial: best.name, params: best.params, value: best.value! } : null,
+    ...trialCounts(record),
+    notes,
+  };
 }

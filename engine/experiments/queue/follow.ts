@@ -14,7 +14,7 @@ import path from "node:path";
 import type { Job, Queue } from "bullmq";
 import { TscolabError, UsageError } from "../../errors";
 import { writeSweep, currentSweepWriter, type SweepRecord, type TrialRecord } from "../sweep_store";
-import { bestTrial, findTrialRun, finishFromRunJson, paramsText, readRunJson, type SweepInput, type SweepProgress, type SweepResult } from "../sweep";
+import { findTrialRun, sweepResult, finishFromRunJson, paramsText, readRunJson, type SweepInput, type SweepProgress, type SweepResult } from "../sweep";
 import { JOB_NAME, JOB_OPTIONS, QUEUE_NAME, trialJobId, trialJobProgress, trialJobResult, type TrialJobData } from "./jobs";
 import { describeRedisError, parseRedisUrl, probeRedis, redisOptions, type RedisTarget } from "./redis_url";
 
@@ -279,22 +279,8 @@ export async function sweepOnQueue(s: {
     await save();
     if (saveError) throw saveError;
     emit();
-    const completed = record.trials.filter((t) => t.status === "completed").length;
-    const failed = record.trials.filter((t) => t.status === "failed").length;
-    const best = bestTrial(record.trials, record.mode);
-    const r: SweepResult = {
-      sweepId: record.sweepId,
-      sweepDir,
-      status,
-      objective: record.objective,
-      mode: record.mode,
-      space: record.space,
-      trials: record.trials,
-      best: best ? { runId: best.runId!, trial: best.name, params: best.params, value: best.value! } : null,
-      completed,
-      failed,
-      notes,
-    };
+    const r = sweepResult(record, sweepDir, status, notes);
+    const { completed, failed } = r;
     log(
       `sweep ${record.sweepId} ${status}: ${completed} completed, ${failed} failed` +
         (record.trials.length - completed - failed ? `, ${record.trials.length - completed - failed} on the queue` : "") +
