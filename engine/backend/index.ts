@@ -15,6 +15,7 @@ import { TscolabError } from "../errors";
 import { detectGpus, trainingGpu } from "./gpu";
 import { diagnoseNative, gpuFallbackReason, probeNative, type NativeProbeResult } from "./native_probe";
 import { installFastKernels } from "./kernels";
+import { nativeKernelsInForce, prepareNativeKernels } from "./native";
 import { profileForDevice, type ProfileName } from "./profile";
 import { smokeTestMatMul, type SmokeOutcome } from "./smoke";
 
@@ -276,6 +277,8 @@ export interface EnsuredBackend {
   reason: string;
   /** Patched kernels in force (from the speed work in engine/backend/kernels). */
   patches: string[];
+  /** Whether large matMuls and convolution gradients run on native MLAS (wasm only), and why (not). */
+  native: { on: boolean; reason: string; kernels: string[] };
   /** The training profile (batch size, checkpoint cadence ...) for the device this backend computes on, and why. */
   profile: { name: ProfileName; reason: string };
 }
@@ -318,8 +321,19 @@ async function chooseAndSet(preference: BackendName | undefined, source: string,
     if (attempt.ok) {
       const reason = preference ? `requested with ${source}=${preference}` : skipped.length ? `best usable backend (${skipped.join("; ")})` : "best usable backend";
       const profile = await profileOf(name, attempt.device, opts.signal);
+      // Native kernels serve the wasm backend only: tensorflow has its own, cpu is the reference.
+      const native = TFJS_BACKEND[name] === "wasm" ? await prepareNativeKernels({ signal: opts.signal }) : { on: false, reason: `not used with the ${name} backend` };
       // The patched fast kernels for the chosen backend; `patches` names those in force.
-      return { name, tfBackend: TFJS_BACKEND[name], device: attempt.device, reason, patches: installFastKernels(TFJS_BACKEND[name]), profile };
+      const patches = installFastKernels(TFJS_BACKEND[name]);
+      return {
+        name,
+        tfBackend: TFJS_BACKEND[name],
+        device: attempt.device,
+        reason,
+        patches,
+        native: { on: native.on, reason: native.reason, kernels: nativeKernelsInForce() },
+        profile,
+      };
     }
     if (preference)
       throw new TscolabError(`backend '${name}' was requested but cannot be used: ${attempt.why}`, attempt.fix ?? "unset TSCOLAB_BACKEND to pick the best usable backend");

@@ -1,7 +1,9 @@
-// BatchMatMul for wasm: transposed and batched matMuls go to XNNPACK too.
+// BatchMatMul for wasm: large products go to native MLAS when it is on;
+// transposed and batched matMuls go to XNNPACK too.
 // Batched operands are split into per-slice views of the same heap bytes (no
 // copy), each slice runs the 2-D fast path, and results are copied into place.
 import { BatchMatMul, broadcast_util, util, type BatchMatMulAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
+import { nativeMatMul } from "../native/native_matmul";
 import { callStock } from "./stock";
 import { makeView, offsetOf, releaseView, withShape, type WasmBackendLike } from "./wasm_heap";
 import { wasmMatMul2d } from "./wasm_matmul_2d";
@@ -19,6 +21,8 @@ const batchMatMul: KernelFunc = (args) => {
   const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
   const { transposeA, transposeB } = args.attrs as unknown as BatchMatMulAttrs;
   if (a.dtype !== "float32" || b.dtype !== "float32") return stock(args);
+  const native = nativeMatMul(backend, { a, b, transposeA, transposeB });
+  if (native) return native;
 
   const aRank = a.shape.length;
   const bRank = b.shape.length;

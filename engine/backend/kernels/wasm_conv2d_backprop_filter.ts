@@ -10,7 +10,7 @@ import { Conv2DBackpropFilter, type KernelConfig, type KernelFunc, type TensorIn
 import { convGeometry, geometryArgs, toChannelsLast, type ConvBackpropAttrs, type ConvGeometry } from "./conv_layout";
 import { simdKernelsFor } from "./simd";
 import { f32, offsetOf, withShape, type WasmBackendLike } from "./wasm_heap";
-import { wasmMatMul2d } from "./wasm_matmul_2d";
+import { matMul2d } from "./matmul_2d";
 
 interface BackpropFilterAttrs extends ConvBackpropAttrs {
   filterShape: [number, number, number, number];
@@ -69,7 +69,7 @@ const conv2DBackpropFilter: KernelFunc = (args) => {
       } else {
         im2colTransposed(f32(backend, x), f32(backend, cols), g);
       }
-      const dW = wasmMatMul2d(backend, cols, withShape(dy, [positions, g.outC]), !!simd, false);
+      const dW = matMul2d(backend, cols, withShape(dy, [positions, g.outC]), !!simd, false);
       return withShape(dW, [g.fh, g.fw, g.inC, g.outC]);
     } finally {
       backend.disposeData(cols.dataId);

@@ -7,7 +7,7 @@ import { Conv2DBackpropInput, type KernelConfig, type KernelFunc, type TensorInf
 import { convGeometry, geometryArgs, toChannelsFirst, toChannelsLast, type ConvBackpropAttrs, type ConvGeometry } from "./conv_layout";
 import { simdKernelsFor } from "./simd";
 import { f32, offsetOf, withShape, type WasmBackendLike } from "./wasm_heap";
-import { wasmMatMul2d } from "./wasm_matmul_2d";
+import { matMul2d } from "./matmul_2d";
 
 interface BackpropInputAttrs extends ConvBackpropAttrs {
   inputShape: [number, number, number, number];
@@ -55,7 +55,7 @@ const conv2DBackpropInput: KernelFunc = (args) => {
     const g = convGeometry(nhwcInput, filter.shape as [number, number, number, number], attrs.strides, attrs.pad, attrs.dimRoundingMode, "NHWC");
     const rows = g.fh * g.fw * g.inC;
     const positions = g.batch * g.outH * g.outW;
-    const cols = wasmMatMul2d(backend, withShape(dy, [positions, g.outC]), withShape(filter, [rows, g.outC]), false, true);
+    const cols = matMul2d(backend, withShape(dy, [positions, g.outC]), withShape(filter, [rows, g.outC]), false, true);
     const dx = backend.makeOutput(nhwcInput, "float32");
     try {
       const simd = positions > 0 && rows > 0 ? simdKernelsFor(backend) : null;

@@ -1,0 +1,60 @@
+// The native kernels' switch: probed in a child, then loaded in this
+// process, or off with the reason (TSCOLAB_NATIVE=0, not installed, another
+// version, a probe that crashed or hung). The wasm kernels run either way for
+// what native does not take, so "off" only ever means slower.
+import { nativeMatMulOn, useNativeRuntime } from "./native_matmul";
+import { probeNativeKernels, type NativeProbeOptions, type NativeProbeResult } from "./probe";
+import { loadOrtRuntime } from "./ort_runtime";
+
+export { nativeMatMul, nativeMatMulOn, nativeCalls, NATIVE_MIN_MACS } from "./native_matmul";
+export { probeNativeKernels, type NativeProbeResult } from "./probe";
+export { PINNED_ORT_VERSION } from "./ort_runtime";
+
+export interface NativeKernelsState {
+  on: boolean;
+  /** Why it is off, or what runs natively. */
+  reason: string;
+  probe: NativeProbeResult | null;
+}
+
+/** tfjs kernels (on wasm) that send large enough shapes to native code when it is on. */
+export const NATIVE_KERNEL_NAMES = ["BatchMatMul", "_FusedMatMul", "Conv2DBackpropFilter", "Conv2DBackpropInput"] as const;
+
+export const nativeDisabledByEnv = (env: NodeJS.ProcessEnv = process.env): boolean => env.TSCOLAB_NATIVE === "0";
+
+let state: NativeKernelsState = { on: false, reason: "not probed yet", probe: null };
+
+/** Probes (cached on disk) and loads the native kernels once per process; later calls return the same state. */
+export async function prepareNativeKernels(opts: NativeProbeOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<NativeKernelsState> {
+  if (state.on || state.probe) return state;
+  if (nativeDisabledByEnv(env)) return (state = { on: false, reason: "off: TSCOLAB_NATIVE=0", probe: null });
+  const probe = await probeNativeKernels(opts);
+  if (!probe.ok) return (state = { on: false, reason: probe.error ?? "the probe failed", probe });
+  try {
+    useNativeRuntime(loadOrtRuntime());
+  } catch (e) {
+    return (state = { on: false, reason: `the probe passed but loading in this process failed: ${(e as Error).message}`, probe });
+  }
+  return (state = { on: true, reason: `onnxruntime-node ${probe.version} (MLAS, 1 thread)`, probe });
+}
+
+export const nativeKernelsState = (): NativeKernelsState => state;
+
+/** Names of the tfjs kernels that currently route large shapes to native code (empty when off). */
+export function nativeKernelsInForce(): string[] {
+  return nativeMatMulOn() ? [...NATIVE_KERNEL_NAMES] : [];
+}
+
+/** Back to wasm only (tests and benches compare both paths). */
+export function disableNativeKernels(reason = "off: turned off in this process"): void {
+  useNativeRuntime(null);
+  state = { on: false, reason, probe: state.probe };
+}
+
+/** Native on again after disableNativeKernels (only when a probe passed in this process). */
+export function enableNativeKernels(): boolean {
+  if (!state.probe?.ok) return false;
+  useNativeRuntime(loadOrtRuntime());
+  state = { ...state, on: true, reason: `onnxruntime-node ${state.probe.version} (MLAS, 1 thread)` };
+  return true;
+}

@@ -1,0 +1,113 @@
+// matMuls on the wasm heap computed by MLAS, in place: the operands are read
+// through Float32Array views of the heap and the product is written into a
+// tensor the wasm backend allocated, so no float is copied on either side.
+// A call costs ~10-15 µs, so small products stay on the wasm kernels; the
+// choice depends on the shape alone, never on timing, so a run and its resume
+// take the same path at every step.
+import { broadcast_util, util, type TensorInfo } from "@tensorflow/tfjs-core";
+import type { WasmBackendLike } from "../kernels/wasm_heap";
+import { matMulModel, NATIVE_ACTIVATIONS, variantKey, type MatMulVariant, type NativeActivation } from "./matmul_models";
+import type { NativeSession, OrtRuntime } from "./ort_runtime";
+
+/** Fewer multiply-adds than this and the wasm kernels win (measured: bench/native_kernels.ts). */
+export const NATIVE_MIN_MACS = 1 << 18;
+
+let runtime: OrtRuntime | null = null;
+const sessions = new Map<string, NativeSession>();
+
+/** Turns the native path on with a loaded runtime, or off with null. */
+export function useNativeRuntime(rt: OrtRuntime | null): void {
+  runtime = rt;
+  if (!rt) {
+    for (const s of sessions.values()) s.dispose();
+    sessions.clear();
+  }
+}
+
+export const nativeMatMulOn = (): boolean => runtime !== null;
+
+function sessionFor(rt: OrtRuntime, v: MatMulVariant): NativeSession {
+  const key = variantKey(v);
+  let s = sessions.get(key);
+  if (!s) {
+    s = rt.open(matMulModel(v));
+    sessions.set(key, s);
+  }
+  return s;
+}
+
+/** Calls per variant since the process started (for the profile and the tests that prove a path was taken). */
+export const nativeCalls = new Map<string, number>();
+
+export interface NativeMatMulArgs {
+  a: TensorInfo;
+  b: TensorInfo;
+  transposeA: boolean;
+  transposeB: boolean;
+  bias?: TensorInfo;
+  activation?: string;
+  leakyAlpha?: number;
+}
+
+/**
+ * act(op(a)·op(b) + bias) natively, or null when this call should stay on
+ * wasm (native off, not float32, too small, a broadcast or activation MLAS
+ * has no single op for). Operands are rank 2 or 3, as tfjs kernels get them.
+ */
+export function nativeMatMul(backend: WasmBackendLike, args: NativeMatMulArgs): TensorInfo | null {
+  const rt = runtime;
+  if (!rt) return null;
+  const { a, b, transposeA, transposeB, bias } = args;
+  if (a.dtype !== "float32" || b.dtype !== "float32" || (bias && bias.dtype !== "float32")) return null;
+  const activation = (args.activation ?? "linear") as NativeActivation;
+  if (!NATIVE_ACTIVATIONS.includes(activation)) return null;
+  const aRank = a.shape.length;
+  const bRank = b.shape.length;
+  if (aRank < 2 || aRank > 3 || bRank < 2 || bRank > 3) return null;
+  const [aRows, aCols] = a.shape.slice(-2);
+  const [bRows, bCols] = b.shape.slice(-2);
+  const m = transposeA ? aCols : aRows;
+  const k = transposeA ? aRows : aCols;
+  const n = transposeB ? bRows : bCols;
+  if (k !== (transposeB ? bCols : bRows)) return null; // let the wasm kernel raise tfjs's own error
+  const batchA = util.sizeFromShape(a.shape.slice(0, -2));
+  const batchB = util.sizeFromShape(b.shape.slice(0, -2));
+  const batch = Math.max(batchA, batchB);
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return null;
+  if (batch * m * k * n < NATIVE_MIN_MACS || m === 0 || n === 0 || k === 0) return null;
+  // A bias must be one value per output column (a Dense layer's): other broadcasts stay on wasm.
+  if (bias && (util.sizeFromShape(bias.shape) !== n || bias.shape.slice(0, -1).some((d) => d !== 1))) return null;
+
+  const outerDims = aRank === 3 || bRank === 3 ? broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2)) : [];
+  const outShape = [...outerDims, m, n];
+  const variant: MatMulVariant = {
+    transposeA,
+    transposeB,
+    batched: batch > 1,
+    bias: !!bias,
+    activation,
+    leakyAlpha: activation === "leakyrelu" ? (args.leakyAlpha ?? 0.2) : undefined,
+  };
+  const session = sessionFor(rt, variant);
+  const out = backend.makeOutput(outShape, "float32");
+  // Views are taken after the allocation above: growing the heap replaces its buffer.
+  const heap = backend.wasm.HEAPU8.buffer;
+  const view = (t: TensorInfo, size: number) => new Float32Array(heap, backend.dataIdMap.get(t.dataId).memoryOffset, size);
+  const dimsA = variant.batched ? [batchA, aRows, aCols] : [aRows, aCols];
+  const dimsB = variant.batched ? [batchB, bRows, bCols] : [bRows, bCols];
+  const feeds: Record<string, unknown> = {
+    A: rt.tensor(view(a, batchA * aRows * aCols), dimsA),
+    B: rt.tensor(view(b, batchB * bRows * bCols), dimsB),
+  };
+  if (bias) feeds.C = rt.tensor(view(bias, n), [n]);
+  const outDims = variant.batched ? [batch, m, n] : [m, n];
+  try {
+    session.run(feeds, { Y: rt.tensor(view(out, batch * m * n), outDims) }, {});
+  } catch (e) {
+    backend.disposeData(out.dataId);
+    throw e;
+  }
+  const key = variantKey(variant);
+  nativeCalls.set(key, (nativeCalls.get(key) ?? 0) + 1);
+  return out;
+}

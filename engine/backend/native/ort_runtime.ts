@@ -1,0 +1,84 @@
+// onnxruntime-node's native CPU build (MLAS: AVX2/FMA GEMM), used as a
+// library of fast kernels rather than as a model runner. Its binding's
+// InferenceSession.run is synchronous (the package's public API only wraps it
+// in setImmediate), so a synchronous tfjs kernel can call it, and it reads
+// inputs and writes pre-allocated outputs in place: a Float32Array view of
+// the wasm heap goes in and the product lands in a tensor tfjs allocated.
+import fs from "node:fs";
+import path from "node:path";
+
+/** The onnxruntime-node release whose binding we call below its public API; any other is refused. */
+export const PINNED_ORT_VERSION = "1.30.0";
+
+/** One run of a loaded model: feeds and pre-allocated fetches by name. */
+export interface NativeSession {
+  run(feeds: Record<string, unknown>, fetches: Record<string, unknown>, options: object): Record<string, unknown>;
+  dispose(): void;
+}
+
+export interface OrtRuntime {
+  version: string;
+  /** Absolute path of the native binding (for messages and the probe cache key). */
+  bindingPath: string;
+  /** A session on one intra-op thread: MLAS partitions rows and columns, never the inner sum, so results never depend on scheduling. */
+  open(model: Uint8Array): NativeSession;
+  /** A tensor over `data` (no copy); feeds and fetches take these. */
+  tensor(data: Float32Array, dims: readonly number[]): unknown;
+}
+
+interface BindingModule {
+  binding: { InferenceSession: new () => NativeSession & { loadModel(buf: ArrayBuffer, offset: number, length: number, options: object): void } };
+  initOrt(): void;
+}
+
+/** Where the package and its binding are, and its version; null fields when it is not installed. */
+export function locateOrt(): { packageDir: string | null; version: string | null; bindingPath: string | null } {
+  let packageJson: string;
+  try {
+    packageJson = require.resolve("onnxruntime-node/package.json");
+  } catch {
+    return { packageDir: null, version: null, bindingPath: null };
+  }
+  const packageDir = path.dirname(packageJson);
+  const version = String(JSON.parse(fs.readFileSync(packageJson, "utf8")).version ?? "") || null;
+  const bindingPath = path.join(packageDir, "bin", "napi-v6", process.platform, process.arch, "onnxruntime_binding.node");
+  return { packageDir, version, bindingPath: fs.existsSync(bindingPath) ? bindingPath : null };
+}
+
+/** Why the native runtime cannot be used here, or null when it can be loaded. */
+export function ortUnavailableReason(where = locateOrt()): string | null {
+  if (!where.packageDir) return "onnxruntime-node is not installed (npm ci installs it)";
+  if (where.version !== PINNED_ORT_VERSION) return `onnxruntime-node ${where.version} is installed but tscolab calls the binding of ${PINNED_ORT_VERSION} (npm ci restores it)`;
+  if (!where.bindingPath) return `onnxruntime-node has no native binding for ${process.platform}/${process.arch}`;
+  return null;
+}
+
+let loaded: OrtRuntime | null = null;
+
+/** Loads the binding into this process; throws with the reason when it cannot. Only call after a probe child survived it. */
+export function loadOrtRuntime(): OrtRuntime {
+  if (loaded) return loaded;
+  const where = locateOrt();
+  const why = ortUnavailableReason(where);
+  if (why) throw new Error(why);
+  const mod = require(path.join(where.packageDir!, "dist", "binding.js")) as BindingModule;
+  const { Tensor } = require("onnxruntime-node") as { Tensor: new (type: "float32", data: Float32Array, dims: readonly number[]) => unknown };
+  mod.initOrt();
+  loaded = {
+    version: where.version!,
+    bindingPath: where.bindingPath!,
+    open(model) {
+      const session = new mod.binding.InferenceSession();
+      session.loadModel(model.buffer as ArrayBuffer, model.byteOffset, model.byteLength, {
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+        executionMode: "sequential",
+        graphOptimizationLevel: "all",
+        enableCpuMemArena: true,
+      });
+      return session;
+    },
+    tensor: (data, dims) => new Tensor("float32", data, dims),
+  };
+  return loaded;
+}
