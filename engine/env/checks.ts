@@ -23,6 +23,7 @@ export interface Facts {
   resources: VerifyEnvReport["resources"];
   /** tscolab's kernels training runs with on the selected backend. */
   patches: string[];
+  native: VerifyEnvReport["backend"]["native"];
   /** TSCOLAB_FAST_KERNELS=0: stock tfjs kernels only. */
   fastKernelsOff: boolean;
 }
@@ -169,7 +170,18 @@ export function backendChecks(f: Facts): Check[] {
         : `stock tfjs kernels (tscolab patches none for ${sel.name})`;
     checks.push({ id: "backend.patches", status: "ok", message });
   }
+  if (sel?.name === "wasm") checks.push(nativeCheck(f.native));
   return checks;
+}
+
+/** One line: which kernels run natively and how fast, or why none does (a warn: wasm still trains, only slower). */
+function nativeCheck(n: Facts["native"]): Check {
+  const speeds = n.speeds.map((s) => `${s.kernel} ${s.shape} ${s.gflops} GFLOP/s`).join(", ");
+  if (n.on) return { id: "backend.native", status: "ok", message: `native kernels (${n.reason}) for large shapes of ${n.kernels.join(", ")}${speeds ? `: ${speeds}` : ""}` };
+  const message = `native kernels off (${n.reason}); large matMuls and convolutions run on wasm`;
+  // Turned off on purpose is fine; off because the binding is missing or broken costs speed, so it warns.
+  if (n.reason.startsWith("off:")) return { id: "backend.native", status: "ok", message };
+  return { id: "backend.native", status: "warn", message, fix: "run `npm ci` to restore onnxruntime-node at the pinned version, or set TSCOLAB_NATIVE=0 to train on wasm alone" };
 }
 
 const describeDevice = (d: GpuDevice): string =>

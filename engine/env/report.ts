@@ -2,6 +2,7 @@
 // returns. status, backend, gpu, profile and checks are what scripts read;
 // the rest (versions, copies, resources) is detail the HTML table summarises.
 import { z } from "zod";
+import { nativeKernelSpeed } from "../backend/native/probe";
 import { backendName, candidateReport } from "../backend";
 import { cudaLibrary, gpuDetection } from "../backend/gpu";
 import { profileName, profileSettings } from "../backend/profile";
@@ -48,6 +49,17 @@ export const verifyEnvReport = z.object({
     requested: z.string().nullable(),
     /** tscolab's patched kernels training runs with on the selected backend (set with the backend at the first %train or tfjs import). */
     patches: z.array(z.string()),
+    /** Native kernels (onnxruntime-node's MLAS) for large matMuls and convolutions on the wasm backend. */
+    native: z.object({
+      on: z.boolean(),
+      /** What runs natively, or why nothing does. */
+      reason: z.string(),
+      version: z.string().nullable(),
+      /** tfjs kernels that send large shapes to native code (empty when off). */
+      kernels: z.array(z.string()),
+      /** GFLOP/s the probe measured per kernel and shape, one thread. */
+      speeds: z.array(nativeKernelSpeed),
+    }),
     candidates: z.array(candidateReport),
   }),
   gpu: gpuDetection.extend({

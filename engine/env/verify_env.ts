@@ -10,6 +10,7 @@ import { backendName, kernelModulesRoot, TFJS_BACKEND, nativeProbeTimeoutMs, pro
 import { resolveDriveRoot } from "../store/drive_root";
 import { detectGpus, findCudaLibraries, trainingGpu } from "../backend/gpu";
 import { patchesFor } from "../backend/kernels";
+import { NATIVE_KERNEL_NAMES, nativeDisabledByEnv, probeNativeKernels } from "../backend/native";
 import { PROFILES, profileForDevice, type ProfileName } from "../backend/profile";
 import { backendChecks, gpuChecks, resourceChecks, tfjsChecks, toolchainChecks, type Facts } from "./checks";
 import { overallStatus, verifyEnvReport, type VerifyEnvReport } from "./report";
@@ -55,6 +56,10 @@ export async function verifyEnv(options: VerifyEnvOptions = {}): Promise<VerifyE
     budgetMs: o.budgetMs,
     signal: o.signal,
   });
+  // A fresh probe, not the cached verdict training uses: this is where a user looks when native is off.
+  const nativeRun = nativeDisabledByEnv(env)
+    ? null
+    : probeNativeKernels({ fresh: true, timeoutMs: o.nativeTimeoutMs ?? nativeProbeTimeoutMs(env), budgetMs: 240, signal: o.signal });
 
   const kernelDir = kernelModulesRoot();
   const coreVersion = resolvedVersion("@tensorflow/tfjs-core", kernelDir)?.version ?? tf.version_core;
@@ -71,7 +76,7 @@ export async function verifyEnv(options: VerifyEnvOptions = {}): Promise<VerifyE
   const cuda = findCudaLibraries({ dirs: o.cudaDirs, ldconfig: !o.cudaDirs, env });
   const resources = collectResources(driveRoot);
 
-  const [gpuFound, { reports }] = await Promise.all([gpuRun, candidateRun]);
+  const [gpuFound, { reports }, nativeProbe] = await Promise.all([gpuRun, candidateRun, nativeRun]);
   // Interrupted: the children are already killed; say so in one line, no half report.
   if (o.signal?.aborted) throw new TscolabError("verify_env was interrupted before it finished (it changes nothing, so just run it again)");
 
@@ -80,6 +85,20 @@ export async function verifyEnv(options: VerifyEnvOptions = {}): Promise<VerifyE
   const trainingDevice = selected?.device === "gpu" ? trainingGpu(gpuFound, env) : null;
   // The patches training runs with on the selected backend: in force from the first %train (or tfjs import) on, reported before it too.
   const patches = selected ? patchesFor(TFJS_BACKEND[selected.name], env) : [];
+  const onWasm = selected?.name === "wasm";
+  const native: VerifyEnvReport["backend"]["native"] = {
+    on: onWasm && !!nativeProbe?.ok,
+    reason: !nativeProbe
+      ? "off: TSCOLAB_NATIVE=0"
+      : !nativeProbe.ok
+        ? (nativeProbe.error ?? "the probe failed")
+        : onWasm
+          ? `onnxruntime-node ${nativeProbe.version} (MLAS, 1 thread)`
+          : `not used: training runs on ${selected?.name ?? "no backend"}, native kernels serve wasm`,
+    version: nativeProbe?.version ?? null,
+    kernels: onWasm && nativeProbe?.ok ? [...NATIVE_KERNEL_NAMES] : [],
+    speeds: nativeProbe?.speeds ?? [],
+  };
   const facts: Facts = {
     versions,
     coreVersion,
@@ -92,6 +111,7 @@ export async function verifyEnv(options: VerifyEnvOptions = {}): Promise<VerifyE
     trainingDevice,
     resources,
     patches,
+    native,
     fastKernelsOff: env.TSCOLAB_FAST_KERNELS === "0",
   };
   const checks = [...toolchainChecks(facts), ...tfjsChecks(facts), ...backendChecks(facts), ...gpuChecks(facts), ...resourceChecks(facts)];
@@ -102,7 +122,7 @@ export async function verifyEnv(options: VerifyEnvOptions = {}): Promise<VerifyE
     status: overallStatus(checks),
     versions,
     tfjsCore: { copies },
-    backend: { selected: selected?.name ?? null, active: (tf.engine().backendName as string | null) ?? null, requested, patches, candidates: reports },
+    backend: { selected: selected?.name ?? null, active: (tf.engine().backendName as string | null) ?? null, requested, patches, native, candidates: reports },
     gpu,
     resources,
     profile: { ...profile, settings: PROFILES[profile.name] },

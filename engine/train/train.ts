@@ -189,6 +189,8 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     tfBackend: backend.tfBackend,
     device: backend.device,
     patches: backend.patches,
+    // Which tfjs kernels sent large shapes to native MLAS: a resume on a machine without it computes on wasm, so not bit-identically.
+    nativeKernels: backend.native.kernels,
     tfjs: tf.version.tfjs,
     node: process.version,
     platform: `${process.platform}-${process.arch}`,

@@ -13,7 +13,8 @@ export function summaryLine(r: VerifyEnvReport): string {
   const sel = r.backend.candidates.find((c) => c.name === r.backend.selected);
   const backend = sel ? `${sel.name}${sel.gflops !== null ? ` (${sel.gflops} GFLOP/s)` : ""}` : "none";
   const gpu = r.gpu.present ? r.gpu.devices.map((d) => `${d.name} [${d.tier}]`).join(", ") : "none";
-  return `verify_env: ${r.status.toUpperCase()} · backend ${backend} · profile ${r.profile.name} · GPU ${gpu} · ${(r.elapsedMs / 1000).toFixed(1)} s`;
+  const native = r.backend.selected === "wasm" ? ` + native ${r.backend.native.on ? "MLAS" : "off"}` : "";
+  return `verify_env: ${r.status.toUpperCase()} · backend ${backend}${native} · profile ${r.profile.name} · GPU ${gpu} · ${(r.elapsedMs / 1000).toFixed(1)} s`;
 }
 
 export function renderText(r: VerifyEnvReport): string {

@@ -110,6 +110,8 @@ export interface NativeProbeOptions {
   /** Ignore (and replace) a cached verdict. */
   fresh?: boolean;
   cacheDir?: string;
+  /** The onnxruntime-node install to probe (default: the one this package resolves). */
+  where?: ReturnType<typeof locateOrt>;
 }
 
 export const defaultProbeCacheDir = (): string => path.join(os.tmpdir(), "tscolab-native-probe");
@@ -144,7 +146,7 @@ function writeCache(file: string, result: NativeProbeResult): void {
 
 /** Probes (or recalls) whether the native kernels work on this machine; never throws. */
 export async function probeNativeKernels(opts: NativeProbeOptions = {}): Promise<NativeProbeResult> {
-  const where = locateOrt();
+  const where = opts.where ?? locateOrt();
   const unavailable = ortUnavailableReason(where);
   const started = Date.now();
   const verdict = (error: string | null, extra: Partial<NativeProbeResult> = {}): NativeProbeResult => ({

@@ -1,0 +1,241 @@
+// The native kernels (onnxruntime-node's MLAS called in place on the wasm
+// heap) against tfjs's stock cpu kernels: every transpose combination,
+// batched and broadcast operands, a Dense layer's fused bias and activation,
+// values and gradients. Then the probe's verdicts on a real binding and on
+// installs that crash, hang or have another version (real child processes),
+// and 1,000 training steps that leak no tensor and no native memory.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { installFastKernels } from "../engine/backend/kernels";
+import { disableNativeKernels, enableNativeKernels, nativeCalls, nativeKernelsInForce, NATIVE_MIN_MACS, prepareNativeKernels, probeNativeKernels } from "../engine/backend/native";
+import { locateOrt, PINNED_ORT_VERSION } from "../engine/backend/native/ort_runtime";
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return (n: number) =>
+    Float32Array.from({ length: n }, () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return (s / 2 ** 32) * 2 - 1;
+    });
+}
+
+const totalCalls = () => [...nativeCalls.values()].reduce((a, b) => a + b, 0);
+
+/** Runs `f` on `backend` on tensors rebuilt from plain arrays there; returns plain arrays. */
+async function on(backend: "wasm" | "cpu", f: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const out = tf.tidy(f);
+  const list = Array.isArray(out) ? out : [out];
+  const data = list.map((t) => t.dataSync() as Float32Array);
+  tf.dispose(list);
+  return data;
+}
+
+function expectClose(actual: Float32Array, expected: Float32Array, inner: number, what: string) {
+  expect(actual.length, what).toBe(expected.length);
+  const tol = 1e-5 * Math.sqrt(inner) * 4;
+  let worst = 0;
+  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / (1 + Math.abs(expected[i])));
+  expect(worst, `${what}: worst relative error`).toBeLessThanOrEqual(tol);
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-native-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+beforeAll(async () => {
+  await tf.setBackend("wasm");
+  await tf.ready();
+  installFastKernels("wasm");
+  const state = await prepareNativeKernels({ cacheDir: path.join(tmp, "cache") });
+  expect(state.on, state.reason).toBe(true);
+}, 60_000);
+
+describe("native matMul against stock cpu", () => {
+  // tfjs's own BatchMatMul gradient does not sum a broadcast operand's gradient over the batch (on any backend), so broadcast cases check values only.
+  const cases: { a: number[]; b: number[]; tA: boolean; tB: boolean; broadcast?: boolean }[] = [];
+  for (const tA of [false, true])
+    for (const tB of [false, true]) {
+      const [m, k, n] = [67, 129, 96]; // odd sizes: no tile lines up
+      cases.push({ a: tA ? [k, m] : [m, k], b: tB ? [n, k] : [k, n], tA, tB });
+      cases.push({ a: tA ? [5, k, m] : [5, m, k], b: tB ? [5, n, k] : [5, k, n], tA, tB });
+      cases.push({ a: tA ? [3, k, m] : [3, m, k], b: tB ? [n, k] : [k, n], tA, tB, broadcast: true }); // one weight shared by every batch
+    }
+  for (const c of cases) {
+    it(`a=[${c.a}] b=[${c.b}] transposeA=${c.tA} transposeB=${c.tB}: values${c.broadcast ? "" : " and gradients"}`, async () => {
+      const data = rng(c.a.length * 7 + c.b.length + +c.tA * 2 + +c.tB);
+      const av = data(c.a.reduce((p, d) => p * d, 1));
+      const bv = data(c.b.reduce((p, d) => p * d, 1));
+      const f = () => {
+        const a = tf.tensor(av, c.a);
+        const b = tf.tensor(bv, c.b);
+        const y = tf.matMul(a, b, c.tA, c.tB);
+        if (c.broadcast) return [y];
+        const [da, db] = tf.grads((x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.sin(tf.matMul(x, w, c.tA, c.tB))))([a, b]);
+        return [y, da, db];
+      };
+      const before = totalCalls();
+      const native = await on("wasm", f);
+      // forward, and both gradients are matMuls of the same size
+      expect(totalCalls() - before).toBeGreaterThanOrEqual(c.broadcast ? 1 : 3);
+      const reference = await on("cpu", f);
+      expect(native).toHaveLength(c.broadcast ? 1 : 3);
+      native.forEach((values, i) => expectClose(values, reference[i], 129, ["value", "gradient of a", "gradient of b"][i]));
+    });
+  }
+
+  const activations = ["linear", "relu", "relu6", "elu", "sigmoid", "leakyrelu"] as const;
+  for (const activation of activations) {
+    it(`fused matMul + bias + ${activation} (a Dense layer's forward): values and gradients`, async () => {
+      const data = rng(activations.indexOf(activation) + 40);
+      const [m, k, n] = [64, 200, 48];
+      const xv = data(m * k);
+      const wv = data(k * n);
+      const bv = data(n);
+      const f = () => {
+        const x = tf.tensor2d(xv, [m, k]).mul(3); // reaches relu6's ceiling and elu's negative side
+        const w = tf.tensor2d(wv, [k, n]);
+        const b = tf.tensor1d(bv);
+        const y = tf.fused.matMul({ a: x, b: w, bias: b, activation, leakyreluAlpha: 0.13 });
+        const g = tf.grads((xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+          tf.sum(tf.square(tf.fused.matMul({ a: xx as tf.Tensor2D, b: ww as tf.Tensor2D, bias: bb, activation, leakyreluAlpha: 0.13 }))),
+        );
+        return [y, ...g([x, w, b])];
+      };
+      const before = [...nativeCalls.entries()].filter(([k]) => k.includes(":bias:")).reduce((s, [, v]) => s + v, 0);
+      const native = await on("wasm", f);
+      const after = [...nativeCalls.entries()].filter(([k]) => k.includes(":bias:")).reduce((s, [, v]) => s + v, 0);
+      expect(after - before, "the forward ran as one native call with its bias").toBeGreaterThanOrEqual(1);
+      const reference = await on("cpu", f);
+      ["value", "dx", "dW", "dbias"].forEach((what, i) => expectClose(native[i], reference[i], k * 3, what));
+    });
+  }
+
+  it("shapes below the threshold, and native turned off, stay on wasm with the same results", async () => {
+    const data = rng(9);
+    const small = [16, 32, 16]; // 8,192 multiply-adds
+    expect(small[0] * small[1] * small[2]).toBeLessThan(NATIVE_MIN_MACS);
+    const av = data(16 * 32);
+    const bv = data(32 * 16);
+    let before = totalCalls();
+    const [y] = await on("wasm", () => tf.matMul(tf.tensor2d(av, [16, 32]), tf.tensor2d(bv, [32, 16])));
+    expect(totalCalls()).toBe(before);
+    const [ref] = await on("cpu", () => tf.matMul(tf.tensor2d(av, [16, 32]), tf.tensor2d(bv, [32, 16])));
+    expectClose(y, ref, 32, "small");
+
+    const big = [data(128 * 256), data(128 * 256)];
+    const f = () => tf.matMul(tf.tensor2d(big[0], [128, 256]), tf.tensor2d(big[1], [128, 256]), false, true);
+    disableNativeKernels();
+    try {
+      expect(nativeKernelsInForce()).toEqual([]);
+      before = totalCalls();
+      const [wasmOnly] = await on("wasm", f);
+      expect(totalCalls()).toBe(before);
+      expect(enableNativeKernels()).toBe(true);
+      const [native] = await on("wasm", f);
+      expect(totalCalls()).toBe(before + 1);
+      expectClose(native, wasmOnly, 256, "native vs wasm");
+    } finally {
+      enableNativeKernels();
+    }
+  });
+
+  it("the same product twice is bit-identical (one thread: no partition depends on timing)", async () => {
+    const data = rng(3);
+    const av = data(96 * 777);
+    const bv = data(777 * 130);
+    const f = () => tf.matMul(tf.tensor2d(av, [777, 96]), tf.tensor2d(bv, [777, 130]), true, false);
+    const [first] = await on("wasm", f);
+    const [second] = await on("wasm", f);
+    expect(Buffer.from(second.buffer).equals(Buffer.from(first.buffer))).toBe(true);
+  });
+});
+
+describe("probe", () => {
+  it("passes on this machine's binding, measures GFLOP/s, and is cached per binding", async () => {
+    const cacheDir = path.join(tmp, "probe-cache");
+    const first = await probeNativeKernels({ cacheDir, fresh: true, budgetMs: 90 });
+    expect(first.ok, first.error ?? "").toBe(true);
+    expect(first.version).toBe(PINNED_ORT_VERSION);
+    expect(first.smokeMaxError).toBeLessThan(1e-4);
+    expect(first.speeds.map((s) => s.kernel)).toHaveLength(3);
+    for (const s of first.speeds) expect(s.gflops).toBeGreaterThan(0);
+    expect(fs.readdirSync(cacheDir)).toHaveLength(1);
+    const again = await probeNativeKernels({ cacheDir });
+    expect(again.probedAt).toBe(first.probedAt);
+  }, 60_000);
+
+  /** An install of onnxruntime-node whose binding.js does `body` when the probe child loads it. */
+  function fakeInstall(name: string, body: string, version = PINNED_ORT_VERSION) {
+    const dir = path.join(tmp, name);
+    const bin = path.join(dir, "bin", "napi-v6", process.platform, process.arch);
+    fs.mkdirSync(bin, { recursive: true });
+    fs.mkdirSync(path.join(dir, "dist"), { recursive: true });
+    fs.writeFileSync(path.join(bin, "onnxruntime_binding.node"), "not a binding");
+    fs.writeFileSync(path.join(dir, "dist", "binding.js"), body);
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "onnxruntime-node", version }));
+    return { packageDir: dir, version, bindingPath: path.join(bin, "onnxruntime_binding.node") };
+  }
+
+  it("a binding that crashes the process (SIGILL on a CPU it was not built for) is reported, and this process lives", async () => {
+    const where = fakeInstall("crash", "process.kill(process.pid, 'SIGILL');");
+    const r = await probeNativeKernels({ where, cacheDir: path.join(tmp, "c1") });
+    expect(r.ok).toBe(false);
+    expect(r.error).toMatch(/died with SIGILL during 'require'/);
+  }, 30_000);
+
+  it("a binding that hangs is killed at the timeout and reported", async () => {
+    const where = fakeInstall("hang", "for (;;) {}");
+    const started = Date.now();
+    const r = await probeNativeKernels({ where, cacheDir: path.join(tmp, "c2"), timeoutMs: 1500 });
+    expect(r.ok).toBe(false);
+    expect(r.error).toMatch(/hung during 'require' and was killed/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 30_000);
+
+  it("another onnxruntime-node version is refused without loading it", async () => {
+    const where = fakeInstall("other", "process.kill(process.pid, 'SIGKILL');", "1.29.0");
+    const r = await probeNativeKernels({ where, cacheDir: path.join(tmp, "c3") });
+    expect(r.ok).toBe(false);
+    expect(r.error).toBe(`onnxruntime-node 1.29.0 is installed but tscolab calls the binding of ${PINNED_ORT_VERSION} (npm ci restores it)`);
+    expect(locateOrt().version).toBe(PINNED_ORT_VERSION);
+  });
+});
+
+describe("1,000 training steps", () => {
+  it("keep the tensor count and the process's memory flat", async () => {
+    await tf.setBackend("wasm");
+    const data = rng(77);
+    const x = tf.tensor2d(data(64 * 256), [64, 256]);
+    const y = tf.tensor2d(data(64 * 8), [64, 8]);
+    const model = tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [256], units: 256, activation: "relu" }), tf.layers.dense({ units: 128, activation: "sigmoid" }), tf.layers.dense({ units: 8 })],
+    });
+    const optimizer = tf.train.adam(1e-3);
+    const step = () =>
+      tf.tidy(() => {
+        optimizer.minimize(() => tf.losses.meanSquaredError(y, model.apply(x) as tf.Tensor) as tf.Scalar);
+      });
+    for (let i = 0; i < 50; i++) step();
+    const calls0 = totalCalls();
+    const tensors0 = tf.memory().numTensors;
+    const rss: number[] = [];
+    for (let i = 1; i <= 1000; i++) {
+      step();
+      if (i % 100 === 0) rss.push(process.memoryUsage().rss);
+    }
+    expect(tf.memory().numTensors).toBe(tensors0);
+    // forward (fused), two gradient products per layer except the first's dx: 1 + 2 + 2 + 2 - 1 per step
+    expect(totalCalls() - calls0).toBeGreaterThanOrEqual(1000 * 4);
+    // The arena reaches its size in the first steps; a leak per step of even one
+    // 64×256 float block (64 KiB) would add over 60 MiB across the 900 measured steps.
+    const growth = rss[rss.length - 1] - rss[0];
+    expect(growth, `RSS by hundreds of steps (MiB): ${rss.map((r) => (r / 2 ** 20).toFixed(1)).join(", ")}`).toBeLessThan(24 * 2 ** 20);
+    tf.dispose([x, y]);
+    model.dispose();
+    optimizer.dispose();
+  }, 120_000);
+});
