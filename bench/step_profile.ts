@@ -36,10 +36,12 @@ const options = z.object({
   transformerBatch: z.coerce.number().int().min(1).default(32),
   /** Kernels listed per model; the rest are summed on one line. */
   top: z.coerce.number().int().min(1).default(15),
+  /** Also list the input shapes of every other kernel (where the non-matmul time goes). */
+  allShapes: z.coerce.boolean().default(false),
   json: z.coerce.boolean().default(false),
 });
 
-const USAGE = "--models mlp,cnn,transformer --steps N --warmup N --batch-size N --transformer-batch N --top N --json";
+const USAGE = "--models mlp,cnn,transformer --steps N --warmup N --batch-size N --transformer-batch N --top N --all-shapes --json";
 
 interface Timing {
   calls: number;
@@ -55,7 +57,7 @@ interface KernelTiming extends Timing {
 const FLOP_KERNELS = new Set(["MatMul", "BatchMatMul", "_FusedMatMul", "Conv2D", "FusedConv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"]);
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
-const dims = (t: TensorInfo) => t.shape.join("×");
+const dims = (t: TensorInfo) => (t.shape.length ? t.shape.join("×") : "scalar");
 
 /** The work of one call of a matmul or convolution kernel, and the shapes it ran at. */
 function flopsOf(name: string, inputs: Record<string, TensorInfo>, attrs: Record<string, unknown>, out: TensorInfo): { flops: number; shape: string } | null {
@@ -94,7 +96,7 @@ function flopsOf(name: string, inputs: Record<string, TensorInfo>, attrs: Record
  * function that puts the original configs back. Registration goes through tfjs' public
  * registry, so whatever is registered (stock, our patches, native) is what gets timed.
  */
-function installTimingShim(backendName: string): { timings: Map<string, KernelTiming>; restore(): void } {
+function installTimingShim(backendName: string, allShapes: boolean): { timings: Map<string, KernelTiming>; restore(): void } {
   const timings = new Map<string, KernelTiming>();
   // Time spent in kernels called from inside the running kernel, one entry per active call.
   const childMs: number[] = [];
@@ -118,8 +120,19 @@ function installTimingShim(backendName: string): { timings: Map<string, KernelTi
         t.calls++;
         t.ms += self;
         const first = Array.isArray(out) ? out[0] : out;
-        const work =
-          FLOP_KERNELS.has(name) && first ? flopsOf(name, args.inputs as Record<string, TensorInfo>, (args.attrs ?? {}) as Record<string, unknown>, first as TensorInfo) : null;
+        const inputs = args.inputs as Record<string, TensorInfo>;
+        const work = FLOP_KERNELS.has(name)
+          ? first
+            ? flopsOf(name, inputs, (args.attrs ?? {}) as Record<string, unknown>, first as TensorInfo)
+            : null
+          : allShapes
+            ? {
+                flops: 0,
+                shape: Object.entries(inputs)
+                  .map(([k, v]) => `${k} ${dims(v)}`)
+                  .join(", "),
+              }
+            : null;
         if (work) {
           t.flops += work.flops;
           let s = t.shapes.get(work.shape);
@@ -193,7 +206,7 @@ interface ModelProfile {
     msPerStep: number;
     share: number;
     gflops: number | null;
-    shapes: { shape: string; callsPerStep: number; msPerStep: number; gflops: number }[];
+    shapes: { shape: string; callsPerStep: number; msPerStep: number; gflops: number | null }[];
   }[];
 }
 
@@ -218,7 +231,7 @@ async function profileModel(m: BenchModelName, batchSize: number, o: z.infer<typ
     run(o.warmup);
     const native = nativeNow.inForce(); // after warm-up: kernels may be routed on first use
     const stepMsUnwrapped = run(o.steps);
-    const shim = installTimingShim(backendName);
+    const shim = installTimingShim(backendName, o.allShapes);
     let stepMs: number;
     try {
       stepMs = run(o.steps);
@@ -234,7 +247,7 @@ async function profileModel(m: BenchModelName, batchSize: number, o: z.infer<typ
       share: per(t.ms) / stepMs,
       gflops: t.flops ? t.flops / t.ms / 1e6 : null,
       shapes: [...t.shapes]
-        .map(([shape, s]) => ({ shape, callsPerStep: per(s.calls), msPerStep: per(s.ms), gflops: s.flops / s.ms / 1e6 }))
+        .map(([shape, s]) => ({ shape, callsPerStep: per(s.calls), msPerStep: per(s.ms), gflops: s.flops ? s.flops / s.ms / 1e6 : null }))
         .sort((a, b) => b.msPerStep - a.msPerStep),
     }));
     rows.sort((a, b) => b.msPerStep - a.msPerStep);
@@ -289,11 +302,13 @@ function print(p: ModelProfile, top: number): void {
     `groups: native ${fix(p.groups.native)} ms/step (${pct(p.groups.native / p.stepMs)}), wasm ${fix(p.groups.wasm)} ms/step (${pct(p.groups.wasm / p.stepMs)}), ` +
       `outside kernels ${fix(p.outsideMs)} ms/step (${pct(p.outsideMs / p.stepMs)})`,
   );
-  const shaped = p.kernels.filter((k) => k.shapes.length);
+  // Every matmul and convolution; other kernels (--all-shapes) only among the top ones.
+  const shaped = p.kernels.filter((k, i) => k.shapes.length && (FLOP_KERNELS.has(k.name) || i < top));
   if (!shaped.length) return;
-  console.log("| matmul / conv kernel | shape | calls/step | ms/step | GFLOP/s |");
+  console.log("| kernel | shape | calls/step | ms/step | GFLOP/s |");
   console.log("|---|---|---|---|---|");
-  for (const k of shaped) for (const s of k.shapes) console.log(`| ${k.name} | ${s.shape} | ${fix(s.callsPerStep, 1)} | ${fix(s.msPerStep)} | ${fix(s.gflops, 1)} |`);
+  for (const k of shaped)
+    for (const s of k.shapes) console.log(`| ${k.name} | ${s.shape} | ${fix(s.callsPerStep, 1)} | ${fix(s.msPerStep)} | ${s.gflops === null ? "" : fix(s.gflops, 1)} |`);
 }
 
 async function main() {
