@@ -56,8 +56,9 @@ export class TorchBench {
     return new TorchBench(child, lines, hello.torch, hello.threads);
   }
 
-  async epoch(model: string, samples: number, batchSize: number, threads = this.threads): Promise<number> {
-    this.child.stdin.write(`${model} ${samples} ${batchSize} ${threads}\n`);
+  /** Samples/s of one epoch; `shape` is the transformer's VOCAB SEQ_LEN D_MODEL LAYERS HEADS (see torch_train_speed.py). */
+  async epoch(model: string, samples: number, batchSize: number, threads = this.threads, shape: readonly number[] = []): Promise<number> {
+    this.child.stdin.write(`${[model, samples, batchSize, threads, ...shape].join(" ")}\n`);
     const next = await this.lines.next();
     if (next.done) throw new Error("PyTorch bench exited mid-run");
     return epochLine.parse(JSON.parse(next.value)).samplesPerSec;

@@ -1,10 +1,13 @@
-"""PyTorch side of bench/train_speed.ts: the same two models and the same
+"""PyTorch side of bench/train_speed.ts: the same three models and the same
 step (forward, loss, backward, Adam) timed over one epoch of synthetic data.
 
 Protocol (line based, so the Node bench can interleave rounds with its own):
   stdout first line: {"torch": version, "threads": n}
   stdin  "mlp 1280 64 2" -> stdout {"model": "mlp", "threads": 2, "samplesPerSec": ...}
-(the last field, torch's intra-op thread count, is optional). On a busy
+(the fourth field, torch's intra-op thread count, is optional). The
+transformer takes its shape after the thread count, VOCAB SEQ_LEN D_MODEL
+LAYERS HEADS: "transformer 128 32 2 73 64 256 2 4"; its model is
+bench/torch_lm_speed.py's, and samples are token windows. On a busy
 2-core machine one torch thread plus OpenBLAS's own threads (the Node side
 sets OPENBLAS_NUM_THREADS to every core) is often faster than two torch
 threads, so the Node side asks for both and keeps the better.
@@ -17,12 +20,16 @@ import time
 import torch
 import torch.nn as nn
 
+from torch_lm_speed import build_lm
+
 threads = int(os.environ.get("TSCOLAB_TORCH_THREADS", str(os.cpu_count() or 1)))
 torch.set_num_threads(threads)
 torch.manual_seed(1)
 
 
-def build(name):
+def build(name, shape):
+    if name == "transformer":
+        return build_lm(*shape)
     if name == "mlp":
         return nn.Sequential(
             nn.Linear(2056, 1024), nn.ReLU(), nn.Linear(1024, 512), nn.ReLU(),
@@ -33,11 +40,14 @@ def build(name):
         nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10)), nn.CrossEntropyLoss()
 
 
-def data(name, samples, batch):
+def data(name, samples, batch, shape):
     out = []
     for start in range(0, samples, batch):
         n = min(batch, samples - start)
-        if name == "mlp":
+        if name == "transformer":
+            vocab, seq_len = shape[0], shape[1]
+            out.append((torch.randint(0, vocab, (n, seq_len)), torch.randint(0, vocab, (n, seq_len))))
+        elif name == "mlp":
             out.append((torch.randn(n, 2056), torch.randn(n, 1)))
         else:
             out.append((torch.rand(n, 1, 28, 28), torch.randint(0, 10, (n,))))
@@ -47,12 +57,12 @@ def data(name, samples, batch):
 state = {}
 
 
-def epoch(name, samples, batch):
-    key = (name, samples, batch)
+def epoch(name, samples, batch, shape):
+    key = (name, samples, batch, shape)
     if key not in state:
-        model, loss_fn = build(name)
+        model, loss_fn = build(name, shape)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        batches = data(name, samples, batch)
+        batches = data(name, samples, batch, shape)
         state[key] = (model, loss_fn, opt, batches)
         run(model, loss_fn, opt, batches[:1])  # warm-up, not timed
     model, loss_fn, opt, batches = state[key]
@@ -80,5 +90,5 @@ for line in sys.stdin:
         continue
     name, samples, batch = parts[0], int(parts[1]), int(parts[2])
     torch.set_num_threads(int(parts[3]) if len(parts) > 3 else threads)
-    sps = epoch(name, samples, batch)
+    sps = epoch(name, samples, batch, tuple(int(p) for p in parts[4:9]))
     print(json.dumps({"model": name, "threads": torch.get_num_threads(), "samplesPerSec": sps}), flush=True)

@@ -1,27 +1,45 @@
 // npm run bench — the training-speed table, measured side by side in ONE run:
-// samples/s for one training epoch (batch 64, Adam) of the MLP and the CNN on
+// samples/s for one training epoch (Adam) of the MLP and the CNN (batch 64)
+// and of the zoo transformer language model (batch 32, tokens/s too) on
 //   (a) tscolab: the default backend (ensureBackend(): wasm + our kernels
-//       here) and train's own step (variableGrads + its fused Adam),
+//       here) and train's own step (variableGrads + its fused Adam; the
+//       transformer through the Trainer's step with the LM objective),
 //   (b) stock tfjs wasm: our kernels uninstalled, tf.train.adam,
 //   (c) PyTorch CPU, when a python3 with torch exists (loudly skipped if not),
-// rounds interleaved in rotating order, medians reported, ratios printed.
+// rounds interleaved in rotating order, medians reported, ratios printed,
+// and the GFLOP/s each column achieves (analytic FLOPs, train_models.ts).
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { ensureBackend } from "../engine/backend";
 import { installFastKernels, patchesInForce, uninstallFastKernels } from "../engine/backend/kernels";
+import { parseFlags } from "./argv";
 import { makeTrainStep, runEpoch } from "./tfjs_epoch";
 import { findTorchPython, TorchBench } from "./torch_client";
-import { buildCnn, buildMlp, disposeBenchModel, MODEL_TITLES, type BenchModel, type BenchModelName } from "./train_models";
+import {
+  BENCH_MODEL_NAMES,
+  BUILDERS,
+  disposeBenchModel,
+  LM_SHAPE,
+  MODEL_TITLES,
+  TOKENS_PER_SAMPLE,
+  trainFlopsPerSample,
+  type BenchModel,
+  type BenchModelName,
+} from "./train_models";
 
 const options = z.object({
   rounds: z.coerce.number().int().min(1).default(3),
+  /** Batch of the MLP and the CNN. */
   batchSize: z.coerce.number().int().min(1).default(64),
   mlpSamples: z.coerce.number().int().min(1).default(1280),
   cnnSamples: z.coerce.number().int().min(1).default(2560),
+  /** Sequences of 64 tokens: 32 a batch, 4 batches a round (a few seconds on 2 cores). */
+  transformerBatch: z.coerce.number().int().min(1).default(32),
+  transformerSamples: z.coerce.number().int().min(1).default(128),
   models: z
     .string()
-    .default("mlp,cnn")
-    .transform((s) => s.split(",").map((m) => z.enum(["mlp", "cnn"]).parse(m.trim()))),
+    .default(BENCH_MODEL_NAMES.join(","))
+    .transform((s) => s.split(",").map((m) => z.enum(BENCH_MODEL_NAMES).parse(m.trim()))),
   /** Which columns to run (stock wasm is slow: leave it out for a quick look). */
   columns: z
     .string()
@@ -29,24 +47,12 @@ const options = z.object({
     .transform((s) => s.split(",").map((c) => z.enum(["tscolab", "stock", "torch"]).parse(c.trim()))),
   json: z.coerce.boolean().default(false),
 });
-type Options = z.infer<typeof options>;
 
-/** `--rounds 5`, `--rounds=5`, `--json` → { rounds: "5", json: true }. */
-function parseArgv(argv: string[]): Options {
-  const raw: Record<string, string | boolean> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
-    if (!m)
-      throw new Error(`unexpected argument '${argv[i]}' (flags: --rounds N --batch-size N --mlp-samples N --cnn-samples N --models mlp,cnn --columns tscolab,stock,torch --json)`);
-    const key = m[1].replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    if (m[2] !== undefined) raw[key] = m[2];
-    else if (argv[i + 1] !== undefined && !argv[i + 1].startsWith("--")) raw[key] = argv[++i];
-    else raw[key] = true;
-  }
-  return options.parse(raw);
-}
+const USAGE =
+  "--rounds N --batch-size N --mlp-samples N --cnn-samples N --transformer-batch N --transformer-samples N --models mlp,cnn,transformer --columns tscolab,stock,torch --json";
 
 type ColumnId = "tscolab" | "stock" | "torch1" | "torchN";
+const COLUMN_IDS: ColumnId[] = ["tscolab", "stock", "torch1", "torchN"];
 
 interface Cell {
   samples: number[];
@@ -58,8 +64,10 @@ const median = (xs: number[]) => {
   return s.length ? (s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
 };
 
+const int = (x: number) => Math.round(x).toLocaleString("en-US");
+
 async function main() {
-  const opts = parseArgv(process.argv.slice(2));
+  const opts = parseFlags(process.argv.slice(2), options, USAGE);
   const chosen = await ensureBackend();
   const tscolabBackend = chosen.tfBackend;
   const tscolabPatches = installFastKernels(tscolabBackend);
@@ -75,11 +83,13 @@ async function main() {
     console.log(`!!! tried: ${torchProbe.why}`);
     console.log("!!! install it with: apt-get install -y python3-torch (or set TSCOLAB_PYTHON)\n");
   }
-  console.log(`${opts.rounds} round(s), batch ${opts.batchSize}, Adam; rounds interleave the columns in rotating order\n`);
+  console.log(`${opts.rounds} round(s), Adam, batch ${opts.batchSize} (transformer ${opts.transformerBatch} sequences); rounds interleave the columns in rotating order\n`);
 
   // (a) and (b) get their own model and optimizer, built identically.
-  const samplesOf = (m: BenchModelName) => (m === "mlp" ? opts.mlpSamples : opts.cnnSamples);
-  const build = (m: BenchModelName): BenchModel => (m === "mlp" ? buildMlp : buildCnn)(tf, samplesOf(m), opts.batchSize);
+  const samplesOf = (m: BenchModelName) => ({ mlp: opts.mlpSamples, cnn: opts.cnnSamples, transformer: opts.transformerSamples })[m];
+  const batchOf = (m: BenchModelName) => (m === "transformer" ? opts.transformerBatch : opts.batchSize);
+  const build = (m: BenchModelName): BenchModel => BUILDERS[m](tf, samplesOf(m), batchOf(m));
+  const torchShape = (m: BenchModelName) => (m === "transformer" ? [LM_SHAPE.vocab, LM_SHAPE.seqLen, LM_SHAPE.dModel, LM_SHAPE.layers, LM_SHAPE.heads] : []);
 
   const withColumn = async <T>(col: "tscolab" | "stock", f: () => T): Promise<T> => {
     if (col === "stock") {
@@ -99,30 +109,36 @@ async function main() {
     for (const col of ["tscolab", "stock"] as const) {
       if (!opts.columns.includes(col)) continue;
       const cell = results[m][col];
+      let bm: BenchModel | null = null;
       try {
-        const { bm, step } = await withColumn(col, () => {
-          const bm = build(m);
+        const built = await withColumn(col, () => {
+          bm = build(m);
           const step = makeTrainStep(tf, bm, col);
           runEpoch(tf, bm, step, bm.batches.slice(0, 1)); // warm-up, not timed
           return { bm, step };
         });
         runners[col] = () =>
           withColumn(col, () => {
-            const r = runEpoch(tf, bm, step);
+            const r = runEpoch(tf, built.bm, built.step);
             if (!Number.isFinite(r.meanLoss)) throw new Error(`loss is ${r.meanLoss}`);
             return r.samplesPerSec;
           });
-        process.once("beforeExit", () => disposeBenchModel(bm));
+        process.once("beforeExit", () => {
+          built.step.dispose();
+          disposeBenchModel(built.bm);
+        });
       } catch (e) {
+        // Stock wasm has no gradient for gather (UnsortedSegmentSum): the transformer stops here.
         cell.error = `cannot train: ${(e as Error).message.split("\n")[0]}`;
         console.log(`${m} / ${col}: ${cell.error}`);
+        if (bm) disposeBenchModel(bm);
       }
     }
     if (torch && opts.columns.includes("torch")) {
       // PyTorch gets its better thread setting (see torch_train_speed.py).
       const t = torch;
-      runners.torch1 = () => t.epoch(m, samplesOf(m), opts.batchSize, 1);
-      if (t.threads > 1) runners.torchN = () => t.epoch(m, samplesOf(m), opts.batchSize, t.threads);
+      runners.torch1 = () => t.epoch(m, samplesOf(m), batchOf(m), 1, torchShape(m));
+      if (t.threads > 1) runners.torchN = () => t.epoch(m, samplesOf(m), batchOf(m), t.threads, torchShape(m));
     }
     const order: ColumnId[] = ["tscolab", "torch1", "stock", "torchN"];
     for (let r = 0; r < opts.rounds; r++) {
@@ -132,7 +148,8 @@ async function main() {
         if (!run) continue;
         const sps = await run();
         results[m][col].samples.push(sps);
-        console.log(`  round ${r + 1} ${m.padEnd(3)} ${col.padEnd(7)} ${sps.toFixed(1)} samples/s`);
+        const tokens = TOKENS_PER_SAMPLE[m] > 1 ? ` (${int(sps * TOKENS_PER_SAMPLE[m])} tokens/s)` : "";
+        console.log(`  round ${r + 1} ${m.padEnd(11)} ${col.padEnd(7)} ${sps.toFixed(1)} samples/s${tokens}`);
       }
     }
   }
@@ -140,41 +157,80 @@ async function main() {
   uninstallFastKernels();
   installFastKernels(tscolabBackend);
 
-  const fmt = (c: Cell) => (c.error ? c.error : c.samples.length ? median(c.samples).toFixed(0) : "skipped");
-  const ratio = (a: Cell, b: Cell) => {
-    const x = median(a.samples);
-    const y = median(b.samples);
-    return Number.isFinite(x) && Number.isFinite(y) && y > 0 ? `${(x / y).toFixed(2)}×` : "—";
-  };
   const bestTorch = (c: Record<ColumnId, Cell>): { cell: Cell; threads: number } =>
     median(c.torchN.samples) > median(c.torch1.samples) ? { cell: c.torchN, threads: torch?.threads ?? 0 } : { cell: c.torch1, threads: 1 };
+  const ratioOf = (a: Cell, b: Cell) => {
+    const x = median(a.samples);
+    const y = median(b.samples);
+    return Number.isFinite(x) && Number.isFinite(y) && y > 0 ? x / y : NaN;
+  };
+  const ratio = (a: Cell, b: Cell) => {
+    const r = ratioOf(a, b);
+    return Number.isFinite(r) ? `${r.toFixed(2)}×` : "—";
+  };
+  const speed = (m: BenchModelName, c: Cell) => {
+    if (c.error) return c.error;
+    if (!c.samples.length) return "skipped";
+    const sps = median(c.samples);
+    return TOKENS_PER_SAMPLE[m] > 1 ? `${int(sps)} seq/s = ${int(sps * TOKENS_PER_SAMPLE[m])} tok/s` : int(sps);
+  };
+  const gflops = (m: BenchModelName, c: Cell) => (c.samples.length ? (median(c.samples) * trainFlopsPerSample(m)) / 1e9 : NaN);
+  const gflopsText = (m: BenchModelName, c: Cell) => (c.error ? "cannot train" : c.samples.length ? gflops(m, c).toFixed(1) : "skipped");
+
   const torchHead = torch ? `PyTorch CPU ${torch.version} (best of 1/${torch.threads} torch threads, OpenBLAS on all cores)` : "PyTorch CPU (SKIPPED: not installed)";
-  console.log(`\nsamples/s, median of ${opts.rounds} interleaved round(s), one epoch each, batch ${opts.batchSize}, Adam`);
+  console.log(`\nsamples/s (the transformer: sequences of ${LM_SHAPE.seqLen} tokens and tokens/s), median of ${opts.rounds} interleaved round(s), one epoch each, Adam`);
   console.log(
-    `| model | tscolab (${tscolabBackend} + ${patchesInForce().length} patches) | stock tfjs wasm | ${torchHead} | tscolab / PyTorch | stock / PyTorch | tscolab / stock |`,
+    `| model | batch | tscolab (${tscolabBackend} + ${patchesInForce().length} patches) | stock tfjs wasm | ${torchHead} | tscolab / PyTorch | stock / PyTorch | tscolab / stock |`,
   );
-  console.log("|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|");
   for (const m of opts.models) {
     const c = results[m];
     const t = bestTorch(c);
-    const torchText = torch ? `${fmt(t.cell)} (${t.threads} thr)` : "skipped";
+    const torchText = torch && t.cell.samples.length ? `${speed(m, t.cell)} (${t.threads} thr)` : "skipped";
     console.log(
-      `| ${MODEL_TITLES[m]} | ${fmt(c.tscolab)} | ${fmt(c.stock)} | ${torchText} | ${ratio(c.tscolab, t.cell)} | ${ratio(c.stock, t.cell)} | ${ratio(c.tscolab, c.stock)} |`,
+      `| ${MODEL_TITLES[m]} | ${batchOf(m)} | ${speed(m, c.tscolab)} | ${speed(m, c.stock)} | ${torchText} | ${ratio(c.tscolab, t.cell)} | ${ratio(c.stock, t.cell)} | ${ratio(c.tscolab, c.stock)} |`,
     );
   }
   console.log("targets: MLP ≥ 0.45× PyTorch; CNN trains on wasm and ≥ 0.25× PyTorch");
   if (!torch) console.log("!!! PyTorch column SKIPPED: install python3-torch to measure the targets !!!");
+
+  console.log("\nachieved GFLOP/s: analytic matmul/conv FLOPs of forward + backward (trainFlopsPerSample in bench/train_models.ts) × median samples/s");
+  console.log("| model | training MFLOP/sample | tscolab GFLOP/s | stock tfjs wasm GFLOP/s | PyTorch GFLOP/s (best threads) |");
+  console.log("|---|---|---|---|---|");
+  for (const m of opts.models) {
+    const c = results[m];
+    const t = bestTorch(c);
+    const torchText = torch && t.cell.samples.length ? `${gflopsText(m, t.cell)} (${t.threads} thr)` : "skipped";
+    console.log(`| ${m} | ${(trainFlopsPerSample(m) / 1e6).toFixed(1)} | ${gflopsText(m, c.tscolab)} | ${gflopsText(m, c.stock)} | ${torchText} |`);
+  }
+
   if (opts.json) {
+    const num = (x: number) => (Number.isFinite(x) ? x : null);
     const summary = Object.fromEntries(
-      opts.models.map((m) => [
-        m,
-        Object.fromEntries(
-          (["tscolab", "stock", "torch1", "torchN"] as const).map((c) => [
-            c,
-            { median: median(results[m][c].samples), samples: results[m][c].samples, error: results[m][c].error },
-          ]),
-        ),
-      ]),
+      opts.models.map((m) => {
+        const t = bestTorch(results[m]);
+        const columns = Object.fromEntries(
+          COLUMN_IDS.map((c) => {
+            const cell = results[m][c];
+            const med = median(cell.samples);
+            return [c, { median: med, samples: cell.samples, error: cell.error, tokensPerSec: num(med * TOKENS_PER_SAMPLE[m]), gflops: num(gflops(m, cell)) }];
+          }),
+        );
+        const model = {
+          title: MODEL_TITLES[m],
+          batchSize: batchOf(m),
+          samplesPerRound: samplesOf(m),
+          tokensPerSample: TOKENS_PER_SAMPLE[m],
+          trainFlopsPerSample: trainFlopsPerSample(m),
+          torchBestThreads: torch ? t.threads : null,
+          ratios: {
+            tscolabOverTorch: num(ratioOf(results[m].tscolab, t.cell)),
+            stockOverTorch: num(ratioOf(results[m].stock, t.cell)),
+            tscolabOverStock: num(ratioOf(results[m].tscolab, results[m].stock)),
+          },
+        };
+        return [m, { ...columns, model }];
+      }),
     );
     console.log(JSON.stringify({ backend: tscolabBackend, patches: patchesInForce(), torch: torch ? { version: torch.version, threads: torch.threads } : null, results: summary }));
   }
