@@ -63,6 +63,7 @@ describe("native matMul against stock cpu", () => {
       cases.push({ a: tA ? [k, m] : [m, k], b: tB ? [n, k] : [k, n], tA, tB });
       cases.push({ a: tA ? [5, k, m] : [5, m, k], b: tB ? [5, n, k] : [5, k, n], tA, tB });
       cases.push({ a: tA ? [3, k, m] : [3, m, k], b: tB ? [n, k] : [k, n], tA, tB, broadcast: true }); // one weight shared by every batch
+      cases.push({ a: tA ? [2, 3, k, 40] : [2, 3, 40, k], b: tB ? [2, 3, 40, k] : [2, 3, k, 40], tA, tB }); // attention: [batch, heads, …]
     }
   for (const c of cases) {
     it(`a=[${c.a}] b=[${c.b}] transposeA=${c.tA} transposeB=${c.tB}: values${c.broadcast ? "" : " and gradients"}`, async () => {

@@ -52,7 +52,7 @@ export interface NativeMatMulArgs {
 /**
  * act(op(a)·op(b) + bias) natively, or null when this call should stay on
  * wasm (native off, not float32, too small, a broadcast or activation MLAS
- * has no single op for). Operands are rank 2 or 3, as tfjs kernels get them.
+ * has no single op for). Operands have rank 2 or more, as tfjs kernels get them.
  */
 export function nativeMatMul(backend: WasmBackendLike, args: NativeMatMulArgs): TensorInfo | null {
   const rt = runtime;
@@ -63,13 +63,14 @@ export function nativeMatMul(backend: WasmBackendLike, args: NativeMatMulArgs): 
   if (!NATIVE_ACTIVATIONS.includes(activation)) return null;
   const aRank = a.shape.length;
   const bRank = b.shape.length;
-  if (aRank < 2 || aRank > 3 || bRank < 2 || bRank > 3) return null;
+  if (aRank < 2 || bRank < 2) return null;
   const [aRows, aCols] = a.shape.slice(-2);
   const [bRows, bCols] = b.shape.slice(-2);
   const m = transposeA ? aCols : aRows;
   const k = transposeA ? aRows : aCols;
   const n = transposeB ? bRows : bCols;
   if (k !== (transposeB ? bCols : bRows)) return null; // let the wasm kernel raise tfjs's own error
+  // Leading dimensions (attention's [batch, heads]) flatten to one batch: equal on both sides, or one side shared by all.
   const batchA = util.sizeFromShape(a.shape.slice(0, -2));
   const batchB = util.sizeFromShape(b.shape.slice(0, -2));
   const batch = Math.max(batchA, batchB);
@@ -77,8 +78,13 @@ export function nativeMatMul(backend: WasmBackendLike, args: NativeMatMulArgs): 
   if (batch * m * k * n < NATIVE_MIN_MACS || m === 0 || n === 0 || k === 0) return null;
   // A bias must be one value per output column (a Dense layer's): other broadcasts stay on wasm.
   if (bias && (util.sizeFromShape(bias.shape) !== n || bias.shape.slice(0, -1).some((d) => d !== 1))) return null;
-
-  const outerDims = aRank === 3 || bRank === 3 ? broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2)) : [];
+  let outerDims: number[];
+  try {
+    outerDims = broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  } catch {
+    return null;
+  }
+  if (util.sizeFromShape(outerDims) !== batch) return null;
   const outShape = [...outerDims, m, n];
   const variant: MatMulVariant = {
     transposeA,
