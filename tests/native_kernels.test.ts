@@ -144,6 +144,23 @@ describe("native matMul against stock cpu", () => {
     }
   });
 
+  for (const op of ["exp", "erf"] as const) {
+    it(`${op} of a large tensor runs natively: values and gradient like stock cpu`, async () => {
+      const xv = rng(op.length)(64 * 1100).map((v) => v * 4);
+      const f = () => {
+        const x = tf.tensor2d(xv, [64, 1100]);
+        const [dx] = tf.grads((t: tf.Tensor) => tf.sum(tf.mul(tf[op](t), t)))([x]);
+        return [tf[op](x), dx];
+      };
+      const before = nativeCalls.get(`unary:${op === "exp" ? "Exp" : "Erf"}`) ?? 0;
+      const native = await on("wasm", f);
+      expect(nativeCalls.get(`unary:${op === "exp" ? "Exp" : "Erf"}`) ?? 0).toBeGreaterThan(before);
+      const reference = await on("cpu", f);
+      expectClose(native[0], reference[0], 4, "value");
+      expectClose(native[1], reference[1], 4, "gradient");
+    });
+  }
+
   it("the same product twice is bit-identical (one thread: no partition depends on timing)", async () => {
     const data = rng(3);
     const av = data(96 * 777);

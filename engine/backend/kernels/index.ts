@@ -15,6 +15,8 @@ import { wasmConv2DBackpropInputConfig } from "./wasm_conv2d_backprop_input";
 import { wasmDepthwiseFilterGradConfig, wasmDepthwiseInputGradConfig } from "./wasm_depthwise_backprop";
 import { wasmMaxPoolGradConfig } from "./wasm_max_pool_grad";
 import { wasmCastConfig, wasmIdentityConfig } from "./wasm_no_copy";
+import { erfConfig, expConfig } from "./unary";
+import { wasmSliceConfig, wasmSplitVConfig } from "./wasm_slice";
 import { wasmSumConfig } from "./wasm_sum";
 import { wasmUnsortedSegmentSumConfig } from "./wasm_unsorted_segment_sum";
 
@@ -42,6 +44,10 @@ const PATCHES: Patch[] = [
   wasm("DepthwiseConv2dNativeBackpropFilter", "added", () => wasmDepthwiseFilterGradConfig()),
   wasm("DepthwiseConv2dNativeBackpropInput", "added", () => wasmDepthwiseInputGradConfig()),
   wasm("UnsortedSegmentSum", "added: gather/Embedding gradient", () => wasmUnsortedSegmentSumConfig()),
+  wasm("Slice", "contiguous runs in the heap", (stock) => wasmSliceConfig(stock?.setupFunc)),
+  wasm("SplitV", "contiguous runs in the heap", (stock) => wasmSplitVConfig(stock?.setupFunc)),
+  wasm("Exp", "large→native MLAS when on", (stock) => expConfig(stock?.setupFunc)),
+  wasm("Erf", "large→native MLAS when on", (stock) => erfConfig(stock?.setupFunc)),
 ];
 
 const installed = new Map<string, Patch>();

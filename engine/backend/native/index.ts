@@ -2,11 +2,14 @@
 // process, or off with the reason (TSCOLAB_NATIVE=0, not installed, another
 // version, a probe that crashed or hung). The wasm kernels run either way for
 // what native does not take, so "off" only ever means slower.
-import { nativeMatMulOn, useNativeRuntime } from "./native_matmul";
+import { nativeMatMulOn } from "./native_matmul";
+import { useNativeRuntime } from "./sessions";
 import { probeNativeKernels, type NativeProbeOptions, type NativeProbeResult } from "./probe";
 import { loadOrtRuntime } from "./ort_runtime";
 
-export { nativeMatMul, nativeMatMulOn, nativeCalls, NATIVE_MIN_MACS } from "./native_matmul";
+export { nativeMatMul, nativeMatMulOn, NATIVE_MIN_MACS } from "./native_matmul";
+export { nativeUnary, NATIVE_UNARY_OPS, NATIVE_MIN_ELEMENTS } from "./native_unary";
+export { nativeCalls } from "./sessions";
 export { probeNativeKernels, type NativeProbeResult } from "./probe";
 export { PINNED_ORT_VERSION } from "./ort_runtime";
 
@@ -18,7 +21,7 @@ export interface NativeKernelsState {
 }
 
 /** tfjs kernels (on wasm) that send large enough shapes to native code when it is on. */
-export const NATIVE_KERNEL_NAMES = ["BatchMatMul", "_FusedMatMul", "Conv2DBackpropFilter", "Conv2DBackpropInput"] as const;
+export const NATIVE_KERNEL_NAMES = ["BatchMatMul", "_FusedMatMul", "Conv2DBackpropFilter", "Conv2DBackpropInput", "Exp", "Erf"] as const;
 
 export const nativeDisabledByEnv = (env: NodeJS.ProcessEnv = process.env): boolean => env.TSCOLAB_NATIVE === "0";
 

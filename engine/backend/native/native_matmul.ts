@@ -7,37 +7,12 @@
 import { broadcast_util, util, type TensorInfo } from "@tensorflow/tfjs-core";
 import type { WasmBackendLike } from "../kernels/wasm_heap";
 import { matMulModel, NATIVE_ACTIVATIONS, variantKey, type MatMulVariant, type NativeActivation } from "./matmul_models";
-import type { NativeSession, OrtRuntime } from "./ort_runtime";
+import { countCall, nativeRuntime, sessionFor } from "./sessions";
 
 /** Fewer multiply-adds than this and the wasm kernels win (measured: bench/native_kernels.ts). */
 export const NATIVE_MIN_MACS = 1 << 18;
 
-let runtime: OrtRuntime | null = null;
-const sessions = new Map<string, NativeSession>();
-
-/** Turns the native path on with a loaded runtime, or off with null. */
-export function useNativeRuntime(rt: OrtRuntime | null): void {
-  runtime = rt;
-  if (!rt) {
-    for (const s of sessions.values()) s.dispose();
-    sessions.clear();
-  }
-}
-
-export const nativeMatMulOn = (): boolean => runtime !== null;
-
-function sessionFor(rt: OrtRuntime, v: MatMulVariant): NativeSession {
-  const key = variantKey(v);
-  let s = sessions.get(key);
-  if (!s) {
-    s = rt.open(matMulModel(v));
-    sessions.set(key, s);
-  }
-  return s;
-}
-
-/** Calls per variant since the process started (for the profile and the tests that prove a path was taken). */
-export const nativeCalls = new Map<string, number>();
+export const nativeMatMulOn = (): boolean => nativeRuntime() !== null;
 
 export interface NativeMatMulArgs {
   a: TensorInfo;
@@ -55,7 +30,7 @@ export interface NativeMatMulArgs {
  * has no single op for). Operands have rank 2 or more, as tfjs kernels get them.
  */
 export function nativeMatMul(backend: WasmBackendLike, args: NativeMatMulArgs): TensorInfo | null {
-  const rt = runtime;
+  const rt = nativeRuntime();
   if (!rt) return null;
   const { a, b, transposeA, transposeB, bias } = args;
   if (a.dtype !== "float32" || b.dtype !== "float32" || (bias && bias.dtype !== "float32")) return null;
@@ -94,7 +69,8 @@ export function nativeMatMul(backend: WasmBackendLike, args: NativeMatMulArgs): 
     activation,
     leakyAlpha: activation === "leakyrelu" ? (args.leakyAlpha ?? 0.2) : undefined,
   };
-  const session = sessionFor(rt, variant);
+  const key = variantKey(variant);
+  const session = sessionFor(rt, key, () => matMulModel(variant));
   const out = backend.makeOutput(outShape, "float32");
   // Views are taken after the allocation above: growing the heap replaces its buffer.
   const heap = backend.wasm.HEAPU8.buffer;
@@ -113,7 +89,6 @@ export function nativeMatMul(backend: WasmBackendLike, args: NativeMatMulArgs): 
     backend.disposeData(out.dataId);
     throw e;
   }
-  const key = variantKey(variant);
-  nativeCalls.set(key, (nativeCalls.get(key) ?? 0) + 1);
+  countCall(key);
   return out;
 }
