@@ -1,5 +1,5 @@
-// Slice and SplitV on wasm copy whole rows inside the heap; they must give
-// exactly what stock cpu gives for every rank, axis and dtype they take.
+// Slice, SplitV and GatherV2 on wasm copy whole rows inside the heap; they
+// must give exactly what stock cpu gives for every rank, axis and dtype.
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -71,5 +71,37 @@ describe("Slice and SplitV against stock cpu", () => {
       return [tf.slice(x, [0, 1], [2, 2]), ...tf.split(x, [1, 2], 1)];
     };
     expect(await on("wasm", f)).toEqual(await on("cpu", f));
+  });
+
+  for (const [shape, axis] of [
+    [[73, 256], 0],
+    [[4, 9, 5], 1],
+    [[4, 9, 5], 2],
+    [[6], 0],
+  ] as [number[], number][])
+    for (const dtype of ["float32", "int32"] as const)
+      it(`gather from [${shape}] ${dtype} along axis ${axis}, and the embedding gradient`, async () => {
+        const n = shape.reduce((p, d) => p * d, 1);
+        const values = Array.from({ length: n }, (_, i) => (dtype === "int32" ? i * 3 - 50 : Math.cos(i)));
+        const ids = Array.from({ length: 2 * 7 }, (_, i) => (i * 5 + 3) % shape[axis]);
+        const f = () => {
+          const x = tf.tensor(values, shape, dtype);
+          const idx = tf.tensor2d(ids, [2, 7], "int32");
+          const outs = [tf.gather(x, idx, axis)];
+          if (dtype === "float32") outs.push(...tf.grads((t: tf.Tensor) => tf.sum(tf.square(tf.gather(t, idx, axis))))([x]));
+          return outs;
+        };
+        const [wasm, cpu] = [await on("wasm", f), await on("cpu", f)];
+        expect(wasm[0]).toEqual(cpu[0]); // copies: exact
+        if (dtype === "float32") {
+          // the gradient sums repeated rows, in another order than cpu's loop
+          expect(wasm[1].length).toBe(cpu[1].length);
+          wasm[1].forEach((g, i) => expect(Math.abs(g - cpu[1][i])).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(cpu[1][i]))));
+        }
+      });
+
+  it("an index out of range is refused with tfjs's own message", async () => {
+    await tf.setBackend("wasm");
+    expect(() => tf.gather(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor1d([0, 2], "int32"))).toThrow("GatherV2: the index value 2 is not in [0, 1]");
   });
 });

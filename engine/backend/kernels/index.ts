@@ -16,6 +16,7 @@ import { wasmDepthwiseFilterGradConfig, wasmDepthwiseInputGradConfig } from "./w
 import { wasmMaxPoolGradConfig } from "./wasm_max_pool_grad";
 import { wasmCastConfig, wasmIdentityConfig } from "./wasm_no_copy";
 import { erfConfig, expConfig } from "./unary";
+import { wasmGatherV2Config } from "./wasm_gather";
 import { wasmSliceConfig, wasmSplitVConfig } from "./wasm_slice";
 import { wasmSumConfig } from "./wasm_sum";
 import { wasmUnsortedSegmentSumConfig } from "./wasm_unsorted_segment_sum";
@@ -46,6 +47,7 @@ const PATCHES: Patch[] = [
   wasm("UnsortedSegmentSum", "added: gather/Embedding gradient", () => wasmUnsortedSegmentSumConfig()),
   wasm("Slice", "contiguous runs in the heap", (stock) => wasmSliceConfig(stock?.setupFunc)),
   wasm("SplitV", "contiguous runs in the heap", (stock) => wasmSplitVConfig(stock?.setupFunc)),
+  wasm("GatherV2", "one row copy per index", (stock) => wasmGatherV2Config(stock?.setupFunc)),
   wasm("Exp", "large→native MLAS when on", (stock) => expConfig(stock?.setupFunc)),
   wasm("Erf", "large→native MLAS when on", (stock) => erfConfig(stock?.setupFunc)),
 ];
