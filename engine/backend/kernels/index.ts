@@ -8,6 +8,7 @@
 //   uninstallFastKernels()      → stock tfjs again (tests and the bench compare both)
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from "@tensorflow/tfjs-core";
 import { rememberStock } from "./stock";
+import { wasmConv2DConfig, wasmFusedConv2DConfig } from "./conv2d";
 import { fusedMatMulConfig } from "./fused_mat_mul";
 import { wasmBatchMatMulConfig } from "./wasm_batch_mat_mul";
 import { wasmConv2DBackpropFilterConfig } from "./wasm_conv2d_backprop_filter";
@@ -36,6 +37,8 @@ const wasm = (kernelName: string, how: string, make: Patch["make"]): Patch => ({
 const PATCHES: Patch[] = [
   wasm("BatchMatMul", "large→native MLAS when on, transposed+batched→XNNPACK", (stock) => wasmBatchMatMulConfig(stock?.setupFunc)),
   wasm("_FusedMatMul", "large→native MLAS when on", (stock) => fusedMatMulConfig(stock?.setupFunc)),
+  wasm("Conv2D", "large→im2col+native MLAS when on", (stock) => wasmConv2DConfig(stock?.setupFunc)),
+  wasm("FusedConv2D", "large→im2col+native MLAS with bias and activation when on", (stock) => wasmFusedConv2DConfig(stock?.setupFunc)),
   wasm("Conv2DBackpropFilter", "im2col+XNNPACK", () => wasmConv2DBackpropFilterConfig()),
   wasm("Conv2DBackpropInput", "XNNPACK+col2im", (stock) => wasmConv2DBackpropInputConfig(stock?.setupFunc)),
   wasm("MaxPoolGrad", "first-max scatter", () => wasmMaxPoolGradConfig()),

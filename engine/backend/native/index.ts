@@ -21,7 +21,7 @@ export interface NativeKernelsState {
 }
 
 /** tfjs kernels (on wasm) that send large enough shapes to native code when it is on. */
-export const NATIVE_KERNEL_NAMES = ["BatchMatMul", "_FusedMatMul", "Conv2DBackpropFilter", "Conv2DBackpropInput", "Exp", "Erf"] as const;
+export const NATIVE_KERNEL_NAMES = ["BatchMatMul", "_FusedMatMul", "Conv2D", "FusedConv2D", "Conv2DBackpropFilter", "Conv2DBackpropInput", "Exp", "Erf"] as const;
 
 export const nativeDisabledByEnv = (env: NodeJS.ProcessEnv = process.env): boolean => env.TSCOLAB_NATIVE === "0";
 

@@ -9,7 +9,7 @@ import type { WasmBackendLike } from "../kernels/wasm_heap";
 import { matMulModel, NATIVE_ACTIVATIONS, variantKey, type MatMulVariant, type NativeActivation } from "./matmul_models";
 import { countCall, nativeRuntime, sessionFor } from "./sessions";
 
-/** Fewer multiply-adds than this and the wasm kernels win (measured: bench/native_kernels.ts). */
+/** Fewer multiply-adds than this and the wasm kernels win (measured: bench/step_profile.ts shapes; a one-node Gemm here costs ~10-15 µs a call). */
 export const NATIVE_MIN_MACS = 1 << 18;
 
 export const nativeMatMulOn = (): boolean => nativeRuntime() !== null;
