@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installFastKernels } from "../engine/backend/kernels";
 import { disableNativeKernels, enableNativeKernels, nativeCalls, nativeKernelsInForce, NATIVE_MIN_MACS, prepareNativeKernels, probeNativeKernels } from "../engine/backend/native";
 import { locateOrt, PINNED_ORT_VERSION } from "../engine/backend/native/ort_runtime";
+import { verifyEnv } from "../engine/env/verify_env";
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -214,6 +215,16 @@ describe("probe", () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   }, 30_000);
 
+  it("a missing package, or one without a binding for this platform, is reported with the fix", async () => {
+    const missing = await probeNativeKernels({ where: { packageDir: null, version: null, bindingPath: null }, cacheDir: path.join(tmp, "c4") });
+    expect(missing).toMatchObject({ ok: false, error: "onnxruntime-node is not installed (npm ci installs it)" });
+    const noBinding = await probeNativeKernels({
+      where: { packageDir: path.join(tmp, "nowhere"), version: PINNED_ORT_VERSION, bindingPath: null },
+      cacheDir: path.join(tmp, "c4"),
+    });
+    expect(noBinding.error).toBe(`onnxruntime-node has no native binding for ${process.platform}/${process.arch}`);
+  });
+
   it("another onnxruntime-node version is refused without loading it", async () => {
     const where = fakeInstall("other", "process.kill(process.pid, 'SIGKILL');", "1.29.0");
     const r = await probeNativeKernels({ where, cacheDir: path.join(tmp, "c3") });
@@ -221,6 +232,22 @@ describe("probe", () => {
     expect(r.error).toBe(`onnxruntime-node 1.29.0 is installed but tscolab calls the binding of ${PINNED_ORT_VERSION} (npm ci restores it)`);
     expect(locateOrt().version).toBe(PINNED_ORT_VERSION);
   });
+});
+
+describe("%verify_env", () => {
+  it("shows the native kernels with their GFLOP/s, and says when TSCOLAB_NATIVE=0 turned them off", async () => {
+    const on = await verifyEnv({ env: { ...process.env, TSCOLAB_BACKEND: "" } });
+    expect(on.backend.selected).toBe("wasm");
+    expect(on.backend.native).toMatchObject({ on: true, version: PINNED_ORT_VERSION });
+    expect(on.backend.native.kernels).toEqual(expect.arrayContaining(["BatchMatMul", "_FusedMatMul", "Conv2DBackpropFilter"]));
+    expect(on.backend.native.speeds.length).toBeGreaterThan(0);
+    const check = on.checks.find((c) => c.id === "backend.native")!;
+    expect(check.status).toBe("ok");
+    expect(check.message).toMatch(/GFLOP\/s/);
+    const off = await verifyEnv({ env: { ...process.env, TSCOLAB_BACKEND: "", TSCOLAB_NATIVE: "0" } });
+    expect(off.backend.native).toMatchObject({ on: false, reason: "off: TSCOLAB_NATIVE=0", kernels: [] });
+    expect(off.checks.find((c) => c.id === "backend.native")).toMatchObject({ status: "ok" });
+  }, 120_000);
 });
 
 describe("1,000 training steps", () => {
