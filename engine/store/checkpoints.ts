@@ -41,6 +41,13 @@ export interface CommitCheckpointOptions {
   isBest?: boolean;
   /** Keep the checkpoint that `best/` came from out of rotation (default true). */
   keepBest?: boolean;
+  /**
+   * fsync every file and folder (default true). The local copy of a
+   * local-first run skips it: renames keep it atomic against a killed
+   * process, verification catches what a machine crash tore, and the Drive
+   * copy is the durable one.
+   */
+  durable?: boolean;
 }
 
 export interface CommittedCheckpoint {
@@ -90,7 +97,8 @@ async function stepFolders(ckDir: string): Promise<{ name: string; step: number 
 }
 
 /** Writes every file plus MANIFEST.json into `dir` (which must not exist), fsyncing all of it. */
-async function writeCheckpointFolder(dir: string, step: number, epoch: number, files: CheckpointFiles, meta: Record<string, unknown>): Promise<number> {
+async function writeCheckpointFolder(dir: string, step: number, epoch: number, files: CheckpointFiles, meta: Record<string, unknown>, durable: boolean): Promise<number> {
+  const write = durable ? writeFileSynced : (file: string, data: Uint8Array | string) => fs.promises.writeFile(file, data);
   await fs.promises.mkdir(dir);
   const entries: Manifest["files"] = [];
   const subdirs = new Set<string>();
@@ -103,35 +111,44 @@ async function writeCheckpointFolder(dir: string, step: number, epoch: number, f
       makeDirs(path.dirname(file));
       subdirs.add(path.dirname(file));
     }
-    await writeFileSynced(file, buf);
+    await write(file, buf);
     entries.push({ name, size: buf.length, sha256: sha256(buf) });
     bytes += buf.length;
   }
   const manifest: Manifest = { format: MANIFEST_FORMAT, step, epoch, createdAt: new Date().toISOString(), meta, files: entries };
   const text = JSON.stringify(manifest, null, 1) + "\n";
   // The manifest goes last: a temporary with a manifest that verifies is complete.
-  await writeFileSynced(path.join(dir, MANIFEST_NAME), text);
-  for (const sub of subdirs) await fsyncDir(sub);
-  await fsyncDir(dir);
+  await write(path.join(dir, MANIFEST_NAME), text);
+  if (durable) {
+    for (const sub of subdirs) await fsyncDir(sub);
+    await fsyncDir(dir);
+  }
   return bytes + Buffer.byteLength(text);
 }
 
 /** Renames a verified temporary onto `target`, moving any existing folder aside first. */
-async function swapInto(tmp: string, target: string): Promise<void> {
+async function swapInto(tmp: string, target: string, durable: boolean): Promise<void> {
   let old: string | undefined;
   if (fs.existsSync(target)) {
     old = tempSibling(target, "old");
     await fs.promises.rename(target, old);
   }
   await fs.promises.rename(tmp, target);
-  await fsyncDir(path.dirname(target));
+  if (durable) await fsyncDir(path.dirname(target));
   if (old) await fs.promises.rm(old, { recursive: true, force: true });
 }
 
-async function writeVerifiedAside(target: string, step: number, epoch: number, files: CheckpointFiles, meta: Record<string, unknown>): Promise<{ tmp: string; bytes: number }> {
+async function writeVerifiedAside(
+  target: string,
+  step: number,
+  epoch: number,
+  files: CheckpointFiles,
+  meta: Record<string, unknown>,
+  durable: boolean,
+): Promise<{ tmp: string; bytes: number }> {
   const tmp = tempSibling(target);
   try {
-    const bytes = await writeCheckpointFolder(tmp, step, epoch, files, meta);
+    const bytes = await writeCheckpointFolder(tmp, step, epoch, files, meta, durable);
     const check = await verifyCheckpointDir(tmp);
     if (!check.ok)
       throw new TscolabError(
@@ -169,7 +186,7 @@ async function bestStep(runDir: string): Promise<number | undefined> {
  */
 export async function commitCheckpoint(runDir: string, opts: CommitCheckpointOptions): Promise<CommittedCheckpoint> {
   const t0 = performance.now();
-  const { step, epoch, files, meta = {}, keepLast = DEFAULT_KEEP_LAST, isBest = false, keepBest = true } = opts;
+  const { step, epoch, files, meta = {}, keepLast = DEFAULT_KEEP_LAST, isBest = false, keepBest = true, durable = true } = opts;
   const ckDir = path.join(runDir, CHECKPOINTS_DIR);
   const name = checkpointName(step);
   const target = path.join(ckDir, name);
@@ -177,14 +194,14 @@ export async function commitCheckpoint(runDir: string, opts: CommitCheckpointOpt
   let committed = false;
   try {
     makeDirs(ckDir);
-    const aside = await writeVerifiedAside(target, step, epoch, files, meta);
+    const aside = await writeVerifiedAside(target, step, epoch, files, meta, durable);
     bytes = aside.bytes;
-    await swapInto(aside.tmp, target);
+    await swapInto(aside.tmp, target, durable);
     committed = true;
     if (isBest) {
-      const best = await writeVerifiedAside(path.join(runDir, BEST_DIR), step, epoch, files, { ...meta, best: true });
+      const best = await writeVerifiedAside(path.join(runDir, BEST_DIR), step, epoch, files, { ...meta, best: true }, durable);
       bytes += best.bytes;
-      await swapInto(best.tmp, path.join(runDir, BEST_DIR));
+      await swapInto(best.tmp, path.join(runDir, BEST_DIR), durable);
     }
   } catch (err) {
     const newest = (await stepFolders(ckDir)).find((f) => committed || f.step !== step);
@@ -205,7 +222,7 @@ export async function commitCheckpoint(runDir: string, opts: CommitCheckpointOpt
     await removeFolder(path.join(ckDir, f.name));
     removed.push(f.name);
   }
-  if (removed.length) await fsyncDir(ckDir);
+  if (removed.length && durable) await fsyncDir(ckDir);
   return { dir: target, step, epoch, bytes, ms: performance.now() - t0, removed };
 }
 

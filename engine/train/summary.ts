@@ -1,6 +1,7 @@
 // The summary train() returns and `tscolab train --json` prints.
 import { z } from "zod";
 import { datasetInfo } from "../data/schema";
+import { mirrorStateSchema } from "../store/mirror";
 import { resolvedConfig } from "./config";
 import { bestSchema } from "./state";
 
@@ -32,5 +33,7 @@ export const trainSummarySchema = z.object({
   backend: z.string(),
   config: resolvedConfig,
   dataset: datasetInfo,
+  /** A local-first run's Drive copy at the end: complete, or what is still only local and why. Null when the run wrote to the Drive directly. */
+  mirror: mirrorStateSchema.nullable().optional(),
 });
 export type TrainSummary = z.infer<typeof trainSummarySchema>;

@@ -13,6 +13,8 @@ import type { BestTracker } from "./best";
 export class CheckpointSaver implements TrainHook {
   /** Checkpoints committed by this run. */
   saved = 0;
+  /** fsync the commits (off for a local-first run's local copy: the Drive copy is the durable one). */
+  durable = true;
   private lastSavedStep: number | null = null;
 
   /** `best` must run before this hook at epoch ends: its verdict decides best/. */
@@ -23,6 +25,8 @@ export class CheckpointSaver implements TrainHook {
     private readonly policy: CheckpointPolicy,
     private readonly epochs: number,
     private readonly best: BestTracker,
+    /** Called after every commit (a local-first run's mirror copies it to the Drive). */
+    private readonly onCommitted?: () => void,
   ) {}
 
   async onStepEnd(s: StepEnd): Promise<void> {
@@ -48,9 +52,11 @@ export class CheckpointSaver implements TrainHook {
       keepLast: this.policy.keepLast,
       keepBest: this.policy.keepBest,
       isBest: asBest,
+      durable: this.durable,
       meta: progress.best ? { metric: progress.best.metric, value: progress.best.value, stepInEpoch: trainer.stepInEpoch } : { stepInEpoch: trainer.stepInEpoch },
     });
     this.saved++;
     this.lastSavedStep = trainer.step;
+    this.onCommitted?.();
   }
 }
