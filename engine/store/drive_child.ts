@@ -61,6 +61,17 @@ export type Message = { id: number; ok: true; result: unknown } | { id: number; 
 
 let current = 0;
 let lastBeat = 0;
+/** Temporaries this process could not remove when a copy failed (the Drive was failing too); retried before every request. */
+const leftovers = new Set<string>();
+
+function forget(p: string): void {
+  try {
+    fs.rmSync(p, { recursive: true, force: true });
+    leftovers.delete(p);
+  } catch {
+    leftovers.add(p);
+  }
+}
 
 /** After every returned call: tells the parent's watchdog this request still moves. */
 function beat(): void {
@@ -150,7 +161,9 @@ function requireRoot(driveRoot: string): void {
 function removeAside(side: Side, dir: string): void {
   const aside = tempSibling(dir, "old");
   on(side, `renaming ${dir}`, () => fs.renameSync(dir, aside));
+  leftovers.add(aside);
   on(side, `removing ${aside}`, () => fs.rmSync(aside, { recursive: true, force: true }));
+  leftovers.delete(aside);
 }
 
 /** Dead writers' leftovers (`.tmp-*`, `.old-*` whose pid is gone) in a Drive run folder. */
@@ -239,11 +252,7 @@ function commitFolder(side: Side, dest: string, manifestText: string, files: [st
     fsyncDir(side, path.dirname(dest));
     if (old) on(side, `removing ${old}`, () => fs.rmSync(old!, { recursive: true, force: true }));
   } catch (err) {
-    try {
-      fs.rmSync(tmp, { recursive: true, force: true });
-    } catch {
-      // The Drive is failing; a dead writer's temporary is cleaned up later.
-    }
+    forget(tmp);
     throw err;
   }
   // Counts only once it verifies where a reader will look for it.
@@ -275,11 +284,7 @@ function copyFile(from: Side, to: Side, src: string, dest: string): { sha: strin
     if (!back.equals(bytes)) throw new SideError(to, "EVERIFY", `${tmp} read back different bytes than were written`);
     on(to, `renaming ${tmp}`, () => fs.renameSync(tmp, dest));
   } catch (err) {
-    try {
-      fs.rmSync(tmp, { force: true });
-    } catch {
-      // As above.
-    }
+    forget(tmp);
     throw err;
   }
   fsyncDir(to, path.dirname(dest));
@@ -384,6 +389,7 @@ function handle(req: Request): unknown {
 process.on("message", (raw: { id: number } & Request) => {
   current = raw.id;
   lastBeat = Date.now();
+  for (const p of [...leftovers]) forget(p);
   let reply: Message;
   try {
     reply = { id: raw.id, ok: true, result: handle(raw) ?? null };

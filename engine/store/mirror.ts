@@ -108,6 +108,7 @@ const WORDS: Record<string, string> = {
   EDQUOT: "the Drive's quota is used up",
   EACCES: "permission denied",
   EPERM: "operation not permitted",
+  EVERIFY: "the Drive returned different bytes than were written",
 };
 
 function reasonOf(err: DriveIOError): string {
@@ -302,6 +303,8 @@ export class RunMirror {
 
   private unavailable(err: DriveIOError): void {
     const reason = reasonOf(err);
+    // Files written just before a disconnect may never appear: once the Drive is back, what it holds is verified again.
+    this.inspected = false;
     this.retryAt = Date.now() + this.retryMs;
     this.retryMs = Math.min(this.retryMs * 2, this.maxRetryMs);
     if (this.since && this.reason === reason) return;
@@ -331,11 +334,10 @@ export class RunMirror {
       const verify = [...local.steps.map(([n]) => n), ...(local.best ? [BEST_DIR] : [])];
       const info = await this.io.call<DriveRunInfo>({ op: "inspect", runDir: driveDir, verify });
       this.driveSteps = new Set(info.steps.map((s) => s.name));
+      this.mirrored.clear();
       for (const s of info.steps) if (s.valid && s.manifestSha) this.mirrored.set(s.name, s.manifestSha);
-      if (info.best?.valid) {
-        this.mirroredBest = info.best.manifestSha;
-        this.driveBestStep = info.best.step ?? undefined;
-      }
+      this.mirroredBest = info.best?.valid ? info.best.manifestSha : null;
+      this.driveBestStep = info.best?.valid ? (info.best.step ?? undefined) : undefined;
       this.mirroredMetrics = info.metricsSha;
       this.mirroredRunJson = info.runJsonSha;
       this.inspected = true;
