@@ -271,7 +271,8 @@ describe.skipIf(!canRun)("a Drive that drops out", () => {
     // A copy cut off by the disconnect may leave a hidden temporary (removed once the Drive is writable), never a step folder that does not verify.
     const { valid, corrupt } = await listValidCheckpoints(onDrive(r.runId));
     expect(corrupt).toEqual([]);
-    expect(valid[0]!.step).toBeLessThanOrEqual(90);
+    // Nothing after the Drive went away at epoch 3 (a copy already under way may have finished).
+    expect(valid.filter((v) => v.step > 50)).toEqual([]);
 
     drive.off("readonly");
     const synced = await driveSync({ drive: drive.root, cwd: work, timeoutMs: 60_000 });

@@ -224,6 +224,7 @@ function verifyOn(side: Side, dir: string, what: string, keepBytes = false) {
 /** Writes a folder aside under dest's parent, verifies it, swaps it in, and verifies it again under its own name. */
 function commitFolder(side: Side, dest: string, manifestText: string, files: [string, Buffer][]): void {
   const tmp = tempSibling(dest);
+  const expected = new Map(files.map(([name, bytes]) => [name, bytes.length]));
   const write = side === "drive" ? writeSynced : (file: string, data: Buffer) => on("local", `writing ${file}`, () => fs.writeFileSync(file, data));
   try {
     mkdirOnce(side, tmp);
@@ -255,8 +256,16 @@ function commitFolder(side: Side, dest: string, manifestText: string, files: [st
     forget(tmp);
     throw err;
   }
-  // Counts only once it verifies where a reader will look for it.
-  verifyOn(side, dest, "the committed copy");
+  // Counts only once it verifies where a reader will look for it: the manifest
+  // re-read byte for byte, every file there with its size (the bytes were
+  // hashed in the folder just renamed; reading them all again would double
+  // the Drive's traffic).
+  const back = on(side, `reading ${dest}`, () => fs.readFileSync(path.join(dest, MANIFEST_NAME), "utf8"));
+  if (back !== manifestText) throw new SideError(side, "EVERIFY", `${dest}/${MANIFEST_NAME} read back different bytes than were written`);
+  for (const [name, size] of expected) {
+    const st = on(side, `stat ${dest}/${name}`, () => fs.statSync(path.join(dest, name), { throwIfNoEntry: false }));
+    if (!st || st.size !== size) throw new SideError(side, "EVERIFY", `${dest}/${name} is ${st ? `${st.size} bytes, not ${size}` : "missing"} after the rename`);
+  }
 }
 
 function putFolder(src: string, dest: string): { manifestSha: string } {

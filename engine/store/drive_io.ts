@@ -12,6 +12,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import type { Socket } from "node:net";
+import os from "node:os";
 import path from "node:path";
 import type { ChildError, Message, Request, Side } from "./drive_child";
 
@@ -100,6 +101,12 @@ export class DriveIO {
     (child.stderr as Socket).unref();
     child.unref();
     child.channel?.unref();
+    // Copying and hashing yield the CPU to training.
+    try {
+      os.setPriority(child.pid!, 10);
+    } catch {
+      // Not allowed here: it runs at the trainer's priority.
+    }
     child.on("exit", () => {
       if (this.child === child) this.child = null;
     });

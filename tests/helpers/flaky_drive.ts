@@ -102,7 +102,7 @@ export async function mountFlakyDrive(): Promise<FlakyDrive> {
       } catch {
         // Already gone.
       }
-      proc.kill("SIGTERM");
+      proc.kill("SIGKILL");
     },
   };
 }
