@@ -4,10 +4,11 @@
 // A checkpoint holds the model, the loop position with every random stream,
 // the optimizer state and RunProgress, so a resumed run continues exactly.
 // Its bytes are taken at the step. A local-first run's local copy is then
-// committed in the background while training goes on (one commit at a time,
+// committed by a worker thread while training goes on (one commit at a time,
 // in order; the next save, or the end of the loop, waits for it and throws its
 // error); a commit to the Drive directly is waited for.
 import { commitCheckpoint, modelToFiles } from "../../store";
+import { commitInThread } from "../../store/commit_thread";
 import { saveAfterStep, saveAtEpochEnd, saveOnStop, type CheckpointPolicy } from "../../store/checkpoint_policy";
 import type { EpochEnd, StepEnd, StopReason, TrainHook } from "../loop";
 import { stateToFiles, type RunProgress } from "../state";
@@ -71,7 +72,7 @@ export class CheckpointSaver implements TrainHook {
     this.saved++;
     this.lastSavedStep = trainer.step;
     const commit = async () => {
-      await commitCheckpoint(this.runDir, options);
+      await (this.localCopy ? commitInThread(this.runDir, options) : commitCheckpoint(this.runDir, options));
       this.onCommitted?.();
     };
     if (!this.localCopy) return commit();
