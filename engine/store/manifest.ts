@@ -110,23 +110,41 @@ export async function verifyCheckpointDir(dir: string, opts: { keepBytes?: boole
   return problems.length ? { ok: false, problems, manifest } : { ok: true, manifest, bytes: kept };
 }
 
+/** A whole file, read 1 MiB a call (`onRead` after each), or null when it does not exist. */
+function readChunked(file: string, onRead?: () => void): Buffer | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  } finally {
+    onRead?.();
+  }
+  try {
+    const parts: Buffer[] = [];
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(1 << 20);
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+      onRead?.();
+      if (n === 0) break;
+      parts.push(chunk.subarray(0, n));
+    }
+    return Buffer.concat(parts);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /**
  * The same check with blocking reads, for the process that does the Drive's
  * I/O (a hung call there blocks only that process). `onRead` runs after every
- * file read, so a watchdog can tell a slow folder from a hung call. Errors
- * other than a missing file (ENOTCONN, EIO) are thrown, not reported as problems.
+ * read call, so a watchdog can tell a large folder on a slow Drive from a
+ * hung call. Errors other than a missing file (ENOTCONN, EIO) are thrown, not
+ * reported as problems.
  */
 export function verifyCheckpointDirSync(dir: string, opts: { keepBytes?: boolean; onRead?: () => void } = {}): VerifyResult & { manifestText?: string } {
-  const read = (file: string): Buffer | null => {
-    try {
-      return fs.readFileSync(file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-      throw err;
-    } finally {
-      opts.onRead?.();
-    }
-  };
+  const read = (file: string): Buffer | null => readChunked(file, opts.onRead);
   const text = read(path.join(dir, MANIFEST_NAME))?.toString("utf8") ?? null;
   const parsed = parseManifest(text);
   if ("problems" in parsed) return { ok: false, problems: parsed.problems };
