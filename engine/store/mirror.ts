@@ -213,9 +213,9 @@ export class RunMirror {
   async flush(timeoutMs: number): Promise<MirrorState> {
     const deadline = Date.now() + timeoutMs;
     this.local = snapshotLocal(this.opts.localDir);
-    this.dirty = true;
     this.retryAt = 0;
     for (;;) {
+      this.dirty = true;
       this.kick();
       if (this.running) await this.waitIdle(deadline - Date.now());
       if (this.closed || !this.pendingItems().length || Date.now() >= deadline) break;
