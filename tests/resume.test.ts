@@ -92,8 +92,13 @@ async function fingerprint(runDir: string) {
   };
 }
 
-/** The newest checkpoint step in the Drive's run folders, or (`local`) in this machine's local copies of them. */
-const newestStepOnDisk = (drive: string, where: "drive" | "local" = "drive"): number => {
+/**
+ * The newest checkpoint step in the Drive's run folders, or in this machine's
+ * local copies of them, or (the default) in either: a local-first run's
+ * local copy is ahead of the Drive by what the mirror has not copied yet.
+ */
+const newestStepOnDisk = (drive: string, where: "drive" | "local" | "either" = "either"): number => {
+  if (where === "either") return Math.max(newestStepOnDisk(drive, "drive"), newestStepOnDisk(drive, "local"));
   const runs = path.join(where === "drive" ? drive : localDriveRoot(LOCAL, drive), "tscolab", "runs");
   let newest = -1;
   for (const id of fs.existsSync(runs) ? fs.readdirSync(runs) : []) {
@@ -102,6 +107,17 @@ const newestStepOnDisk = (drive: string, where: "drive" | "local" = "drive"): nu
   }
   return newest;
 };
+
+/** The newest valid checkpoint of the Drive's run folder and of its local copy. */
+async function newestValidStep(drive: string): Promise<number> {
+  let newest = -1;
+  for (const base of [drive, localDriveRoot(LOCAL, drive)]) {
+    const runs = path.join(base, "tscolab", "runs");
+    for (const id of fs.existsSync(runs) ? fs.readdirSync(runs).filter((n) => !n.startsWith(".")) : [])
+      newest = Math.max(newest, (await listValidCheckpoints(path.join(runs, id))).valid[0]?.step ?? -1);
+  }
+  return newest;
+}
 
 /**
  * SIGKILLs `proc` at a random moment: once its checkpoints reach a random step
@@ -146,10 +162,10 @@ describe("resume after SIGKILL", () => {
   test("killed twice at random moments, resumed with --resume last: bit-identical end", async () => {
     const drive = path.join(work, "drive-kill");
     const k1 = await killAtRandom(train(work, ["--config", "config.json", "--drive", drive, "--json"]), drive, 4, base.step / 2, "first run");
-    const runDir = onlyRun(drive);
-    const after1 = (await listValidCheckpoints(runDir)).valid[0]!.step;
+    const after1 = await newestValidStep(drive);
     const k2 = await killAtRandom(train(work, ["--resume", "last", "--drive", drive, "--json"]), drive, after1 + 4, base.step - 40, "first resume");
-    const after2 = (await listValidCheckpoints(runDir)).valid[0]!.step;
+    const after2 = await newestValidStep(drive);
+    const runDir = onlyRun(drive);
     console.log(
       `killed at step >= ${k1.target} +${k1.extraMs} ms (newest valid checkpoint ${after1}), then at >= ${k2.target} +${k2.extraMs} ms into the resume (${after2}); ${base.step} steps in all`,
     );
