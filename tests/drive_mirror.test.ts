@@ -3,8 +3,10 @@
 // Drive in the background, so a disconnected, hung or read-only Drive never
 // stops or slows training; the Drive catches up when it is back, and a run
 // whose machine was lost resumes from the Drive alone, bit-identical.
-// The switches are flipped from the progress listener at fixed epochs, so
-// what happens when does not depend on the machine's speed.
+// The switches are flipped from the progress listener, at a fixed epoch or
+// once the progress line shows what the last switch did (which may be only
+// while the run waits for the Drive at its end), so what happens when does
+// not depend on how fast the machine trains or copies.
 process.env.TSCOLAB_BACKEND = "cpu";
 // Short bounds so the suite stays fast: a Drive call hung for 2 s counts as hung.
 process.env.TSCOLAB_DRIVE_TIMEOUT = "2";
@@ -68,16 +70,16 @@ function onDrive(runId: string): string {
   return path.join(drive.backing, "tscolab", "runs", runId);
 }
 
-/** The Drive folder is complete: every checkpoint valid, no temporaries left, the same files the run reports. */
-async function expectCompleteOnDrive(runId: string): Promise<void> {
+/** The Drive folder is complete: every checkpoint valid, no temporaries left, the same files as the uninterrupted run. */
+async function expectCompleteOnDrive(runId: string, expected = base): Promise<void> {
   const dir = onDrive(runId);
   const { valid, corrupt } = await listValidCheckpoints(dir);
   expect(corrupt).toEqual([]);
-  expect(valid[0]!.step).toBe(FINAL_STEP);
+  expect(valid[0]!.step).toBe(expected.step);
   expect(fs.readdirSync(path.join(dir, "checkpoints")).filter((n) => n.startsWith("."))).toEqual([]);
   expect(fs.readdirSync(dir).filter((n) => n.startsWith("."))).toEqual([]);
   expect(JSON.parse(fs.readFileSync(path.join(dir, "run.json"), "utf8"))).toMatchObject({ status: "completed" });
-  expect(await fingerprint(dir)).toEqual(base);
+  expect(await fingerprint(dir)).toEqual(expected);
 }
 
 const localRunDir = (runId: string) => path.join(localDriveRoot(LOCAL, drive.root), "tscolab", "runs", runId);
@@ -101,32 +103,49 @@ afterEach(() => {
   spawned.clear();
 });
 
-/** Flips switches at epoch ends; collects the distinct Drive lines the progress showed. */
-function script(at: Record<number, (e: ProgressEvent) => void>) {
+/** One step of a script: when the event (and the Drive line it shows) says so, do something, once. */
+type Phase = { when: (e: ProgressEvent, line: string) => boolean; then: (e: ProgressEvent) => void };
+const atEpoch = (epoch: number) => (e: ProgressEvent) => e.epochEnded && e.epoch >= epoch;
+const shows = (text: string) => (_e: ProgressEvent, line: string) => line.includes(text);
+
+/** Runs the phases in order from the progress listener; collects the distinct Drive lines the progress showed. */
+function script(phases: Phase[]) {
   const lines: string[] = [];
+  let next = 0;
   const onProgress = (e: ProgressEvent) => {
     const line = driveLine(e.drive);
     if (line && lines[lines.length - 1] !== line) lines.push(line);
-    if (e.epochEnded) at[e.epoch]?.(e);
+    const phase = phases[next];
+    if (phase?.when(e, line)) {
+      next++;
+      phase.then(e);
+    }
   };
-  return { lines, onProgress };
+  return { lines, onProgress, done: () => next === phases.length };
 }
 
 describe.skipIf(!canRun)("a Drive that drops out", () => {
   test("disconnected (ENOTCONN) mid-run, then back: training never stops, the Drive catches up, complete and verified", async () => {
     let localAhead = 0;
-    const s = script({
-      3: () => drive.on("enotconn"),
-      10: (e) => {
-        // Meanwhile the local copy went on, bounded by rotation.
-        localAhead = e.step - Math.max(...steps(path.join(onDrive(e.runId), "checkpoints")));
-        // keepLast, the one best/ came from, and at most one more whose commit (in the background) has not rotated yet.
-        expect(steps(path.join(localRunDir(e.runId), "checkpoints")).length).toBeLessThanOrEqual(CONFIG.checkpoint.keepLast + 2);
-        drive.off("enotconn");
+    let localCount = 0;
+    const s = script([
+      { when: atEpoch(3), then: () => drive.on("enotconn") },
+      {
+        // Back once the line said so and training went on to step 150 (or further, e.g. to its end).
+        when: (e, line) => line.includes("ENOTCONN") && e.step >= 150,
+        then: (e) => {
+          // Meanwhile the local copy went on, bounded by rotation.
+          localAhead = e.step - Math.max(...steps(path.join(onDrive(e.runId), "checkpoints")));
+          localCount = steps(path.join(localRunDir(e.runId), "checkpoints")).length;
+          drive.off("enotconn");
+        },
       },
-    });
+    ]);
     const r = await train(CONFIG, { cwd: work, drive: drive.root, onProgress: s.onProgress });
     expect(r.status).toBe("completed");
+    expect(s.done()).toBe(true);
+    // keepLast, the one best/ came from, and at most one more whose commit (in the background) has not rotated yet.
+    expect(localCount).toBeLessThanOrEqual(CONFIG.checkpoint.keepLast + 2);
     expect(localAhead, "steps checkpointed locally while the Drive was away").toBeGreaterThanOrEqual(90);
     const down = s.lines.find((l) => l.startsWith("Drive unavailable"));
     expect(down).toMatch(/^Drive unavailable since \d\d:\d\d:\d\d \(ENOTCONN: Transport endpoint is not connected\)( · \d+ checkpoints? waits? locally)?; training goes on$/);
@@ -140,8 +159,12 @@ describe.skipIf(!canRun)("a Drive that drops out", () => {
   }, 120_000);
 
   test("disconnected, then the trainer is SIGKILLed and its local copy lost; the Drive returns: --resume continues from the Drive alone, bit-identical", async () => {
+    // A longer run (900 steps), so the Drive gets a first checkpoint well before training ends.
+    const config = { ...CONFIG, epochs: 60 };
+    const uninterrupted = await train({ ...config, checkpoint: { ...config.checkpoint, local: false } }, { cwd: work, drive: path.join(work, "plain-drive-long") });
+    const long = await fingerprint(uninterrupted.runDir);
     const cwd = fs.mkdtempSync(path.join(work, "cli-"));
-    fs.writeFileSync(path.join(cwd, "config.json"), JSON.stringify(CONFIG));
+    fs.writeFileSync(path.join(cwd, "config.json"), JSON.stringify(config));
     const env = { ...process.env, TSCOLAB_LOCAL: LOCAL };
     const runs = path.join(drive.backing, "tscolab", "runs");
     const earlier = new Set(fs.existsSync(runs) ? fs.readdirSync(runs) : []);
@@ -158,7 +181,7 @@ describe.skipIf(!canRun)("a Drive that drops out", () => {
     drive.on("enotconn");
     const runId = ours()[0]!;
     const cut = newest(onDrive(runId));
-    expect(cut).toBeLessThan(FINAL_STEP - 30);
+    expect(cut).toBeLessThan(long.step - 30);
     // Training goes on locally (and, once done, waits for the Drive); the machine is lost meanwhile.
     await waitFor(() => newest(localRunDir(runId)) >= cut + 30, "30 more steps committed locally");
     child.kill("SIGKILL");
@@ -167,7 +190,7 @@ describe.skipIf(!canRun)("a Drive that drops out", () => {
     fs.rmSync(LOCAL, { recursive: true, force: true });
     drive.off("enotconn");
     const onDriveBefore = newest(onDrive(runId));
-    expect(onDriveBefore).toBeLessThan(FINAL_STEP);
+    expect(onDriveBefore).toBeLessThan(long.step);
 
     const resumed = await train(undefined, { cwd, drive: drive.root, resume: "last" });
     expect(resumed.status).toBe("completed");
@@ -175,24 +198,28 @@ describe.skipIf(!canRun)("a Drive that drops out", () => {
     expect(resumed.notes.join("\n")).toContain(
       `resuming ${runId} from ${resumed.resumedFrom} (epoch ${Math.floor(onDriveBefore / 15)}) from the Drive (this machine had no newer copy)`,
     );
-    await expectCompleteOnDrive(runId);
+    await expectCompleteOnDrive(runId, long);
   }, 120_000);
 
   test("writes the Drive acknowledged but never kept, and files lost before a disconnect: verified again when it is back, and copied again", async () => {
-    const s = script({
-      3: () => drive.on("lose_writes"),
-      6: (e) => {
-        drive.off("lose_writes");
-        drive.on("enotconn");
-        // What the Drive had (best/, metrics.jsonl, the newest checkpoint) is gone when it comes back.
-        const dir = onDrive(e.runId);
-        for (const p of ["best", "metrics.jsonl", ...steps(path.join(dir, "checkpoints")).map((n) => `checkpoints/step-${String(n).padStart(9, "0")}`)])
-          fs.rmSync(path.join(dir, p), { recursive: true, force: true });
+    const s = script([
+      { when: atEpoch(3), then: () => drive.on("lose_writes") },
+      {
+        when: shows("EVERIFY"),
+        then: (e) => {
+          drive.off("lose_writes");
+          drive.on("enotconn");
+          // What the Drive had (best/, metrics.jsonl, its checkpoints) is gone when it comes back.
+          const dir = onDrive(e.runId);
+          for (const p of ["best", "metrics.jsonl", ...steps(path.join(dir, "checkpoints")).map((n) => `checkpoints/step-${String(n).padStart(9, "0")}`)])
+            fs.rmSync(path.join(dir, p), { recursive: true, force: true });
+        },
       },
-      9: () => drive.off("enotconn"),
-    });
+      { when: shows("ENOTCONN"), then: () => drive.off("enotconn") },
+    ]);
     const r = await train(CONFIG, { cwd: work, drive: drive.root, onProgress: s.onProgress });
     expect(r.status).toBe("completed");
+    expect(s.done()).toBe(true);
     expect(s.lines.some((l) => l.includes("(EVERIFY: the Drive returned different bytes than were written)"))).toBe(true);
     expect(r.mirror).toMatchObject({ state: "ok", onlyLocal: [] });
     await expectCompleteOnDrive(r.runId);
@@ -200,7 +227,7 @@ describe.skipIf(!canRun)("a Drive that drops out", () => {
 
   test("a Drive call that hangs: the run goes on, one line says so; the end waits a bounded time and says what is only local; sync copies it later", async () => {
     process.env.TSCOLAB_MIRROR_FLUSH = "3";
-    const s = script({ 3: () => drive.on("hang", 60) });
+    const s = script([{ when: atEpoch(3), then: () => drive.on("hang", 60) }]);
     const t0 = Date.now();
     let r: Awaited<ReturnType<typeof train>>;
     // The event loop stays free (a hung call in this process would hold a libuv thread, and four of them the whole process).
@@ -254,14 +281,17 @@ describe.skipIf(!canRun)("a Drive that drops out", () => {
   }, 120_000);
 
   test("a Drive that comes back read-only: training goes on, nothing half-written appears; once writable, sync completes it", async () => {
-    process.env.TSCOLAB_MIRROR_FLUSH = "2";
-    const s = script({
-      3: () => drive.on("enotconn"),
-      6: () => {
-        drive.on("readonly");
-        drive.off("enotconn");
+    process.env.TSCOLAB_MIRROR_FLUSH = "4";
+    const s = script([
+      { when: atEpoch(3), then: () => drive.on("enotconn") },
+      {
+        when: shows("ENOTCONN"),
+        then: () => {
+          drive.on("readonly");
+          drive.off("enotconn");
+        },
       },
-    });
+    ]);
     let r: Awaited<ReturnType<typeof train>>;
     try {
       r = await train(CONFIG, { cwd: work, drive: drive.root, onProgress: s.onProgress });
@@ -269,6 +299,7 @@ describe.skipIf(!canRun)("a Drive that drops out", () => {
       delete process.env.TSCOLAB_MIRROR_FLUSH;
     }
     expect(r.status).toBe("completed");
+    expect(s.done()).toBe(true);
     expect(s.lines.some((l) => l.includes("(ENOTCONN: "))).toBe(true);
     expect(s.lines.some((l) => l.includes("(EROFS: the Drive is read-only)"))).toBe(true);
     expect(r.mirror).toMatchObject({ state: "unavailable", reason: "EROFS: the Drive is read-only" });
