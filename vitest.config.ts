@@ -4,6 +4,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["tests/**/*.test.ts"],
+    // Runs go to ./drive of each test's working folder, not the shared default Drive root.
+    setupFiles: ["tests/helpers/isolated_drive.ts"],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: "forks",

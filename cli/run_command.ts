@@ -68,6 +68,7 @@ export async function runCommand(command: "run" | "start" | string, argv: string
     const code = summarize(result);
     const driveRoot = resolveDriveRoot(undefined, path.dirname(notebook));
     const run = newestChild(runsDir(driveRoot), "run.json");
+    process.stdout.write(`Drive root: ${driveRoot}\n`);
     process.stdout.write(`Run folder: ${run ?? `(none under ${runsDir(driveRoot)})`}\n`);
     if (run) process.stdout.write(`Exports: ${newestChild(path.join(run, "exports")) ?? "(none)"}\n`);
     return code;

@@ -12,7 +12,9 @@ export class TerminalDisplay {
     const tty = Boolean(this.out.isTTY);
     let shownLines = 0;
     let lastPrint = 0;
+    let lastText = "";
     const write = (text: string) => {
+      lastText = text;
       const body = text.endsWith("\n") ? text : text + "\n";
       if (tty && shownLines > 0) this.out.write(`\x1b[${shownLines}F\x1b[J`); // up N lines, clear below
       this.out.write(body);
@@ -22,7 +24,8 @@ export class TerminalDisplay {
     write(String(bundle["text/plain"]));
     return {
       update: (next: MimeBundle) => {
-        if (tty || Date.now() - lastPrint >= UPDATE_INTERVAL_MS) write(String(next["text/plain"]));
+        const text = String(next["text/plain"]);
+        if (text !== lastText && (tty || Date.now() - lastPrint >= UPDATE_INTERVAL_MS)) write(text);
       },
     };
   }

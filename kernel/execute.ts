@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { ZodError } from "zod";
 import { invokeMagic, type MagicOutcome } from "../magics/registry";
 import { TscolabError, UserFacingError, type MagicContext, type MimeBundle } from "../magics/types";
+import { escapeHtml } from "../engine/util/html";
 import { splitCell, type Piece } from "./cell";
 import { MIME_BUNDLE, toMimeBundle, type OutputSink } from "./display";
 import { errorInfo, InterruptedError, type ErrorInfo, type TsRunner } from "./ts_runner";
@@ -33,8 +34,17 @@ export interface CellOutcome {
   payload: Payload[];
 }
 
+/** A live display marked as ended: its last state, and one line saying why it stopped changing. */
+export function endedBundle(bundle: MimeBundle, reason: string): MimeBundle {
+  const out: MimeBundle = { ...bundle, "text/plain": `${bundle["text/plain"]}\n⏹ ${reason}` };
+  if (typeof bundle["text/html"] === "string") out["text/html"] = `${bundle["text/html"]}<div style="color:#888">⏹ ${escapeHtml(reason)}</div>`;
+  return out;
+}
+
 export class CellExecutor {
   private interruptCell?: (e: Error) => void;
+  /** Displays of the magic running now, with their latest bundle. */
+  private readonly live = new Map<string, { bundle: MimeBundle; sink: OutputSink }>();
   private abort?: AbortController;
   private backendChosen = false;
 
@@ -122,7 +132,13 @@ export class CellExecutor {
       display: (bundle: MimeBundle) => {
         const id = randomUUID();
         sink.display(bundle, id);
-        return { update: (next: MimeBundle) => sink.display(next, id, true) };
+        this.live.set(id, { bundle, sink });
+        return {
+          update: (next: MimeBundle) => {
+            sink.display(next, id, true);
+            if (this.live.has(id)) this.live.set(id, { bundle: next, sink });
+          },
+        };
       },
     };
     // An engine that ignores the abort signal must still not hold the cell:
@@ -138,7 +154,7 @@ export class CellExecutor {
         // Later cells that show the bound result get the same rich rendering.
         Object.defineProperty(outcome.result, MIME_BUNDLE, { value: () => bundle, enumerable: false, configurable: true });
       }
-      if (outcome.bindAs) await this.ts.bind(outcome.bindAs, outcome.result);
+      if (outcome.bindAs) await this.ts.bind(outcome.bindAs, outcome.result, outcome.spec.resultType);
       if (last) sink.result(bundle, executionCount);
       else sink.display(bundle);
       const failure = outcome.spec.failure?.(outcome.result);
@@ -146,6 +162,17 @@ export class CellExecutor {
     } finally {
       this.interruptCell = undefined;
       this.abort = undefined;
+      this.live.clear(); // the magic left its displays in their final state
     }
+  }
+
+  /**
+   * The kernel is going away while a magic runs: its live displays (a
+   * progress bar with an ETA) get one last update saying so, instead of
+   * staying frozen mid-run in the notebook. A kernel that is killed cannot.
+   */
+  endLiveDisplays(reason: string): void {
+    for (const [id, { bundle, sink }] of this.live) sink.display(endedBundle(bundle, reason), id, true);
+    this.live.clear();
   }
 }

@@ -7,10 +7,16 @@
 //
 // The rule: the notebook's folder (and the node_modules above it) first, as
 // before; only a package found in none of them comes from the kernel's own
-// node_modules — for the type-checker and at run time alike.
+// node_modules — for the type-checker and at run time alike. tscolab itself
+// is such a package (its types declare the variables `--as` binds): found
+// nowhere above the notebook, it is the running kernel's own package.
 import fs from "node:fs";
 import Module from "node:module";
 import path from "node:path";
+import { PACKAGE_ROOT } from "./package_root";
+
+/** The kernel's own package name, as a notebook imports it. */
+export const PACKAGE_NAME = "tscolab";
 
 let installed = false;
 
@@ -37,6 +43,17 @@ export function installPackageFallback(notebookDir: string): void {
   (Module as unknown as { _initPaths(): void })._initPaths();
   if (saved === undefined) delete process.env.NODE_PATH;
   else process.env.NODE_PATH = saved;
+  // tscolab is not in a node_modules folder when the kernel runs from its own checkout.
+  const loader = Module as unknown as { _resolveFilename(request: string, ...rest: unknown[]): string };
+  const resolveFilename = loader._resolveFilename;
+  loader._resolveFilename = function (request: string, ...rest: unknown[]) {
+    try {
+      return resolveFilename.call(this, request, ...rest);
+    } catch (e) {
+      if (request !== PACKAGE_NAME && !request.startsWith(PACKAGE_NAME + "/")) throw e;
+      return resolveFilename.call(this, PACKAGE_ROOT + request.slice(PACKAGE_NAME.length), ...rest);
+    }
+  };
 
   // Type-checking: tslab's compiler host reads through this ts.sys, and it
   // looks for packages under <notebook>/node_modules. Answer a lookup there
@@ -61,7 +78,8 @@ export function installPackageFallback(notebookDir: string): void {
     const rest = p.slice(local.length);
     const pkg = packageOf(rest);
     // tslab forwards its own package itself (forwardTslabPath).
-    return !pkg || pkg === "tslab" || foundAbove(pkg) ? p : path.join(fallback, rest);
+    if (!pkg || pkg === "tslab" || foundAbove(pkg)) return p;
+    return pkg === PACKAGE_NAME ? path.join(PACKAGE_ROOT, rest.slice(pkg.length)) : path.join(fallback, rest);
   };
   const { fileExists, directoryExists, readFile, readDirectory, getDirectories } = sys;
   sys.fileExists = (p) => fileExists.call(sys, redirect(p));

@@ -23,6 +23,11 @@ const tslabJupyter = require("tslab/dist/jupyter") as { lastWriteDisplayData: un
 
 type Channel = (frames: Buffer[]) => void;
 
+/** How long the last iopub messages (the final idle status) may take to reach the client once the sockets close. */
+const CLOSE_LINGER_MS = 200;
+/** The control thread normally ends within milliseconds of being asked. */
+const WORKER_CLOSE_TIMEOUT_MS = 5_000;
+
 export class Kernel {
   private readonly session = randomUUID();
   private readonly signer: Signer;
@@ -44,7 +49,7 @@ export class Kernel {
 
   constructor(
     private readonly info: ConnectionInfo,
-    cwd: string,
+    private readonly cwd: string,
   ) {
     this.signer = new Signer(info.key, info.signature_scheme);
     this.ts = new TsRunner(cwd);
@@ -59,7 +64,7 @@ export class Kernel {
     await this.startControlWorker();
     this.streams.install();
     process.on("SIGINT", () => this.cells.interrupt());
-    process.on("SIGTERM", () => void this.shutdown(0));
+    process.on("SIGTERM", () => void this.shutdown(0, "stopped: the kernel was terminated"));
     // Errors escaping a cell's async work (a timer, a forgotten promise) must not kill the kernel;
     // they are shown on stderr of the cell that runs (or ran) last, as ipykernel does.
     const report = (what: string) => (e: unknown) => {
@@ -96,8 +101,12 @@ export class Kernel {
 
   private async serve(): Promise<void> {
     const send: Channel = (frames) => void this.shellOut.send(frames);
-    for await (const frames of this.shell) {
-      void this.handle(frames as Buffer[], send);
+    try {
+      for await (const frames of this.shell) {
+        void this.handle(frames as Buffer[], send);
+      }
+    } catch (e) {
+      if (!this.closing) throw e; // closing the socket at shutdown ends the loop
     }
   }
 
@@ -132,7 +141,7 @@ export class Kernel {
           this.answer(msg, send, "kernel_info_reply", kernelInfo());
           break;
         case "complete_request":
-          this.answer(msg, send, "complete_reply", complete(this.ts, c.code, c.cursor_pos ?? c.code.length));
+          this.answer(msg, send, "complete_reply", await complete(this.ts, c.code, c.cursor_pos ?? c.code.length, { cwd: this.cwd }));
           break;
         case "inspect_request":
           this.answer(msg, send, "inspect_reply", inspect(this.ts, c.code, c.cursor_pos ?? c.code.length));
@@ -159,9 +168,8 @@ export class Kernel {
           break;
         case "shutdown_request":
           this.answer(msg, send, "shutdown_reply", { status: "ok", restart: Boolean(c.restart) });
-          this.publish(msg, "status", { execution_state: "idle" });
-          setTimeout(() => void this.shutdown(0), 50);
-          return;
+          setImmediate(() => void this.shutdown(0, c.restart ? "stopped: the kernel restarted" : "stopped: the kernel shut down")); // after the idle status below is queued
+          break;
         default:
           this.streams.writeOriginalStderr(`tscolab: unsupported message type ${type}\n`);
       }
@@ -236,12 +244,28 @@ export class Kernel {
     return out;
   }
 
-  async shutdown(code: number): Promise<void> {
+  /**
+   * Ends the kernel cleanly: the replies and statuses already queued go out,
+   * the control thread closes its sockets and ends by itself (waited for:
+   * cutting it off while zeromq closes sockets aborts the process), then this
+   * thread's sockets close and the process exits.
+   */
+  async shutdown(code: number, reason = "stopped: the kernel shut down"): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.cells.endLiveDisplays(reason);
     this.streams.flush();
-    await new Promise((r) => setTimeout(r, 20));
-    this.worker?.postMessage({ type: "close" });
+    await Promise.all([this.iopubOut.drained(), this.shellOut.drained()]);
+    const worker = this.worker;
+    if (worker) {
+      const ended = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+      worker.postMessage({ type: "close" });
+      await Promise.race([ended, new Promise((r) => setTimeout(r, WORKER_CLOSE_TIMEOUT_MS))]);
+    }
+    for (const socket of [this.shell, this.iopub, this.stdin]) {
+      socket.linger = CLOSE_LINGER_MS;
+      socket.close();
+    }
     this.ts.close();
     process.exit(code);
   }

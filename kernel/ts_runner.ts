@@ -8,7 +8,7 @@
 // send an execute_result and a proper error message.
 import { format } from "node:util";
 import type { ConverterSet, Executor } from "tslab/dist/executor";
-import { installPackageFallback } from "./package_fallback";
+import { installPackageFallback, PACKAGE_NAME } from "./package_fallback";
 
 // tslab ships CommonJS without an exports map; these are its documented modules.
 const { createExecutor } = require("tslab/dist/executor") as typeof import("tslab/dist/executor");
@@ -116,11 +116,21 @@ export class TsRunner {
     return out.value;
   }
 
-  /** Binds a value to a notebook variable visible to later cells (`--as NAME`). */
-  async bind(name: string, value: unknown): Promise<void> {
+  /**
+   * Binds a value to a notebook variable visible to later cells (`--as NAME`).
+   * `type` is the value's type and the package module that exports it: the
+   * variable is declared as `import("tscolab/dist/<module>").<name>`, so
+   * completion, inspection and the type-checker know its fields. The module
+   * itself, not the package index: the first binding then type-checks that
+   * type and what it uses, not the whole API (seconds saved). Without a type,
+   * or if the declarations cannot be read, the variable is `any`.
+   */
+  async bind(name: string, value: unknown, type?: { name: string; module: string }): Promise<void> {
     (globalThis as Record<string, unknown>)[BINDING_SLOT] = value;
     try {
-      const out = await this.run(`let ${name}: any = (globalThis as any).${BINDING_SLOT};`);
+      const declare = (t: string) => this.run(`let ${name}: ${t} = (globalThis as any).${BINDING_SLOT};`);
+      let out = await declare(type ? `import("${PACKAGE_NAME}/dist/${type.module}").${type.name}` : "any");
+      if (!out.ok && type) out = await declare("any");
       if (!out.ok) throw new Error(`could not bind ${name}: ${out.error.evalue}`);
     } finally {
       delete (globalThis as Record<string, unknown>)[BINDING_SLOT];

@@ -10,6 +10,8 @@ function metavar(f: FieldInfo): string {
   if (f.kinds.length === 1 && f.kinds[0] === "boolean") return "";
   if (f.metavar) return ` ${f.metavar}`;
   if (f.enumValues?.length && f.enumValues.length <= 6) return ` {${f.enumValues.join(",")}}`;
+  // A string-or-list field takes one value per flag, repeated: `--where A --where B`.
+  if (f.kinds.includes("array") && f.kinds.includes("string")) return ` ${f.key.replace(/[A-Z]/g, (c) => "_" + c).toUpperCase()}...`;
   if (f.kinds.includes("array")) return ` ${f.itemKinds.includes("number") || f.itemKinds.includes("integer") ? "N" : "X"}[,...]`;
   if (f.kinds.includes("integer")) return " N";
   if (f.kinds.includes("number")) return " X";

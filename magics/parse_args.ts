@@ -97,10 +97,11 @@ function describeIssue(issue: z.core.$ZodIssue, fields: FieldInfo[], positionals
   return `${where}${sub}: ${message}${allowed}`;
 }
 
-/** Flags listed in full when a mistyped one resembles none; a longer list is left to --help. */
-const LIST_AT_MOST = 12;
-
-/** One line for an unknown flag: the closest flag (by its name or a hint name), else the flags or a pointer to --help. */
+/**
+ * One line for an unknown flag: the closest flag (by its name or a hint
+ * name). A flag that resembles none gets a pointer to --help, never the
+ * whole list of flags.
+ */
 function unknownFlag(flag: string, fields: FieldInfo[]): string {
   const target = new Map<string, string>();
   for (const f of fields) target.set(f.flag, f.flag);
@@ -108,16 +109,27 @@ function unknownFlag(flag: string, fields: FieldInfo[]): string {
   target.set("--as", "--as").set("--help", "--help");
   const guess = closest(flag, [...target.keys()]);
   if (guess) return `unknown flag ${flag} (did you mean ${target.get(guess)}?)`;
-  const flags = [...fields.map((f) => f.flag), "--as", "--help"];
-  return flags.length <= LIST_AT_MOST ? `unknown flag ${flag}; allowed: ${flags.join(", ")}` : `unknown flag ${flag}; --help lists the ${flags.length} flags`;
+  const count = fields.length + 2; // and --as, --help
+  return `unknown flag ${flag}; --help lists the ${count} flags`;
 }
 
-export function parseArgs<S extends z.ZodObject>(spec: MagicSpec<S, any>, words: string[], variables: Record<string, unknown>, refs: RefTable = new Map()): ParsedLine<z.infer<S>> {
+/**
+ * `quoted`: indices of words written with quotes; such a positional is its
+ * text, never the notebook variable of that name.
+ */
+export function parseArgs<S extends z.ZodObject>(
+  spec: MagicSpec<S, any>,
+  words: string[],
+  variables: Record<string, unknown>,
+  refs: RefTable = new Map(),
+  quoted: ReadonlySet<number> = new Set(),
+): ParsedLine<z.infer<S>> {
   const fields = fieldsOf(spec);
   const byFlag = new Map(fields.map((f) => [f.flag, f]));
   const positionalSpecs = spec.positionals ?? [];
   const values: Record<string, unknown> = {};
   const positionals: unknown[] = [];
+  const literal = new Set<number>(); // positions in `positionals` of quoted words
   let bindAs: string | undefined;
   let help = false;
 
@@ -144,7 +156,10 @@ export function parseArgs<S extends z.ZodObject>(spec: MagicSpec<S, any>, words:
       continue;
     }
     if (word === "--") {
-      positionals.push(...words.slice(i + 1));
+      for (let j = i + 1; j < words.length; j++) {
+        if (quoted.has(j)) literal.add(positionals.length);
+        positionals.push(words[j]);
+      }
       break;
     }
     if (word.startsWith("--") && word.length > 2) {
@@ -176,20 +191,22 @@ export function parseArgs<S extends z.ZodObject>(spec: MagicSpec<S, any>, words:
       setValue(field, raw);
       continue;
     }
+    if (quoted.has(i)) literal.add(positionals.length);
     positionals.push(word);
   }
 
-  // Positionals fill the declared slots in order; a bare identifier that names
-  // a notebook variable stands for that variable's value (`%train model`).
+  // Positionals fill the declared slots in order; a bare (unquoted) identifier
+  // that names a notebook variable stands for that variable's value (`%train model`).
   let p = 0;
   for (const slot of positionalSpecs) {
     if (p >= positionals.length) break;
     const field = fields.find((f) => f.key === slot.name);
     if (!field) throw new Error(`magic ${spec.name}: positional ${slot.name} is not in its schema`);
+    const first = p;
     const take = slot.rest ? positionals.slice(p) : [positionals[p]];
     p += take.length;
-    const resolved = take.map((w) => {
-      if (typeof w !== "string") return w;
+    const resolved = take.map((w, k) => {
+      if (typeof w !== "string" || literal.has(first + k)) return w;
       if (isRef(w)) return refs.get(w);
       const enumHit = field.enumValues?.includes(w);
       if (!enumHit && IDENT.test(w) && Object.prototype.hasOwnProperty.call(variables, w)) return variables[w];

@@ -6,7 +6,7 @@ import { escapeHtml } from "../engine/util/html";
 import { expandLine, type EvalExpression, type RefTable } from "./expand";
 import { helpText } from "./help";
 import { parseArgs } from "./parse_args";
-import { splitWords } from "./tokenize";
+import { splitLine } from "./tokenize";
 import { UsageError, type MagicContext, type MagicSpec, type MimeBundle } from "./types";
 
 const registry = new Map<string, MagicSpec<any, any>>();
@@ -71,8 +71,8 @@ export async function invokeMagic(name: string, line: string, ctx: MagicContext,
     (async () => {
       throw new UsageError("{expr} expansion needs a notebook");
     });
-  const words = opts.words ?? splitWords(await expandLine(line, ctx.variables, evaluate, refs));
-  const parsed = parseArgs(spec, words, ctx.variables, refs);
+  const { words, quoted } = opts.words ? { words: opts.words, quoted: new Set<number>() } : splitLine(await expandLine(line, ctx.variables, evaluate, refs));
+  const parsed = parseArgs(spec, words, ctx.variables, refs, quoted);
   if (parsed.help) return { spec, help: { text: helpText(spec, opts.words ? "tscolab " : "%"), pager: false } };
   const result = await spec.run(parsed.args, ctx, opts.body);
   const bundle = spec.render ? spec.render(result) : jsonBundle(result);

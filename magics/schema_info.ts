@@ -5,6 +5,18 @@
 import { z } from "zod";
 import type { MagicSpec } from "./types";
 
+/** What Tab offers for a flag's value besides its enum values (zod metadata `complete`). */
+export interface ValueHint {
+  /** Fixed words (a built-in data set's name). */
+  values?: readonly string[];
+  /** Files with these extensions (and folders, to walk into), relative to the notebook's folder. */
+  files?: readonly string[];
+  /** Folders. */
+  dirs?: boolean;
+  /** Run ids under the Drive root, and `last`. */
+  runs?: boolean;
+}
+
 export type FieldKind = "boolean" | "number" | "integer" | "string" | "array" | "object" | "any";
 
 export interface FieldInfo {
@@ -24,6 +36,8 @@ export interface FieldInfo {
   metavar?: string;
   /** Other spellings that a mistyped flag may resemble; "did you mean" then names this flag (metadata `hintNames`). */
   hintNames?: string[];
+  /** What Tab offers for the value (metadata `complete`); enum values are offered anyway. */
+  complete?: ValueHint;
 }
 
 type JsonSchema = {
@@ -41,6 +55,7 @@ type JsonSchema = {
   defaultText?: string;
   metavar?: string;
   hintNames?: string[];
+  complete?: ValueHint;
 };
 
 export const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
@@ -93,6 +108,7 @@ export function fieldsOf(spec: Pick<MagicSpec, "args">): FieldInfo[] {
       defaultText: s.defaultText,
       metavar: s.metavar,
       hintNames: s.hintNames,
+      complete: s.complete,
     };
   });
   cache.set(spec.args, fields);

@@ -7,10 +7,18 @@
 //   - '...' is literal;
 //   - "..." allows \" and \\ escapes;
 //   - a backslash outside quotes escapes the next character.
+// A word written with quotes is a literal: as a positional it never stands
+// for a notebook variable (`%train "m5"` is the text m5, `%train m5` the variable).
 import { UsageError } from "./types";
 
 export function splitWords(line: string): string[] {
+  return splitLine(line).words;
+}
+
+/** The words, and the indices of those written (in part) with quotes. */
+export function splitLine(line: string): { words: string[]; quoted: Set<number> } {
   const words: string[] = [];
+  const quoted = new Set<number>();
   let word = "";
   let inWord = false;
   let quote: "'" | '"' | null = null;
@@ -26,6 +34,7 @@ export function splitWords(line: string): string[] {
     } else if (c === "'" || c === '"') {
       quote = c;
       inWord = true;
+      quoted.add(words.length);
     } else if (c === "\\" && i + 1 < line.length) {
       word += line[++i];
       inWord = true;
@@ -40,5 +49,5 @@ export function splitWords(line: string): string[] {
   }
   if (quote) throw new UsageError(`unterminated ${quote} quote in magic arguments; close it or escape it with \\`);
   if (inWord) words.push(word);
-  return words;
+  return { words, quoted };
 }

@@ -55,6 +55,13 @@ export interface MagicSpec<S extends z.ZodObject = z.ZodObject, R = unknown> {
   /** Cell magic (`%%name`): the cell body after the first line is passed to run. */
   acceptsBody?: boolean;
   run(args: z.infer<S>, ctx: MagicContext, body?: string): Promise<R>;
+  /**
+   * The result's TypeScript type: its name and the module that exports it,
+   * from the package root (`engine/train/train`). A notebook variable bound
+   * with `--as` is declared with it, so completion, inspection and the
+   * type-checker know its fields.
+   */
+  resultType?: { name: string; module: string };
   /** Rich rendering of the result; defaults to JSON as text. */
   render?(result: R): MimeBundle;
   /** CLI exit code for a result; defaults to 0. */

@@ -17,7 +17,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { driveStatus, driveSync } from "../engine/store/drive";
 import { renderDriveStatus } from "../magics/drive/magic";
-import { listValidCheckpoints, loadLatestCheckpoint, localDriveRoot, readMetrics, sha256 } from "../engine/store";
+import { listValidCheckpoints, loadLatestCheckpoint, localDriveRoot, readDigests, readMetrics, sha256 } from "../engine/store";
 import type { ProgressEvent } from "../engine/train/progress";
 import { train } from "../engine/train/train";
 import { driveLine } from "../magics/train/render";
@@ -62,6 +62,14 @@ async function fingerprint(runDir: string) {
     optimizer: sha256(checkpoint!.files["optimizer.bin"]!),
     best: sha256(fs.readFileSync(path.join(runDir, "best", "weights.bin"))),
     metrics: rows.map(({ samplesPerSec: _s, wallMs: _w, ...rest }) => rest),
+    // What training writes beside run.json and metrics.jsonl reaches the Drive too: the weight digests and the reference profile.
+    files: fs
+      .readdirSync(runDir, { withFileTypes: true })
+      .filter((e) => e.isFile() && !e.name.startsWith("."))
+      .map((e) => e.name)
+      .sort(),
+    digests: readDigests(runDir).map((d) => `${d.step}:${d.sha256}`),
+    profile: (({ createdAt: _c, ...rest }) => rest)(JSON.parse(fs.readFileSync(path.join(runDir, "profile.json"), "utf8")) as Record<string, unknown>),
   };
 }
 
@@ -191,6 +199,11 @@ describe.skipIf(!canRun)("a Drive that drops out", () => {
     drive.off("enotconn");
     const onDriveBefore = newest(onDrive(runId));
     expect(onDriveBefore).toBeLessThan(long.step);
+    // Digests are appended at epoch ends, before that epoch's checkpoint commits: the Drive holds every step up to
+    // the last epoch end its newest checkpoint has seen (steps after it, up to the kill, were only local).
+    const driveDigests = readDigests(onDrive(runId)).map((d) => d.step);
+    const epochEnd = Math.floor(onDriveBefore / 15) * 15;
+    expect(driveDigests.filter((step) => step <= epochEnd)).toEqual(Array.from({ length: epochEnd }, (_, i) => i + 1));
 
     const resumed = await train(undefined, { cwd, drive: drive.root, resume: "last" });
     expect(resumed.status).toBe("completed");
@@ -198,7 +211,9 @@ describe.skipIf(!canRun)("a Drive that drops out", () => {
     expect(resumed.notes.join("\n")).toContain(
       `resuming ${runId} from ${resumed.resumedFrom} (epoch ${Math.floor(onDriveBefore / 15)}) from the Drive (this machine had no newer copy)`,
     );
-    await expectCompleteOnDrive(runId, long);
+    // The resumed run keeps the Drive's digests up to its checkpoint (pulled with it) and records every step after it.
+    const kept = new Set([...driveDigests.filter((step) => step <= onDriveBefore), ...Array.from({ length: long.step - onDriveBefore }, (_, i) => onDriveBefore + 1 + i)]);
+    await expectCompleteOnDrive(runId, { ...long, digests: long.digests.filter((line) => kept.has(Number(line.split(":")[0]))) });
   }, 120_000);
 
   test("writes the Drive acknowledged but never kept, and files lost before a disconnect: verified again when it is back, and copied again", async () => {

@@ -1,13 +1,13 @@
 // One precedence rule for the Drive root: explicit root > the config's
-// `drive` > `%drive mount` > $TSCOLAB_DRIVE > ./drive, for new runs and
-// resumes alike.
+// `drive` > `%drive mount` > $TSCOLAB_DRIVE > ~/tscolab-drive, for new runs
+// and resumes alike.
 process.env.TSCOLAB_BACKEND = "wasm";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { listRunIds } from "../engine/store";
-import { mountDrive, resolveDriveRoot } from "../engine/store/drive_root";
+import { mountDrive, resolveDriveRoot, unmountedDriveRoot } from "../engine/store/drive_root";
 import { train } from "../engine/train/train";
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-drive-root-"));
@@ -18,10 +18,14 @@ afterAll(() => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-test("explicit > config > mounted > $TSCOLAB_DRIVE > ./drive, relative to cwd", () => {
+test("explicit > config > mounted > $TSCOLAB_DRIVE > ~/tscolab-drive, relative to cwd", () => {
   delete process.env.TSCOLAB_DRIVE;
-  expect(resolveDriveRoot(undefined, work)).toBe(path.join(work, "drive"));
+  // One Drive root per user, whatever folder the notebook or terminal is in.
+  expect(resolveDriveRoot(undefined, work)).toBe(path.join(os.homedir(), "tscolab-drive"));
+  expect(resolveDriveRoot(undefined, path.join(work, "elsewhere"))).toBe(path.join(os.homedir(), "tscolab-drive"));
+  expect(unmountedDriveRoot(work)).toBe(path.join(os.homedir(), "tscolab-drive"));
   process.env.TSCOLAB_DRIVE = "from-env";
+  expect(unmountedDriveRoot(work)).toBe(path.join(work, "from-env"));
   expect(resolveDriveRoot(undefined, work)).toBe(path.join(work, "from-env"));
   expect(resolveDriveRoot(undefined, work, "from-config")).toBe(path.join(work, "from-config"));
   expect(resolveDriveRoot("explicit", work, "from-config")).toBe(path.join(work, "explicit"));

@@ -39,7 +39,7 @@ describe("shipped notebooks, run-all", () => {
     expect(fs.existsSync(path.join(exportsDir, "health_report.json"))).toBe(true);
   });
 
-  for (const name of ["quality_predictor", "resume"]) {
+  for (const name of ["quality_predictor", "resume", "experiments", "pipeline"]) {
     it(`${name}.ipynb runs Colab-style without errors`, async () => {
       const drive = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-drive-"));
       const out = path.join(drive, `${name}.out.ipynb`);

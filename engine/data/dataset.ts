@@ -3,9 +3,12 @@
 // seeded permutation, and standardise with statistics of the training split.
 import path from "node:path";
 import { TscolabError } from "../errors";
+import { assignFolds, foldRows } from "../folds/assign";
 import { Rng } from "../util/rng";
 import { builtinTable } from "./builtin";
+import { imageFolderTable, isFolder, type ImageInfo } from "./images/folder";
 import { chooseColumns, readRawTable, type RawTable } from "./raw_table";
+import { BadRows, malformed } from "./table_reader";
 import { dataConfig, type DataConfigInput, type DataSource, type DatasetInfo, type Task } from "./schema";
 
 export interface Split {
@@ -22,6 +25,10 @@ export interface LoadedDataset {
   outputs: number;
   train: Split;
   valid: Split;
+  /** With `data.fold`: the held-out fold validates, and `data.valid`, when given, is this test split. */
+  test?: Split;
+  /** With `data.fold`: the rows (0-based, in the training table's order) of train and valid. */
+  rows?: { train: Int32Array; valid: Int32Array };
 }
 
 export interface LoadDatasetOptions {
@@ -34,7 +41,25 @@ function describeSource(src: DataSource): string {
   return typeof src === "string" ? src : `builtin:${src.builtin}`;
 }
 
-async function readSource(src: DataSource, cwd: string, choose: Parameters<typeof readRawTable>[1], label?: string, features?: string | string[]): Promise<RawTable> {
+type ImageKeys = Pick<DataConfigInput, "imageSize" | "channels">;
+
+async function readSource(
+  src: DataSource,
+  cwd: string,
+  choose: Parameters<typeof readRawTable>[1],
+  label?: string,
+  features?: string | string[],
+  image: ImageKeys & { classes?: string[] } = {},
+): Promise<RawTable & { image?: ImageInfo }> {
+  if (typeof src === "string" && isFolder(path.resolve(cwd, src))) {
+    // An image folder: the class is the subfolder, the feature is the image.
+    if (label !== undefined || features !== undefined)
+      throw new TscolabError(
+        `data.${label !== undefined ? "label" : "features"} does not apply to the image folder ${src}: its classes are its subfolders`,
+        "drop it from the config",
+      );
+    return imageFolderTable(path.resolve(cwd, src), image);
+  }
   if (typeof src !== "string") {
     // A built-in table has fixed columns: a label or features naming others must not be silently ignored.
     const table = builtinTable(src.builtin, src.limit);
@@ -48,7 +73,23 @@ async function readSource(src: DataSource, cwd: string, choose: Parameters<typeo
       throw new TscolabError(`data.features: ${where} always uses all its features (${table.features.join(", ")})`, "drop --features for a built-in data set");
     return table;
   }
+  if (image.classes) throw new TscolabError(`data.valid ${src} is a table but data.train is an image folder`, "give data.valid a folder of class subfolders too");
+  if (image.imageSize || image.channels)
+    throw new TscolabError(`data.imageSize and data.channels apply to image folders; ${src} is a table`, "drop them, or point data.train at a folder of class subfolders");
   return readRawTable(path.resolve(cwd, src), choose);
+}
+
+/** The training table as read: rows in file order, raw values, labels not yet encoded (for code that derives tables from it). */
+export async function readTrainingTable(input: DataConfigInput, cwd = process.cwd()): Promise<RawTable> {
+  const data = dataConfig.parse(input);
+  return readSource(
+    data.train,
+    cwd,
+    (columns) => chooseColumns(columns, path.resolve(cwd, describeSource(data.train)), data.features, data.label),
+    data.label,
+    data.features,
+    data,
+  );
 }
 
 const isNumeric = (v: unknown) => (typeof v === "number" && Number.isFinite(v)) || (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v)));
@@ -70,14 +111,21 @@ function vocabulary(labels: unknown[]): string[] {
 function encodeLabels(table: RawTable, task: Task, vocab: string[] | null, isTraining: boolean): Float32Array {
   const y = new Float32Array(table.labels.length);
   const index = new Map(vocab?.map((v, i) => [v, i]));
+  const bad = new BadRows(table.source);
   table.labels.forEach((raw, i) => {
     const where = `${table.source}:${table.lines[i]}`;
     if (task === "regression") {
-      if (!isNumeric(raw))
-        throw new TscolabError(
-          `malformed row at ${where}: label "${table.label}" is ${JSON.stringify(raw)}, but a regression label must be a number`,
-          'fix the row, or set "task": "classification"',
+      if (!isNumeric(raw)) {
+        bad.add(
+          malformed(
+            table.source,
+            table.lines[i],
+            `label "${table.label}" is ${JSON.stringify(raw)}, but a regression label must be a number`,
+            'fix the row, or set "task": "classification"',
+          ),
         );
+        return;
+      }
       y[i] = Number(raw);
     } else {
       const k = index.get(String(raw));
@@ -90,6 +138,7 @@ function encodeLabels(table: RawTable, task: Task, vocab: string[] | null, isTra
       y[i] = k;
     }
   });
+  bad.throwIfAny();
   return y;
 }
 
@@ -145,6 +194,7 @@ export async function loadDataset(input: DataConfigInput, opts: LoadDatasetOptio
     (columns) => (trainChoice = chooseColumns(columns, path.resolve(cwd, describeSource(data.train)), data.features, data.label)),
     data.label,
     data.features,
+    data,
   );
   const task = opts.task ?? inferTask(train);
   const vocab = task === "classification" ? vocabulary(train.labels) : null;
@@ -154,16 +204,41 @@ export async function loadDataset(input: DataConfigInput, opts: LoadDatasetOptio
 
   let trainSplit: Split;
   let validSplit: Split;
+  let testSplit: Split | undefined;
+  let rows: LoadedDataset["rows"];
+  let given: Split | undefined;
   if (data.valid !== undefined) {
-    const valid = await readSource(data.valid, cwd, (columns) => {
-      const c = chooseColumns(columns, path.resolve(cwd, describeSource(data.valid!)), trainChoice?.features ?? train.features, train.label);
-      return c;
-    });
+    // An image folder's validation images are read at the training images' size and channels.
+    const image = train.image ? { imageSize: train.image.size, channels: train.image.channels, classes: vocab ?? undefined } : data;
+    const valid = await readSource(
+      data.valid,
+      cwd,
+      (columns) => {
+        const c = chooseColumns(columns, path.resolve(cwd, describeSource(data.valid!)), trainChoice?.features ?? train.features, train.label);
+        return c;
+      },
+      undefined,
+      undefined,
+      image,
+    );
+    if (valid.image && !train.image) throw new TscolabError(`data.valid ${valid.source} is an image folder but data.train is a table`, "give both the same kind of data");
     const validSize = valid.elementShape.reduce((a, b) => a * b, 1);
     if (validSize !== rowSize)
       throw new TscolabError(`${valid.source} has ${validSize} feature values per row where ${train.source} has ${rowSize}`, "use the same feature columns in both files");
+    given = { x: valid.x, y: encodeLabels(valid, task, vocab, false), n: valid.labels.length };
+  }
+  if (data.fold) {
+    // A fold run: the held-out fold validates; a given valid file is the test split.
+    const fold = assignFolds(yAll, { k: data.fold.of, seed: data.fold.seed, stratified: task === "classification", classes: vocab ?? undefined, source: train.source });
+    if (data.fold.holdOut > data.fold.of)
+      throw new TscolabError(`data.fold.holdOut ${data.fold.holdOut} is past the last of ${data.fold.of} folds`, "hold out a fold from 1 to data.fold.of");
+    rows = foldRows(fold, data.fold.holdOut);
+    trainSplit = take(train.x, yAll, rowSize, rows.train);
+    validSplit = take(train.x, yAll, rowSize, rows.valid);
+    testSplit = given;
+  } else if (given) {
     trainSplit = { x: train.x, y: yAll, n: train.labels.length };
-    validSplit = { x: valid.x, y: encodeLabels(valid, task, vocab, false), n: valid.labels.length };
+    validSplit = given;
   } else {
     const n = train.labels.length;
     let nValid = Math.round(n * data.validationSplit);
@@ -179,6 +254,7 @@ export async function loadDataset(input: DataConfigInput, opts: LoadDatasetOptio
     normalization = normalizationStats(trainSplit.x, rowSize);
     applyNormalization(trainSplit.x, normalization);
     applyNormalization(validSplit.x, normalization);
+    if (testSplit) applyNormalization(testSplit.x, normalization);
   }
   const info: DatasetInfo = {
     task,
@@ -190,6 +266,7 @@ export async function loadDataset(input: DataConfigInput, opts: LoadDatasetOptio
     trainExamples: trainSplit.n,
     validExamples: validSplit.n,
     source: { train: describeSource(data.train), valid: data.valid === undefined ? null : describeSource(data.valid) },
+    ...(train.image ? { image: train.image } : {}),
   };
-  return { info, outputs: vocab ? vocab.length : 1, train: trainSplit, valid: validSplit };
+  return { info, outputs: vocab ? vocab.length : 1, train: trainSplit, valid: validSplit, ...(testSplit ? { test: testSplit } : {}), ...(rows ? { rows } : {}) };
 }

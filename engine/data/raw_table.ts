@@ -80,10 +80,11 @@ export async function readRawTable(file: string, choose: (columns: string[]) => 
   const labels: unknown[] = [];
   const lines: number[] = [];
 
-  const pushNumber = (v: unknown, column: string, line: number) => {
+  // A row is checked whole before any of it is stored: a bad row (reported with the others) leaves nothing behind.
+  const numberOf = (v: unknown, column: string, line: number): number => {
     const n = toNumber(v);
     if (!Number.isFinite(n)) throw malformed(file, line, `column "${column}" is ${JSON.stringify(v)}, not a finite number`, "fix or remove the row; every feature must be numeric");
-    x.push(n);
+    return n;
   };
 
   const onRow = (row: TableRow) => {
@@ -92,7 +93,9 @@ export async function readRawTable(file: string, choose: (columns: string[]) => 
       const v = values[column];
       if (v === undefined || v === null || v === "") throw malformed(file, line, `column "${column}" is missing or empty`, "fill in the value or remove the row");
     }
-    if (!elementShape) {
+    let shape = elementShape;
+    let size = rowSize;
+    if (!shape) {
       const first = values[choice.features[0]];
       let arr = first;
       if (typeof first === "string" && first.trim().startsWith("[")) {
@@ -103,10 +106,11 @@ export async function readRawTable(file: string, choose: (columns: string[]) => 
         }
       }
       choice.arrayColumn = choice.features.length === 1 && Array.isArray(arr);
-      elementShape = choice.arrayColumn ? shapeOf(arr) : [choice.features.length];
-      rowSize = elementShape.reduce((a, b) => a * b, 1);
-      if (rowSize === 0) throw malformed(file, line, `column "${choice.features[0]}" holds an empty array`, "each row needs at least one feature value");
+      shape = choice.arrayColumn ? shapeOf(arr) : [choice.features.length];
+      size = shape.reduce((a, b) => a * b, 1);
+      if (size === 0) throw malformed(file, line, `column "${choice.features[0]}" holds an empty array`, "each row needs at least one feature value");
     }
+    let numbers: number[];
     if (choice.arrayColumn) {
       let v = values[choice.features[0]];
       if (typeof v === "string") {
@@ -117,12 +121,15 @@ export async function readRawTable(file: string, choose: (columns: string[]) => 
         }
       }
       const flat = Array.isArray(v) ? (v as unknown[]).flat(Infinity) : [v];
-      if (flat.length !== rowSize)
-        throw malformed(file, line, `column "${choice.features[0]}" has ${flat.length} values where the first row has ${rowSize}`, "every row's array must have the same shape");
-      for (const item of flat) pushNumber(item, choice.features[0], line);
+      if (flat.length !== size)
+        throw malformed(file, line, `column "${choice.features[0]}" has ${flat.length} values where the first row has ${size}`, "every row's array must have the same shape");
+      numbers = flat.map((item) => numberOf(item, choice.features[0], line));
     } else {
-      for (const column of choice.features) pushNumber(values[column], column, line);
+      numbers = choice.features.map((column) => numberOf(values[column], column, line));
     }
+    elementShape = shape;
+    rowSize = size;
+    for (const n of numbers) x.push(n);
     labels.push(values[choice.label]);
     lines.push(line);
   };

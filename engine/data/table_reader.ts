@@ -16,15 +16,61 @@ export interface TableRow {
 
 export type TableFormat = "csv" | "jsonl";
 
+/** The data file extensions read, and the format of each. */
+export const TABLE_EXTENSIONS: Readonly<Record<string, TableFormat>> = { ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl" };
+
 export function tableFormat(file: string): TableFormat {
+  const format = TABLE_EXTENSIONS[path.extname(file).toLowerCase()];
+  if (format) return format;
   const ext = path.extname(file).toLowerCase();
-  if (ext === ".csv") return "csv";
-  if (ext === ".jsonl" || ext === ".ndjson") return "jsonl";
   throw new TscolabError(`data file ${file} has extension "${ext || "(none)"}"; only .csv and .jsonl are read`, "convert it to CSV with a header row or to JSON Lines");
 }
 
-export function malformed(file: string, line: number, problem: string, fix: string): TscolabError {
-  return new TscolabError(`malformed row at ${file}:${line}: ${problem}`, fix);
+export function malformed(file: string, line: number, problem: string, fix: string): MalformedRow {
+  return new MalformedRow(file, line, problem, fix);
+}
+
+/** One row that cannot be read: file, line, what is wrong, how to fix it. */
+export class MalformedRow extends TscolabError {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly problem: string,
+    readonly fixText: string,
+  ) {
+    super(`malformed row at ${file}:${line}: ${problem}`, fixText);
+  }
+}
+
+/** Bad rows named in one error, the rest only counted. */
+const SHOWN_BAD_ROWS = 5;
+
+/**
+ * The malformed rows of one file: reading goes on past a bad row so that one
+ * error can name the first few (file and line) and count them all, instead of
+ * a fix-and-rerun loop per row. Nothing is dropped silently: any bad row fails
+ * the read.
+ */
+export class BadRows {
+  private readonly rows: MalformedRow[] = [];
+  count = 0;
+
+  constructor(readonly file: string) {}
+
+  add(row: MalformedRow): void {
+    this.count++;
+    if (this.rows.length < SHOWN_BAD_ROWS) this.rows.push(row);
+  }
+
+  /** Throws the one error for every bad row seen, if any. */
+  throwIfAny(): void {
+    if (this.count === 0) return;
+    if (this.count === 1) throw this.rows[0];
+    const shown = this.rows.map((r) => `line ${r.line}: ${r.problem}`).join("; ");
+    const which = this.rows.length < this.count ? `; the first ${this.rows.length}` : "";
+    const fixes = [...new Set(this.rows.map((r) => r.fixText))];
+    throw new TscolabError(`${this.count} malformed rows in ${this.file}${which}: ${shown}`, fixes.length === 1 ? fixes[0] : "fix or remove each of these rows");
+  }
 }
 
 async function* lines(file: string): AsyncGenerator<[number, string]> {
@@ -44,7 +90,7 @@ async function* lines(file: string): AsyncGenerator<[number, string]> {
   for await (const text of rl) yield [++n, n === 1 ? text.replace(/^\uFEFF/, "") : text];
 }
 
-async function* csvRows(file: string): AsyncGenerator<TableRow, string[]> {
+async function* csvRows(file: string, bad: BadRows): AsyncGenerator<TableRow, string[]> {
   let header: string[] | undefined;
   let pending = "";
   let startLine = 0;
@@ -66,18 +112,19 @@ async function* csvRows(file: string): AsyncGenerator<TableRow, string[]> {
       continue;
     }
     if (parsed.fields.length !== header.length) {
-      throw malformed(file, startLine, `${parsed.fields.length} fields where the header has ${header.length}`, "fix the row (quote values that contain commas)");
+      bad.add(malformed(file, startLine, `${parsed.fields.length} fields where the header has ${header.length}`, "fix the row (quote values that contain commas)"));
+      continue;
     }
     const values: Record<string, unknown> = {};
     header.forEach((h, i) => (values[h] = parsed.fields[i]));
     yield { line: startLine, values };
   }
-  if (pending) throw malformed(file, startLine, "a quoted field is never closed", 'close the quote (write "" for a quote inside a field)');
+  if (pending) bad.add(malformed(file, startLine, "a quoted field is never closed", 'close the quote (write "" for a quote inside a field)'));
   if (!header) throw new TscolabError(`data file ${file} is empty`, "a CSV needs a header row and at least one data row");
   return header;
 }
 
-async function* jsonlRows(file: string): AsyncGenerator<TableRow, string[]> {
+async function* jsonlRows(file: string, bad: BadRows): AsyncGenerator<TableRow, string[]> {
   let columns: string[] | undefined;
   for await (const [line, text] of lines(file)) {
     if (text.trim() === "") continue;
@@ -85,10 +132,12 @@ async function* jsonlRows(file: string): AsyncGenerator<TableRow, string[]> {
     try {
       value = JSON.parse(text);
     } catch (e) {
-      throw malformed(file, line, `not valid JSON (${(e as Error).message})`, "each line must be one JSON object");
+      bad.add(malformed(file, line, `not valid JSON (${(e as Error).message})`, "each line must be one JSON object"));
+      continue;
     }
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      throw malformed(file, line, 'expected a JSON object like {"x": [1, 2], "y": "cat"}', "each line must be one JSON object");
+      bad.add(malformed(file, line, 'expected a JSON object like {"x": [1, 2], "y": "cat"}', "each line must be one JSON object"));
+      continue;
     }
     columns ??= Object.keys(value);
     yield { line, values: value as Record<string, unknown> };
@@ -99,10 +148,13 @@ async function* jsonlRows(file: string): AsyncGenerator<TableRow, string[]> {
 /**
  * Reads a table. `onHeader` is called once with the column names (the CSV
  * header, or the keys of the first JSONL object) before the first row.
+ * `onRow` may throw a MalformedRow: like the reader's own, it is collected,
+ * the row skipped, and once the file is read one error names the bad rows.
  */
 export async function readTable(file: string, onHeader: (columns: string[]) => void, onRow: (row: TableRow) => void): Promise<void> {
   const format = tableFormat(file);
-  const rows = format === "csv" ? csvRows(file) : jsonlRows(file);
+  const bad = new BadRows(file);
+  const rows = format === "csv" ? csvRows(file, bad) : jsonlRows(file, bad);
   let headerSeen = false;
   let sawRow = false;
   for (;;) {
@@ -116,7 +168,13 @@ export async function readTable(file: string, onHeader: (columns: string[]) => v
       headerSeen = true;
     }
     sawRow = true;
-    onRow(next.value);
+    try {
+      onRow(next.value);
+    } catch (e) {
+      if (!(e instanceof MalformedRow)) throw e;
+      bad.add(e);
+    }
   }
+  bad.throwIfAny();
   if (!sawRow) throw new TscolabError(`data file ${file} has no data rows`, "add rows below the header");
 }

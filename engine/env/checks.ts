@@ -21,6 +21,10 @@ export interface Facts {
   /** The device training would use when the GPU backend works (CUDA_VISIBLE_DEVICES honoured). */
   trainingDevice: GpuDevice | null;
   resources: VerifyEnvReport["resources"];
+  /** tscolab's kernels training runs with on the selected backend. */
+  patches: string[];
+  /** TSCOLAB_FAST_KERNELS=0: stock tfjs kernels only. */
+  fastKernelsOff: boolean;
 }
 
 const MIN_NODE_MAJOR = 20;
@@ -156,6 +160,14 @@ export function backendChecks(f: Facts): Check[] {
       status: "ok",
       message: `training will use ${sel.name} (${fmtGflops(sel.gflops)} GFLOP/s${sel.device === "gpu" ? " on the GPU" : ""}${via})`,
     });
+  }
+  if (sel) {
+    const message = f.fastKernelsOff
+      ? "stock tfjs kernels only (TSCOLAB_FAST_KERNELS=0)"
+      : f.patches.length
+        ? `${f.patches.length} tscolab kernels patched in for ${sel.name}: ${f.patches.map((p) => p.replace(/^[^:]*:/, "")).join(", ")}`
+        : `stock tfjs kernels (tscolab patches none for ${sel.name})`;
+    checks.push({ id: "backend.patches", status: "ok", message });
   }
   return checks;
 }

@@ -46,7 +46,7 @@ export const verifyEnvReport = z.object({
     active: z.string().nullable(),
     /** $TSCOLAB_BACKEND when set. */
     requested: z.string().nullable(),
-    /** tscolab's patched kernels in force in this process (GFLOP/s above include them). */
+    /** tscolab's patched kernels training runs with on the selected backend (set with the backend at the first %train or tfjs import). */
     patches: z.array(z.string()),
     candidates: z.array(candidateReport),
   }),

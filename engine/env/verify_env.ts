@@ -6,10 +6,10 @@ import path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { z } from "zod";
 import { TscolabError } from "../errors";
-import { backendName, kernelModulesRoot, nativeProbeTimeoutMs, probeCandidates, selectBackend, type CandidateReport } from "../backend";
+import { backendName, kernelModulesRoot, TFJS_BACKEND, nativeProbeTimeoutMs, probeCandidates, selectBackend, type CandidateReport } from "../backend";
 import { resolveDriveRoot } from "../store/drive_root";
 import { detectGpus, findCudaLibraries, trainingGpu } from "../backend/gpu";
-import { patchesInForce } from "../backend/kernels";
+import { patchesFor } from "../backend/kernels";
 import { PROFILES, profileForDevice, type ProfileName } from "../backend/profile";
 import { backendChecks, gpuChecks, resourceChecks, tfjsChecks, toolchainChecks, type Facts } from "./checks";
 import { overallStatus, verifyEnvReport, type VerifyEnvReport } from "./report";
@@ -17,7 +17,7 @@ import { collectResources } from "./resources";
 import { coreCopies, nodeModulesChain, npmVersion, resolvedVersion, tensorflowPackages } from "./versions";
 
 export const verifyEnvOptions = z.object({
-  /** Drive root whose free disk is checked (else %drive mount, $TSCOLAB_DRIVE, ./drive). */
+  /** Drive root whose free disk is checked (else the Drive root rule's: %drive mount, $TSCOLAB_DRIVE, ~/tscolab-drive). */
   drive: z.string().optional(),
   /** The notebook's folder: where cells resolve imports; defaults to the process's cwd. */
   cwd: z.string().optional(),
@@ -78,7 +78,22 @@ export async function verifyEnv(options: VerifyEnvOptions = {}): Promise<VerifyE
   const selected = pickSelected(reports, requested);
   const gpu: VerifyEnvReport["gpu"] = { ...gpuFound, cudaLibraries: cuda.libraries, cuda12Only: cuda.cuda12Only, newerCudaRuntime: cuda.newerCudaRuntime };
   const trainingDevice = selected?.device === "gpu" ? trainingGpu(gpuFound, env) : null;
-  const facts: Facts = { versions, coreVersion, copies, kernelDir, candidates: reports, selected, requested, gpu, trainingDevice, resources };
+  // The patches training runs with on the selected backend: in force from the first %train (or tfjs import) on, reported before it too.
+  const patches = selected ? patchesFor(TFJS_BACKEND[selected.name], env) : [];
+  const facts: Facts = {
+    versions,
+    coreVersion,
+    copies,
+    kernelDir,
+    candidates: reports,
+    selected,
+    requested,
+    gpu,
+    trainingDevice,
+    resources,
+    patches,
+    fastKernelsOff: env.TSCOLAB_FAST_KERNELS === "0",
+  };
   const checks = [...toolchainChecks(facts), ...tfjsChecks(facts), ...backendChecks(facts), ...gpuChecks(facts), ...resourceChecks(facts)];
   const profile = chooseProfile(facts);
   checks.push({ id: "profile", status: "ok", message: `profile ${profile.name}: ${profile.reason}` });
@@ -87,7 +102,7 @@ export async function verifyEnv(options: VerifyEnvOptions = {}): Promise<VerifyE
     status: overallStatus(checks),
     versions,
     tfjsCore: { copies },
-    backend: { selected: selected?.name ?? null, active: (tf.engine().backendName as string | null) ?? null, requested, patches: patchesInForce(), candidates: reports },
+    backend: { selected: selected?.name ?? null, active: (tf.engine().backendName as string | null) ?? null, requested, patches, candidates: reports },
     gpu,
     resources,
     profile: { ...profile, settings: PROFILES[profile.name] },

@@ -14,7 +14,7 @@ export const BUNDLE_NAME = "bundle.zip";
 const json = (v: unknown) => strToU8(JSON.stringify(v, null, 2) + "\n");
 
 /** Images the trainer may have left in the run folder's plots/ (kept as they are). */
-function runPlotFiles(runDir: string): Record<string, Uint8Array> {
+export function runPlotFiles(runDir: string): Record<string, Uint8Array> {
   const dir = path.join(runDir, "plots");
   const out: Record<string, Uint8Array> = {};
   if (!fs.existsSync(dir)) return out;

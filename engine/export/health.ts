@@ -4,6 +4,8 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { architectureSummary, parameterStats, type ArchitectureSummary, type ParameterStats } from "./architecture";
+import { recommendation, type Recommendation } from "./recommend";
 
 export const checkStatus = z.enum(["passed", "warning", "failed"]);
 export type CheckStatus = z.infer<typeof checkStatus>;
@@ -13,11 +15,28 @@ export const healthCheck = z.object({
   status: checkStatus,
   message: z.string(),
   details: z.record(z.string(), z.unknown()).default({}),
+  /** Wall time the check's work took. */
+  durationMs: z.number().optional(),
 });
 export type HealthCheck = z.infer<typeof healthCheck>;
 
-export function check(name: string, status: CheckStatus, message: string, details: Record<string, unknown> = {}): HealthCheck {
-  return { name, status, message, details };
+export function check(name: string, status: CheckStatus, message: string, details: Record<string, unknown> = {}, durationMs?: number): HealthCheck {
+  return durationMs === undefined ? { name, status, message, details } : { name, status, message, details, durationMs: Math.round(durationMs * 100) / 100 };
+}
+
+/**
+ * Times consecutive pieces of work: each call returns the milliseconds since
+ * the previous one (or since the stopwatch started), for the check that work
+ * produced.
+ */
+export function stopwatch(): () => number {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    const ms = now - last;
+    last = now;
+    return ms;
+  };
 }
 
 export function healthScore(checks: HealthCheck[]): number {
@@ -57,6 +76,9 @@ export const healthReport = z.object({
   healthScore: z.number(),
   status: checkStatus,
   checks: z.array(healthCheck),
+  architecture: architectureSummary.optional(),
+  parameterStats: parameterStats.optional(),
+  recommendations: z.array(recommendation).default([]),
 });
 export type HealthReport = z.infer<typeof healthReport>;
 
@@ -111,10 +133,13 @@ export function healthMarkdown(r: HealthReport): string {
     ``,
     `## Checks`,
     ``,
-    `| check | status | message |`,
-    `| --- | --- | --- |`,
-    ...r.checks.map((c) => `| ${mdCell(c.name)} | ${ICON[c.status]} ${c.status} | ${mdCell(c.message)} |`),
+    `| check | status | ms | message |`,
+    `| --- | --- | ---: | --- |`,
+    ...r.checks.map((c) => `| ${mdCell(c.name)} | ${ICON[c.status]} ${c.status} | ${fmtNumber(c.durationMs, 1)} | ${mdCell(c.message)} |`),
     ``,
+    ...recommendationsMarkdown(r.recommendations ?? []),
+    ...(r.architecture ? architectureMarkdown(r.architecture) : []),
+    ...(r.parameterStats ? parameterMarkdown(r.parameterStats) : []),
   ];
   return lines.join("\n");
 }
@@ -125,4 +150,39 @@ export async function writeHealthReport(dir: string, report: HealthReport): Prom
   await fs.writeFile(json, JSON.stringify(healthReport.parse(report), null, 2) + "\n");
   await fs.writeFile(md, healthMarkdown(report));
   return { json, md };
+}
+
+function recommendationsMarkdown(recs: Recommendation[]): string[] {
+  if (!recs.length) return [];
+  return [`## Recommendations`, ``, ...recs.map((r) => `- **${r.severity}**: ${r.message}${r.checks.length ? ` (${r.checks.join(", ")})` : ""}`), ``];
+}
+
+function architectureMarkdown(a: ArchitectureSummary): string[] {
+  const shapes = (list: (number | null)[][]) => list.map((s) => `[${s.map((d) => d ?? "?").join(", ")}]`).join(", ");
+  return [
+    `## Architecture`,
+    ``,
+    `- ${a.layers} layers: ${Object.entries(a.byClass)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(", ")}`,
+    `- input ${shapes(a.inputShapes)} → output ${shapes(a.outputShapes)}`,
+    `- parameters: ${a.parameters.total} (${a.parameters.trainable} trainable, ${a.parameters.nonTrainable} non-trainable)`,
+    `- inputs: ${a.rawInputs}`,
+    ``,
+  ];
+}
+
+function parameterMarkdown(p: ParameterStats): string[] {
+  return [
+    `## Parameter statistics`,
+    ``,
+    `| weight | shape | count | mean | std | min | max | zeros | non-finite |`,
+    `| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
+    ...p.weights.map(
+      (w) =>
+        `| ${mdCell(w.name)} | [${w.shape.join(", ")}] | ${w.count} | ${fmtNumber(w.mean, 4)} | ${fmtNumber(w.std, 4)} | ${fmtNumber(w.min, 4)} | ${fmtNumber(w.max, 4)} | ${w.zeros} | ${w.nonFinite} |`,
+    ),
+    `| **all** | | ${p.total} | ${fmtNumber(p.mean, 4)} | ${fmtNumber(p.std, 4)} | ${fmtNumber(p.min, 4)} | ${fmtNumber(p.max, 4)} | ${p.zeros} | ${p.nonFinite} |`,
+    ``,
+  ];
 }

@@ -8,7 +8,7 @@ import path from "node:path";
 import { makeDirs } from "../store/durable_fs";
 import { checkOnnxFiles, findOnnxPython, layersModelToOnnx, openOnnxSession, type OnnxSession, type OnnxTensorData } from "./onnx";
 import { FORMAT_RULES } from "./formats";
-import { check, worstStatus, type HealthCheck } from "./health";
+import { check, stopwatch, worstStatus, type HealthCheck } from "./health";
 import type { ExportMetadata } from "./metadata";
 import { allFinite, forwardRunner, measureSideBySide, type Outputs } from "./probe";
 import type { Reference } from "./reference";
@@ -53,6 +53,7 @@ export async function exportOnnxFormat(
   const dir = path.join(outDir, FORMAT_RULES.onnx.folder);
   const file = path.join(dir, "model.onnx");
   const checks: HealthCheck[] = [];
+  const lap = stopwatch();
   const failed = (): FormatOutcome => ({
     summary: { path: null, bytes: null, weightBytes: null, maxAbsDiff: null, maxRelDiff: null, p50Ms: null, p95Ms: null, status: "failed" },
     checks,
@@ -60,12 +61,12 @@ export async function exportOnnxFormat(
 
   let bytes: Uint8Array;
   try {
-    bytes = layersModelToOnnx(ref.model, { metadata: onnxMetadata(metadata) });
+    bytes = layersModelToOnnx(ref.exported, { metadata: onnxMetadata(metadata) });
     makeDirs(dir);
     await fs.writeFile(file, bytes);
-    checks.push(check("onnx.write", "passed", `${file} (${bytes.byteLength} bytes)`, { path: file, bytes: bytes.byteLength }));
+    checks.push(check("onnx.write", "passed", `${file} (${bytes.byteLength} bytes)`, { path: file, bytes: bytes.byteLength }, lap()));
   } catch (e) {
-    checks.push(check("onnx.write", "failed", (e as Error).message.split("\n")[0]));
+    checks.push(check("onnx.write", "failed", (e as Error).message.split("\n")[0], {}, lap()));
     return failed();
   }
 
@@ -80,8 +81,8 @@ export async function exportOnnxFormat(
     const [r] = await checkOnnxFiles(python, [copy]).finally(() => fs.rm(tmp, { recursive: true, force: true }));
     checks.push(
       r?.ok
-        ? check("onnx.checker", "passed", "onnx.checker.check_model(full_check=True) accepts it", { python })
-        : check("onnx.checker", "failed", `onnx.checker rejects it: ${r?.error ?? "no answer"}`, { python }),
+        ? check("onnx.checker", "passed", "onnx.checker.check_model(full_check=True) accepts it", { python }, lap())
+        : check("onnx.checker", "failed", `onnx.checker rejects it: ${r?.error ?? "no answer"}`, { python }, lap()),
     );
   }
 
@@ -89,14 +90,20 @@ export async function exportOnnxFormat(
   try {
     session = await openOnnxSession(file);
     checks.push(
-      check("onnx.load", "passed", "loaded by onnxruntime-node from the file on disk", {
-        inputs: session.inputNames,
-        outputs: session.outputNames,
-        checker: python ? "ran" : "python3 with the onnx package not found; onnx.checker skipped",
-      }),
+      check(
+        "onnx.load",
+        "passed",
+        "loaded by onnxruntime-node from the file on disk",
+        {
+          inputs: session.inputNames,
+          outputs: session.outputNames,
+          checker: python ? "ran" : "python3 with the onnx package not found; onnx.checker skipped",
+        },
+        lap(),
+      ),
     );
   } catch (e) {
-    checks.push(check("onnx.load", "failed", (e as Error).message.split("\n")[0]));
+    checks.push(check("onnx.load", "failed", (e as Error).message.split("\n")[0], {}, lap()));
     return failed();
   }
 
@@ -104,7 +111,7 @@ export async function exportOnnxFormat(
     const problems: string[] = [];
     for (const b of opts.batchSizes) {
       try {
-        const out = await run(session, feedsFor(session, ref.probe, b));
+        const out = await run(session, feedsFor(session, ref.exportProbe, b));
         const rows = Math.min(b, ref.probe[0].shape[0]!);
         const want = ref.outputs.shapes.map((s) => [rows, ...s.slice(1)]);
         if (JSON.stringify(out.shapes) !== JSON.stringify(want)) problems.push(`batch ${b}: shape ${JSON.stringify(out.shapes)}, expected ${JSON.stringify(want)}`);
@@ -115,14 +122,14 @@ export async function exportOnnxFormat(
     }
     checks.push(
       problems.length
-        ? check("onnx.forward", "failed", problems.join("; "), { batchSizes: opts.batchSizes })
-        : check("onnx.forward", "passed", `forward pass at batch sizes ${opts.batchSizes.join(", ")}: shapes right, outputs finite`, { batchSizes: opts.batchSizes }),
+        ? check("onnx.forward", "failed", problems.join("; "), { batchSizes: opts.batchSizes }, lap())
+        : check("onnx.forward", "passed", `forward pass at batch sizes ${opts.batchSizes.join(", ")}: shapes right, outputs finite`, { batchSizes: opts.batchSizes }, lap()),
     );
 
-    const par = parityCheck("onnx", ref.outputs, await run(session, feedsFor(session, ref.probe)), ref.probeSource);
-    checks.push(par.check);
+    const par = parityCheck("onnx", ref.outputs, await run(session, feedsFor(session, ref.exportProbe)), ref.probeSource);
+    checks.push({ ...par.check, durationMs: lap() });
 
-    const latencyFeeds = feedsFor(session, ref.latencyInputs);
+    const latencyFeeds = feedsFor(session, ref.exportLatencyInputs);
     const timed = await measureSideBySide(
       forwardRunner(ref.model, ref.latencyInputs),
       async () => {
@@ -131,8 +138,8 @@ export async function exportOnnxFormat(
       { warmup: opts.warmupRuns, runs: opts.latencyRuns, batch: ref.latencyInputs[0]?.shape[0] ?? 1 },
     );
     const latency = timed.candidate;
-    checks.push(latencyCheck("onnx", latency, timed.baseline));
-    checks.push(sizeCheck("onnx", bytes.byteLength, bytes.byteLength, ref.float32WeightBytes));
+    checks.push({ ...latencyCheck("onnx", latency, timed.baseline), durationMs: lap() });
+    checks.push({ ...sizeCheck("onnx", bytes.byteLength, bytes.byteLength, ref.float32WeightBytes), durationMs: lap() });
     return {
       summary: {
         path: file,

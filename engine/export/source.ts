@@ -6,9 +6,11 @@ import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { resolveDriveRoot } from "../store/drive_root";
 import { isLayersModel } from "../models";
+import "../models/transformer/register";
 import { trainedDataset } from "../models/trained_with";
 import { BEST_DIR, listValidCheckpoints, loadModelFromFiles, MANIFEST_NAME, openRun, readCheckpoint, type RunJson } from "../store";
 import { TscolabError, UsageError } from "../errors";
+import { headOf, type Head } from "../train/head";
 import { exportDatasetInfo, type ExportDatasetInfo } from "./metadata";
 
 export interface ModelSource {
@@ -72,4 +74,15 @@ export async function runSource(ref: string, checkpoint: "best" | "last", opts: 
     describe: { kind: "run", runId: run.runId, runDir: run.runDir, checkpoint, checkpointDir: dir, step: loaded.step, epoch: loaded.epoch },
     warnings,
   };
+}
+
+/** How the source model's outputs read (softmax, sigmoid, ...), when its dataset says the task; undefined when unknown or mismatched. */
+export function headForSource(source: ModelSource): Head | undefined {
+  const task = source.dataset?.task;
+  if (!task) return undefined;
+  try {
+    return headOf(source.model, task, task === "classification" ? (source.dataset?.labels?.length ?? 0) : 1, "the model");
+  } catch {
+    return undefined;
+  }
 }

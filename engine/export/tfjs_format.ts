@@ -3,7 +3,7 @@
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { FORMAT_RULES, quantizationOf, type FormatName } from "./formats";
-import { check, worstStatus, type FormatSummary, type HealthCheck } from "./health";
+import { check, stopwatch, worstStatus, type FormatSummary, type HealthCheck } from "./health";
 import type { ExportMetadata } from "./metadata";
 import { quantizeWeights } from "./quantize";
 import type { Reference } from "./reference";
@@ -29,6 +29,7 @@ export async function exportTfjsFormat(
   const dir = path.join(outDir, FORMAT_RULES[format].folder);
   const q = quantizationOf(format);
   const checks: HealthCheck[] = [];
+  const lap = stopwatch();
 
   let written;
   try {
@@ -41,23 +42,29 @@ export async function exportTfjsFormat(
       convertedBy: opts.convertedBy,
     });
     checks.push(
-      check(`${format}.write`, "passed", `model.json + ${written.shards.length} shard(s) in ${dir}`, {
-        modelJson: written.modelJson,
-        shards: written.shards.map((s) => path.basename(s)),
-        shardBytes: opts.shardBytes,
-      }),
+      check(
+        `${format}.write`,
+        "passed",
+        `model.json + ${written.shards.length} shard(s) in ${dir}`,
+        {
+          modelJson: written.modelJson,
+          shards: written.shards.map((s) => path.basename(s)),
+          shardBytes: opts.shardBytes,
+        },
+        lap(),
+      ),
     );
   } catch (e) {
-    checks.push(check(`${format}.write`, "failed", (e as Error).message));
+    checks.push(check(`${format}.write`, "failed", (e as Error).message, {}, lap()));
     return failedOutcome(dir, checks);
   }
 
   let model: tf.LayersModel;
   try {
     model = await tf.loadLayersModel(fileLoadHandler(written.modelJson));
-    checks.push(check(`${format}.load`, "passed", "reloaded with tf.loadLayersModel from the files on disk", { modelJson: written.modelJson }));
+    checks.push(check(`${format}.load`, "passed", "reloaded with tf.loadLayersModel from the files on disk", { modelJson: written.modelJson }, lap()));
   } catch (e) {
-    checks.push(check(`${format}.load`, "failed", `tf.loadLayersModel could not read it back: ${(e as Error).message.split("\n")[0]}`));
+    checks.push(check(`${format}.load`, "failed", `tf.loadLayersModel could not read it back: ${(e as Error).message.split("\n")[0]}`, {}, lap()));
     return failedOutcome(dir, checks);
   }
 
@@ -66,13 +73,14 @@ export async function exportTfjsFormat(
     const ok = !!meta && JSON.stringify(meta.inputSignature) === JSON.stringify(metadata.inputSignature) && JSON.stringify(meta.labels) === JSON.stringify(metadata.labels);
     checks.push(
       ok
-        ? check(`${format}.metadata`, "passed", `userDefinedMetadata reloads with ${Object.keys(meta!).join(", ")}`, { keys: Object.keys(meta!) })
-        : check(`${format}.metadata`, "failed", "userDefinedMetadata did not come back from the reloaded model"),
+        ? check(`${format}.metadata`, "passed", `userDefinedMetadata reloads with ${Object.keys(meta!).join(", ")}`, { keys: Object.keys(meta!) }, lap())
+        : check(`${format}.metadata`, "failed", "userDefinedMetadata did not come back from the reloaded model", {}, lap()),
     );
     const v = await validateReloaded(format, model, ref, opts);
     checks.push(...v.checks);
-    checks.push(sizeCheck(format, written.weightBytes, written.bytes, ref.float32WeightBytes));
-    if (opts.extraChecks) checks.push(...opts.extraChecks(model));
+    lap();
+    checks.push({ ...sizeCheck(format, written.weightBytes, written.bytes, ref.float32WeightBytes), durationMs: lap() });
+    if (opts.extraChecks) checks.push(...opts.extraChecks(model).map((c) => ({ ...c, durationMs: lap() })));
     return {
       summary: {
         path: dir,

@@ -3,7 +3,7 @@
 // abs/rel difference against the format's bar), latency, size.
 import * as tf from "@tensorflow/tfjs";
 import { FORMAT_RULES, type FormatName } from "./formats";
-import { check, type CheckStatus, type HealthCheck } from "./health";
+import { check, stopwatch, type CheckStatus, type HealthCheck } from "./health";
 import { allFinite, forward, forwardRunner, measureSideBySide, parity, scanParameters, sliceRows, type Latency, type Outputs, type Parity } from "./probe";
 import type { Reference } from "./reference";
 
@@ -72,18 +72,19 @@ export async function validateReloaded(
   opts: { batchSizes: number[]; warmupRuns: number; latencyRuns: number },
 ): Promise<Validation> {
   const checks: HealthCheck[] = [];
+  const lap = stopwatch();
 
   const scan = scanParameters(model);
   checks.push(
     scan.nonFinite === 0
-      ? check(`${format}.params_finite`, "passed", `${scan.parameters} parameters, all finite`, { ...scan })
-      : check(`${format}.params_finite`, "failed", `${scan.nonFinite} of ${scan.parameters} parameters are NaN or Inf (in ${scan.badWeights.join(", ")})`, { ...scan }),
+      ? check(`${format}.params_finite`, "passed", `${scan.parameters} parameters, all finite`, { ...scan }, lap())
+      : check(`${format}.params_finite`, "failed", `${scan.nonFinite} of ${scan.parameters} parameters are NaN or Inf (in ${scan.badWeights.join(", ")})`, { ...scan }, lap()),
   );
 
   const batchProblems: string[] = [];
   const perBatch: Record<string, number[][]> = {};
   for (const b of opts.batchSizes) {
-    const rows = sliceRows(ref.probe, b);
+    const rows = sliceRows(ref.exportProbe, b);
     try {
       const out = forward(model, rows);
       perBatch[String(b)] = out.shapes;
@@ -98,22 +99,28 @@ export async function validateReloaded(
   }
   checks.push(
     batchProblems.length
-      ? check(`${format}.forward`, "failed", batchProblems.join("; "), { batchSizes: opts.batchSizes, shapes: perBatch })
-      : check(`${format}.forward`, "passed", `forward pass at batch sizes ${opts.batchSizes.join(", ")}: shapes right, outputs finite`, {
-          batchSizes: opts.batchSizes,
-          shapes: perBatch,
-        }),
+      ? check(`${format}.forward`, "failed", batchProblems.join("; "), { batchSizes: opts.batchSizes, shapes: perBatch }, lap())
+      : check(
+          `${format}.forward`,
+          "passed",
+          `forward pass at batch sizes ${opts.batchSizes.join(", ")}: shapes right, outputs finite`,
+          {
+            batchSizes: opts.batchSizes,
+            shapes: perBatch,
+          },
+          lap(),
+        ),
   );
 
-  const got = forward(model, ref.probe);
+  const got = forward(model, ref.exportProbe);
   const par = parityCheck(format, ref.outputs, got, ref.probeSource);
-  checks.push(par.check);
+  checks.push({ ...par.check, durationMs: lap() });
 
-  const timed = await measureSideBySide(forwardRunner(ref.model, ref.latencyInputs), forwardRunner(model, ref.latencyInputs), {
+  const timed = await measureSideBySide(forwardRunner(ref.model, ref.latencyInputs), forwardRunner(model, ref.exportLatencyInputs), {
     warmup: opts.warmupRuns,
     runs: opts.latencyRuns,
     batch: ref.latencyInputs[0]?.shape[0] ?? 1,
   });
-  checks.push(latencyCheck(format, timed.candidate, timed.baseline));
+  checks.push({ ...latencyCheck(format, timed.candidate, timed.baseline), durationMs: lap() });
   return { checks, parity: par.parity, latency: timed.candidate };
 }

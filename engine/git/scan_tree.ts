@@ -21,7 +21,8 @@ export interface TreeScan {
   files: string[];
 }
 
-export function scanModelTree(entry: string, root: string): TreeScan {
+/** `rootName` names the root in findings about files outside it (default: "the repository"). */
+export function scanModelTree(entry: string, root: string, opts: { rootName?: string } = {}): TreeScan {
   const findings: ScanFinding[] = [];
   const files: string[] = [];
   const queue = [path.resolve(entry)];
@@ -41,7 +42,7 @@ export function scanModelTree(entry: string, root: string): TreeScan {
       const fromRoot = path.relative(fs.realpathSync(root), fs.realpathSync(target));
       const inside = fromRoot !== ".." && !fromRoot.startsWith(`..${path.sep}`) && !path.isAbsolute(fromRoot);
       if (!inside) {
-        findings.push({ file: rel(file), line, column: 1, pattern: `loads a file outside the repository ("${spec}")`, code });
+        findings.push({ file: rel(file), line, column: 1, pattern: `loads a file outside ${opts.rootName ?? "the repository"} ("${spec}")`, code });
         continue;
       }
       if (!seen.has(target)) {

@@ -20,8 +20,30 @@ export function isLayersModel(value: unknown): value is tfType.LayersModel {
   return !!v && typeof v === "object" && Array.isArray(v.layers) && typeof v.apply === "function" && Array.isArray(v.trainableWeights);
 }
 
+/**
+ * A model file on disk gets the scan a model from git gets (child processes,
+ * eval of strings, network, file writes, followed through its local imports):
+ * the same code must not be refused from git yet run unchecked from a folder.
+ * `trust` runs it anyway, with a note naming what was found.
+ */
+async function scanLocalModel(file: string, cwd: string, trust: boolean, notes?: string[]): Promise<void> {
+  const { scanModelTree } = await import("../git/scan_tree");
+  const { refusal } = await import("../git/resolve");
+  const inside = !path.relative(cwd, file).startsWith("..");
+  const root = inside ? cwd : path.dirname(file);
+  const scan = scanModelTree(file, root, { rootName: "the model's folder" });
+  if (!scan.findings.length) return;
+  if (!trust) throw refusal(scan.findings, `model file ${file}`);
+  notes?.push(`trusted model file ${file} despite ${scan.findings.length} scan finding(s): ${scan.findings.map((f) => `${f.file}:${f.line} ${f.pattern}`).join("; ")}`);
+}
+
 /** Builds the model a config asks for, validating what a factory returned. */
-export async function createModel(tf: TF, cfg: ModelConfig, args: Omit<ModelFactoryArgs<TF>, "tf">, opts: { seed: number; cwd: string }): Promise<tfType.LayersModel> {
+export async function createModel(
+  tf: TF,
+  cfg: ModelConfig,
+  args: Omit<ModelFactoryArgs<TF>, "tf">,
+  opts: { seed: number; cwd: string; notes?: string[] },
+): Promise<tfType.LayersModel> {
   if (cfg.git) {
     throw new TscolabError("model.git sources are not supported by this build's trainer", 'clone the repository and use { "file": "path/model.ts" }');
   }
@@ -31,6 +53,7 @@ export async function createModel(tf: TF, cfg: ModelConfig, args: Omit<ModelFact
   if (cfg.file) {
     const file = path.resolve(opts.cwd, cfg.file);
     where = `model file ${file}`;
+    await scanLocalModel(file, opts.cwd, cfg.trust ?? false, opts.notes);
     const factory = loadModelFactory(file, tf);
     build = () => factory(full);
   } else {

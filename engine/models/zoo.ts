@@ -6,6 +6,7 @@
 import type * as tfType from "@tensorflow/tfjs";
 import { TscolabError } from "../errors";
 import type { ModelConfig, ModelFactoryArgs } from "./schema";
+import { transformer } from "./transformer/model";
 
 type TF = typeof tfType;
 
@@ -69,4 +70,4 @@ export function cnn(tf: TF, cfg: ModelConfig, args: ModelFactoryArgs<TF>): tfTyp
   return model;
 }
 
-export const ZOO = { mlp, cnn } as const;
+export const ZOO = { mlp, cnn, transformer } as const;

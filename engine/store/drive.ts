@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { TscolabError } from "../errors";
-import { mountDrive, resolveDriveRoot, runsDir } from "./drive_root";
+import { mountDrive, resolveDriveRoot, runsDir, unmountedDriveRoot } from "./drive_root";
 import { listRunIds, listValidCheckpoints, RUN_JSON, runJsonSchema, BEST_DIR, CHECKPOINTS_DIR, parseCheckpointName, rethrowDiskError } from ".";
 import { fsyncDir, makeDirs, writeFileSynced } from "./durable_fs";
 import { DriveIO, DriveIOError, driveCallTimeoutMs } from "./drive_io";
@@ -151,7 +151,7 @@ async function localCopies(root: string, cwd?: string): Promise<LocalCopy[]> {
   return [...copies.values()].sort((a, b) => b.runId.localeCompare(a.runId));
 }
 
-/** The Drive root in force (`--drive`/mounted/$TSCOLAB_DRIVE/./drive), free space and runs newest first. */
+/** The Drive root in force (see ./drive_root.ts), its local copies and mirrors, free space and runs newest first. */
 export async function driveStatus(opts: { drive?: string; cwd?: string; verify?: boolean } = {}): Promise<DriveStatus> {
   const root = resolveDriveRoot(opts.drive, opts.cwd);
   const local = await localCopies(root, opts.cwd);
@@ -173,6 +173,35 @@ export async function driveStatus(opts: { drive?: string; cwd?: string; verify?:
  * nobody trains, is removed locally. Runs this process trains are only
  * waited for; runs another live process trains are left to it.
  */
+/**
+ * Copies what a local copy left by an ended process holds to the Drive (a bounded wait); null when its run.json is
+ * unreadable or another process is writing it. The copy is removed once the Drive holds all of it, unless its run
+ * was left "running" (it stays for a fast --resume).
+ */
+export async function syncLocalCopy(root: string, runId: string, localDir: string, timeoutMs: number): Promise<MirrorState | null> {
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(fs.readFileSync(path.join(localDir, RUN_JSON), "utf8"));
+    assertNoOtherWriter(runId, json as { status: string; writer?: unknown });
+  } catch {
+    return null;
+  }
+  const ck = (json.config as { checkpoint?: { keepLast?: number; keepBest?: boolean } } | undefined)?.checkpoint;
+  const mirror = new RunMirror({
+    runId,
+    driveRoot: root,
+    localDir,
+    driveDir: path.join(runsDir(root), runId),
+    createdAt: typeof json.createdAt === "string" ? json.createdAt : undefined,
+    keepLast: ck?.keepLast,
+    keepBest: ck?.keepBest,
+  });
+  const state = await mirror.flush(timeoutMs);
+  if (json.status !== "running") mirror.finish();
+  if (!state.onlyLocal.length || json.status === "running") mirror.close();
+  return state;
+}
+
 export async function driveSync(opts: { drive?: string; cwd?: string; timeoutMs?: number } = {}): Promise<DriveStatus> {
   const root = resolveDriveRoot(opts.drive, opts.cwd);
   const timeoutMs = opts.timeoutMs ?? 60_000;
@@ -183,28 +212,8 @@ export async function driveSync(opts: { drive?: string; cwd?: string; timeoutMs?
       synced.push({ ...copy, mirror: await running.flush(timeoutMs) });
       continue;
     }
-    let json: Record<string, unknown>;
-    try {
-      json = JSON.parse(fs.readFileSync(path.join(copy.localDir, RUN_JSON), "utf8"));
-      assertNoOtherWriter(copy.runId, json as { status: string; writer?: unknown });
-    } catch {
-      continue;
-    }
-    const ck = (json.config as { checkpoint?: { keepLast?: number; keepBest?: boolean } } | undefined)?.checkpoint;
-    const mirror = new RunMirror({
-      runId: copy.runId,
-      driveRoot: root,
-      localDir: copy.localDir,
-      driveDir: path.join(runsDir(root), copy.runId),
-      createdAt: typeof json.createdAt === "string" ? json.createdAt : undefined,
-      keepLast: ck?.keepLast,
-      keepBest: ck?.keepBest,
-    });
-    const state = await mirror.flush(timeoutMs);
-    // A run left "running" by a dead process is resumable: keep its local copy for a fast --resume.
-    if (json.status !== "running") mirror.finish();
-    if (!state.onlyLocal.length || json.status === "running") mirror.close();
-    synced.push({ ...copy, mirror: state });
+    const state = await syncLocalCopy(root, copy.runId, copy.localDir, timeoutMs);
+    if (state) synced.push({ ...copy, mirror: state });
   }
   const status = await driveStatus({ drive: root, cwd: opts.cwd });
   const others = status.local.filter((c) => !synced.some((s) => s.localDir === c.localDir));
@@ -213,7 +222,7 @@ export async function driveSync(opts: { drive?: string; cwd?: string; timeoutMs?
 
 /** Makes `dir` the Drive root for this session, after creating it and proving it takes a synced write. */
 export async function driveMount(dir: string | undefined, cwd = process.cwd()): Promise<DriveStatus> {
-  const target = path.resolve(cwd, dir ?? process.env.TSCOLAB_DRIVE ?? "drive");
+  const target = dir ? path.resolve(cwd, dir) : unmountedDriveRoot(cwd);
   if (fs.existsSync(target) && !fs.statSync(target).isDirectory())
     throw new TscolabError(`cannot mount ${target}: it is a file, not a folder`, "pass a folder (it is created if missing)");
   const runs = runsDir(target);

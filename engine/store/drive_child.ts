@@ -41,6 +41,8 @@ export interface DriveRunInfo {
   runJson: string | null;
   metricsSha: string | null;
   runJsonSha: string | null;
+  /** Every file at the top of the run folder (run.json, metrics.jsonl, and what else the run wrote there) → its sha256. */
+  files: Record<string, string>;
   steps: DriveStep[];
   best: { manifestSha: string; step: number | null; valid?: boolean } | null;
 }
@@ -313,10 +315,21 @@ function readText(file: string): string | null {
   });
 }
 
-const shaOf = (text: string | null) => (text === null ? null : sha256(Buffer.from(text, "utf8")));
+const shaOf = (text: string | Buffer | null) => (text === null ? null : sha256(typeof text === "string" ? Buffer.from(text, "utf8") : text));
+
+function readBytes(file: string): Buffer | null {
+  return on("drive", `reading ${file}`, () => {
+    try {
+      return fs.readFileSync(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw err;
+    }
+  });
+}
 
 function inspect(runDir: string, verify: string[] = [], newestValid = false): DriveRunInfo {
-  if (!exists("drive", runDir)) return { exists: false, runJson: null, metricsSha: null, runJsonSha: null, steps: [], best: null };
+  if (!exists("drive", runDir)) return { exists: false, runJson: null, metricsSha: null, runJsonSha: null, files: {}, steps: [], best: null };
   const runJson = readText(path.join(runDir, "run.json"));
   const metrics = readText(path.join(runDir, "metrics.jsonl"));
   const ck = path.join(runDir, CHECKPOINTS_DIR);
@@ -350,7 +363,14 @@ function inspect(runDir: string, verify: string[] = [], newestValid = false): Dr
     best = { manifestSha: shaOf(bestText)!, step };
     if (verify.includes(BEST_DIR) || newestValid) best.valid = check(path.join(runDir, BEST_DIR), null).valid;
   }
-  return { exists: true, runJson, metricsSha: shaOf(metrics), runJsonSha: shaOf(runJson), steps, best };
+  const files: Record<string, string> = {};
+  for (const name of on("drive", `listing ${runDir}`, () => fs.readdirSync(runDir, { withFileTypes: true }))) {
+    // Dot names are temporaries of copies in progress.
+    if (!name.isFile() || name.name.startsWith(".")) continue;
+    const sha = name.name === "run.json" ? shaOf(runJson) : name.name === "metrics.jsonl" ? shaOf(metrics) : shaOf(readBytes(path.join(runDir, name.name)));
+    if (sha) files[name.name] = sha;
+  }
+  return { exists: true, runJson, metricsSha: shaOf(metrics), runJsonSha: shaOf(runJson), files, steps, best };
 }
 
 function pullFolder(src: string, dest: string): void {
@@ -410,3 +430,7 @@ process.on("message", (raw: { id: number } & Request) => {
 });
 // The parent went away (it exited, or gave up on a hung call): nothing is left to do.
 process.on("disconnect", () => process.exit(0));
+// A signal to the whole process group (Ctrl-C in a terminal, a batch scheduler's SIGTERM) is for the trainer, which
+// stops with a checkpoint and then needs this process to copy it; the trainer ends it, or its exit closes the channel.
+process.on("SIGINT", () => undefined);
+process.on("SIGTERM", () => undefined);

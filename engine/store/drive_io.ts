@@ -110,6 +110,8 @@ export class DriveIO {
     child.on("exit", () => {
       if (this.child === child) this.child = null;
     });
+    // A send to a child that just died fails with EPIPE as an 'error' event; the request fails through send's callback.
+    child.on("error", () => undefined);
     return child;
   }
 
@@ -159,7 +161,12 @@ export class DriveIO {
       child.on("message", onMessage);
       child.once("exit", onExit);
       arm();
-      child.send({ id, ...req });
+      child.send({ id, ...req }, (err) => {
+        if (!err) return;
+        done();
+        if (this.child === child) this.child = null;
+        reject(new DriveIOError("ECHILD", `the Drive I/O process is gone (${err.message}) ${describe(req)}`));
+      });
     });
   }
 

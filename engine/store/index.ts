@@ -30,3 +30,5 @@ export { DriveIO, DriveIOError, driveCallTimeoutMs } from "./drive_io";
 export type { ResumePoint } from "./resume";
 export { DriveWriteError, isDiskError, rethrowDiskError } from "./disk_errors";
 export { sha256 } from "./durable_fs";
+export { PROFILE_JSON, DIGESTS_FILE, writeProfileFile, readProfileFile, appendDigests, readDigests, parseDigests, rewindDigests } from "./run_files";
+export type { DigestLine } from "./run_files";

@@ -96,13 +96,14 @@ async function removeFolder(dir: string): Promise<void> {
   await fs.promises.rm(aside, { recursive: true, force: true });
 }
 
-/** Builds a fresh local copy of a Drive run from its newest valid checkpoint. */
+/** Builds a fresh local copy of a Drive run: its files, its newest valid checkpoint and best/. */
 async function pullFromDrive(io: DriveIO, driveDir: string, localDir: string, info: DriveRunInfo, newest: string | undefined): Promise<void> {
   await removeFolder(localDir);
   makeDirs(localDir);
   for (const sub of [CHECKPOINTS_DIR, BEST_DIR, EXPORTS_DIR]) fs.mkdirSync(path.join(localDir, sub));
   await writeFileAtomic(path.join(localDir, RUN_JSON), info.runJson!);
-  await io.call({ op: "pullFile", src: path.join(driveDir, METRICS_FILE), dest: path.join(localDir, METRICS_FILE) });
+  // metrics.jsonl and every other file the run wrote beside it (weight digests, tokenizer, profile): the resumed run appends to them, and its mirror copies them back.
+  for (const name of Object.keys(info.files).filter((n) => n !== RUN_JSON)) await io.call({ op: "pullFile", src: path.join(driveDir, name), dest: path.join(localDir, name) });
   if (!fs.existsSync(path.join(localDir, METRICS_FILE))) fs.writeFileSync(path.join(localDir, METRICS_FILE), "");
   if (newest) await io.call({ op: "pullFolder", src: path.join(driveDir, CHECKPOINTS_DIR, newest), dest: path.join(localDir, CHECKPOINTS_DIR, newest) });
   if (info.best?.valid) await io.call({ op: "pullFolder", src: path.join(driveDir, BEST_DIR), dest: path.join(localDir, BEST_DIR) });

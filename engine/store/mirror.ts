@@ -4,12 +4,17 @@
 // never waits for the Drive. A copy counts only after it re-verifies on the
 // Drive (MANIFEST.json for folders, the bytes for files).
 //
-// Each pass, in this order: the run folder; run.json; metrics.jsonl (read
-// after the local checkpoints were listed, so it holds every row those
-// checkpoints have seen); best/ (before the checkpoints, so the Drive's best/
-// is never older than its newest checkpoint's best); the checkpoints the
-// Drive lacks, newest first; then the Drive's rotation (the same policy as
-// the local one, counted from the newest local checkpoint, so folders above
+// Each pass, in this order: the run folder; metrics.jsonl (read after the
+// local checkpoints were listed, so it holds every row those checkpoints have
+// seen); every other file at the top of the run folder (what training writes
+// beside them: weight digests, the tokenizer, the reference profile); best/
+// (before the checkpoints, so the Drive's best/ is never older than its
+// newest checkpoint's best); the checkpoints the Drive lacks, newest first;
+// run.json last, as it was read before the checkpoints were listed (so the
+// Drive's run.json never says "completed" or "stopped" before the Drive holds
+// the checkpoints that status describes: readers of the Drive, such as a
+// resumed sweep or folds run, take its word); then the Drive's rotation (the
+// same policy as the local one, counted from the newest local checkpoint, so folders above
 // it, an abandoned future, go). When the Drive fails (ENOTCONN, EIO, EROFS,
 // ENOSPC, a hung call) the mirror says since when and why, keeps the list of
 // what waits, and retries with backoff; local rotation keeps the local folder
@@ -42,7 +47,7 @@ export const mirrorStateSchema = z.object({
   reason: z.string().nullable(),
   /** Local checkpoints that wait to be copied. */
   waiting: z.number().int(),
-  /** Everything only local so far: checkpoint folders, best/, metrics.jsonl, run.json. */
+  /** Everything only local so far: checkpoint folders, best/, and files such as metrics.jsonl and run.json. */
   onlyLocal: z.array(z.string()),
   outages: z.array(outageSchema),
 });
@@ -68,8 +73,29 @@ interface LocalSnapshot {
   /** Step folder name → sha256 of its MANIFEST.json, newest first. */
   steps: [string, string][];
   best: string | null;
-  metrics: string | null;
-  runJson: string | null;
+  /** run.json's bytes and sha256, read before the checkpoints were listed. */
+  runJson: { bytes: Buffer; sha: string } | null;
+  /** The other top-level files (metrics.jsonl, then the others by name) → sha256, read after the checkpoints were listed. */
+  files: [string, string][];
+}
+
+/** The order files are copied in: metrics.jsonl, then the rest. */
+function fileRank(name: string): string {
+  return name === METRICS_FILE ? "0" : `1${name}`;
+}
+
+function topLevelFiles(dir: string): [string, string][] {
+  let entries: fs.Dirent[] = [];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((e) => e.isFile() && !e.name.startsWith(".") && e.name !== RUN_JSON)
+    .map((e): [string, string | null] => [e.name, readSha(path.join(dir, e.name))])
+    .filter((x): x is [string, string] => x[1] !== null)
+    .sort((a, b) => (fileRank(a[0]) < fileRank(b[0]) ? -1 : 1));
 }
 
 function readSha(file: string): string | null {
@@ -81,6 +107,14 @@ function readSha(file: string): string | null {
 }
 
 function snapshotLocal(dir: string): LocalSnapshot {
+  // run.json before the checkpoints: a status it states was written after the checkpoints it describes were committed.
+  let runJson: LocalSnapshot["runJson"] = null;
+  try {
+    const bytes = fs.readFileSync(path.join(dir, RUN_JSON));
+    runJson = { bytes, sha: sha256(bytes) };
+  } catch {
+    // Not written yet.
+  }
   let names: string[] = [];
   try {
     names = fs.readdirSync(path.join(dir, CHECKPOINTS_DIR));
@@ -94,7 +128,7 @@ function snapshotLocal(dir: string): LocalSnapshot {
     .map((x): [string, string | null] => [x.name, readSha(path.join(dir, CHECKPOINTS_DIR, x.name, MANIFEST_NAME))])
     .filter((x): x is [string, string] => x[1] !== null);
   // Checkpoints first: metrics.jsonl read after them holds every row they have seen.
-  return { steps, best: readSha(path.join(dir, BEST_DIR, MANIFEST_NAME)), metrics: readSha(path.join(dir, METRICS_FILE)), runJson: readSha(path.join(dir, RUN_JSON)) };
+  return { steps, best: readSha(path.join(dir, BEST_DIR, MANIFEST_NAME)), runJson, files: topLevelFiles(dir) };
 }
 
 const clock = (iso: string) => new Date(iso).toTimeString().slice(0, 8);
@@ -141,8 +175,7 @@ export class RunMirror {
   private driveSteps = new Set<string>();
   private driveBestStep: number | undefined;
   private mirroredBest: string | null = null;
-  private mirroredMetrics: string | null = null;
-  private mirroredRunJson: string | null = null;
+  private readonly mirroredFiles = new Map<string, string>();
   private inspected = false;
   private dirty = true;
   private running: Promise<void> | null = null;
@@ -201,8 +234,8 @@ export class RunMirror {
     const l = this.local;
     const items = l.steps.filter(([name, sha]) => this.mirrored.get(name) !== sha).map(([name]) => name);
     if (l.best && l.best !== this.mirroredBest) items.push(`${BEST_DIR}/`);
-    if (l.metrics && l.metrics !== this.mirroredMetrics) items.push(METRICS_FILE);
-    if (l.runJson && l.runJson !== this.mirroredRunJson) items.push(RUN_JSON);
+    for (const [name, sha] of [...l.files].reverse()) if (this.mirroredFiles.get(name) !== sha) items.push(name);
+    if (l.runJson && l.runJson.sha !== this.mirroredFiles.get(RUN_JSON)) items.push(RUN_JSON);
     return items;
   }
 
@@ -338,17 +371,14 @@ export class RunMirror {
       for (const s of info.steps) if (s.valid && s.manifestSha) this.mirrored.set(s.name, s.manifestSha);
       this.mirroredBest = info.best?.valid ? info.best.manifestSha : null;
       this.driveBestStep = info.best?.valid ? (info.best.step ?? undefined) : undefined;
-      this.mirroredMetrics = info.metricsSha;
-      this.mirroredRunJson = info.runJsonSha;
+      this.mirroredFiles.clear();
+      for (const [name, sha] of Object.entries(info.files)) this.mirroredFiles.set(name, sha);
       this.inspected = true;
     }
-    if (local.runJson && local.runJson !== this.mirroredRunJson) {
-      const r = await this.copy(() => this.io.call<{ sha: string | null }>({ op: "putFile", src: path.join(localDir, RUN_JSON), dest: path.join(driveDir, RUN_JSON) }));
-      if (r?.sha) this.mirroredRunJson = r.sha;
-    }
-    if (local.metrics && local.metrics !== this.mirroredMetrics) {
-      const r = await this.copy(() => this.io.call<{ sha: string | null }>({ op: "putFile", src: path.join(localDir, METRICS_FILE), dest: path.join(driveDir, METRICS_FILE) }));
-      if (r?.sha) this.mirroredMetrics = r.sha;
+    for (const [name, sha] of local.files) {
+      if (this.mirroredFiles.get(name) === sha) continue;
+      const r = await this.copy(() => this.io.call<{ sha: string | null }>({ op: "putFile", src: path.join(localDir, name), dest: path.join(driveDir, name) }));
+      if (r?.sha) this.mirroredFiles.set(name, r.sha);
     }
     if (local.best && local.best !== this.mirroredBest) {
       const r = await this.copy(() => this.io.call<{ manifestSha: string }>({ op: "putFolder", src: path.join(localDir, BEST_DIR), dest: path.join(driveDir, BEST_DIR) }));
@@ -364,6 +394,21 @@ export class RunMirror {
       if (!r) continue;
       this.mirrored.set(name, r.manifestSha);
       this.driveSteps.add(name);
+    }
+    if (local.runJson && local.runJson.sha !== this.mirroredFiles.get(RUN_JSON) && !this.closed) {
+      // The bytes of the snapshot, not the file as it is now (it may already say more than was copied).
+      const staged = tempSibling(path.join(localDir, RUN_JSON), "mirror");
+      try {
+        fs.writeFileSync(staged, local.runJson.bytes);
+      } catch {
+        return; // the local copy is gone (removed once complete, or by hand): nothing left to copy
+      }
+      try {
+        const r = await this.io.call<{ sha: string | null }>({ op: "putFile", src: staged, dest: path.join(driveDir, RUN_JSON) });
+        if (r.sha) this.mirroredFiles.set(RUN_JSON, r.sha);
+      } finally {
+        fs.rmSync(staged, { force: true });
+      }
     }
     await this.rotate(local);
   }

@@ -1,7 +1,8 @@
 // Tier 3: the configured run: the training loop with its hooks. The hooks'
 // order is the order of every round:
-//   step end:   checkpoint (step cadence), yield, divergence, progress, interrupt
+//   step end:   weight digest, checkpoint (step cadence), yield, divergence, progress, interrupt
 //   epoch end:  metrics log, best model, early stopping, checkpoint, progress, interrupt
+//   train end:  (checkpoint where an interrupted run stopped), reference profile
 // An epoch is checked for divergence before it is validated; an interrupted
 // run is saved where it stopped when the loop ends.
 // The loop state lives in the Trainer and in RunProgress, both saved by
@@ -10,16 +11,18 @@ import { updateRunJson } from "../store";
 import type { ResolvedConfig } from "./config";
 import { BestTracker } from "./hooks/best";
 import { CheckpointSaver } from "./hooks/checkpoint";
+import { WeightDigests } from "./hooks/digests";
 import { DivergenceGuard } from "./hooks/divergence";
 import { EarlyStopping } from "./hooks/early_stopping";
 import { InterruptWatch } from "./hooks/interrupt";
 import { MetricsLog } from "./hooks/metrics_log";
 import { monitorFor } from "./hooks/monitor";
+import { ReferenceProfileWriter } from "./hooks/profile";
 import { ProgressReporter } from "./hooks/progress";
 import { EventLoopYielder } from "./hooks/yielder";
 import { runLoop, type TrainHook } from "./loop";
 import type { EpochRow, ProgressStream } from "./progress";
-import { learningRateAt } from "./schedule";
+import { learningRateWithCycles } from "./extend";
 import type { RunProgress } from "./state";
 import type { TierKey, TierResult, TierRun } from "./tiers";
 import type { Trainer } from "./trainer";
@@ -37,6 +40,8 @@ export interface FullRunContext {
   tiers: Partial<Record<TierKey, TierResult>>;
   events: ProgressStream;
   signal?: AbortSignal;
+  /** The epochs at which the schedule's cycles end (./extend.ts); default one cycle over config.epochs. */
+  cycles?: number[];
 }
 
 export interface FullRun extends TierRun {
@@ -51,12 +56,12 @@ export async function runFullTier(ctx: FullRunContext): Promise<FullRun> {
   await updateRunJson(runDir, { status: "running", tiers: ctx.tiers });
 
   const stepsPerEpoch = trainer.stepsPerEpoch;
-  const totalSteps = config.epochs * stepsPerEpoch;
   const monitor = monitorFor(config.earlyStopping?.monitor, trainer.validCount > 0);
   const best = new BestTracker(progress, monitor);
   const saver = new CheckpointSaver(trainer, progress, runDir, config.checkpoint, config.epochs, best, ctx.onStoreChange);
   saver.localCopy = ctx.onStoreChange !== undefined;
   const hooks: TrainHook[] = [
+    new WeightDigests(trainer, runDir),
     new MetricsLog(runDir, ctx.history, ctx.onStoreChange),
     best,
     ...(config.earlyStopping ? [new EarlyStopping(progress.early, monitor, config.earlyStopping)] : []),
@@ -65,6 +70,7 @@ export async function runFullTier(ctx: FullRunContext): Promise<FullRun> {
     new DivergenceGuard(),
     new ProgressReporter(ctx.events, { epochs: config.epochs, stepsPerEpoch, batchSize: config.batchSize }),
     new InterruptWatch(ctx.signal, config.epochs),
+    new ReferenceProfileWriter(trainer, runDir),
   ];
 
   const { stop, metrics } = await runLoop(
@@ -72,7 +78,7 @@ export async function runFullTier(ctx: FullRunContext): Promise<FullRun> {
     {
       epochs: config.epochs,
       validateEveryEpochs: config.validateEveryEpochs,
-      learningRateAt: (step) => learningRateAt(step, config.learningRate, config.schedule, stepsPerEpoch, totalSteps),
+      learningRateAt: (step) => learningRateWithCycles(step, config.learningRate, config.schedule, stepsPerEpoch, ctx.cycles ?? [config.epochs]),
     },
     progress,
     hooks,

@@ -2,6 +2,7 @@
 // the host, once per validation pass).
 import type * as tfType from "@tensorflow/tfjs";
 import type { Task } from "../data/schema";
+import { headClasses } from "./head";
 import type { Monitor } from "./options";
 
 type TF = typeof tfType;
@@ -12,6 +13,8 @@ export interface LossSpec {
   outputs: number;
   /** Classification head without softmax (a linear last layer): predictions are logits. */
   logits: boolean;
+  /** Two classes from one sigmoid unit (binary cross-entropy); `outputs` stays 2. */
+  binary?: boolean;
 }
 
 /**
@@ -22,12 +25,27 @@ export interface LossSpec {
  */
 export function batchLoss(tf: TF, spec: LossSpec, pred: tfType.Tensor, y: tfType.Tensor): tfType.Scalar {
   if (spec.task === "classification") {
+    if (spec.binary) return binaryCrossEntropy(tf, spec.logits, pred, y);
     const oneHot = tf.oneHot(y as tfType.Tensor1D, spec.outputs);
     if (spec.logits) return tf.losses.softmaxCrossEntropy(oneHot, pred) as tfType.Scalar;
     const p = tf.clipByValue(pred, 1e-7, 1 - 1e-7);
     return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.log(p)), -1))) as tfType.Scalar;
   }
   return tf.mean(tf.square(tf.sub(tf.reshape(pred, [-1]), y)));
+}
+
+/** Binary cross-entropy of one output unit against labels 0/1 (clipped like Keras; on logits, the stable sigmoid form). */
+function binaryCrossEntropy(tf: TF, logits: boolean, pred: tfType.Tensor, y: tfType.Tensor): tfType.Scalar {
+  const labels = tf.cast(tf.reshape(y, [-1]), "float32");
+  const z = tf.reshape(pred, [-1]);
+  if (logits) return tf.losses.sigmoidCrossEntropy(labels, z) as tfType.Scalar;
+  const p = tf.clipByValue(z, 1e-7, 1 - 1e-7);
+  return tf.neg(tf.mean(tf.add(tf.mul(labels, tf.log(p)), tf.mul(tf.sub(1, labels), tf.log(tf.sub(1, p)))))) as tfType.Scalar;
+}
+
+/** The class a classification model predicts per row: argmax, or p > 0.5 for a one-unit sigmoid head. */
+export function predictedClass(tf: TF, spec: LossSpec, pred: tfType.Tensor): tfType.Tensor {
+  return spec.binary ? headClasses(tf, { kind: spec.logits ? "sigmoid-logits" : "sigmoid" }, pred) : tf.argMax(pred, -1);
 }
 
 /** True when a classification model's last layer has no softmax (or sigmoid): its outputs are logits. */
@@ -48,7 +66,12 @@ export type RegressionMetrics = {
   val_mae: number;
   val_pearson: number;
 };
-export type ValidationMetrics = ClassificationMetrics | RegressionMetrics;
+export type LanguageModelMetrics = {
+  val_loss: number;
+  val_perplexity: number;
+  val_token_accuracy: number;
+};
+export type ValidationMetrics = ClassificationMetrics | RegressionMetrics | LanguageModelMetrics;
 
 export function accuracy(predictedClass: ArrayLike<number>, labels: ArrayLike<number>): number {
   let hit = 0;
@@ -86,7 +109,7 @@ export function regressionMetrics(pred: ArrayLike<number>, y: ArrayLike<number>)
 }
 
 /** The monitored metrics where a larger value is better. */
-const HIGHER_IS_BETTER: readonly Monitor[] = ["val_accuracy", "val_pearson"];
+const HIGHER_IS_BETTER: readonly Monitor[] = ["val_accuracy", "val_pearson", "val_token_accuracy"];
 
 /** Whether a larger value of the monitored metric is better. */
 export function higherIsBetter(metric: string): boolean {

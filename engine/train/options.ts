@@ -11,6 +11,7 @@
 import { z } from "zod";
 import { BUILTIN_DATASETS, dataConfig, taskName, type DataConfig } from "../data/schema";
 import { modelConfig } from "../models/schema";
+import { TOKENIZER_TYPES } from "../text/tokenizer_types";
 import { DEFAULT_KEEP_LAST } from "../store/checkpoint_policy";
 import { presetName, profileName, type PresetName, type ProfileName, type ProfileSettings } from "../backend/profile";
 
@@ -21,7 +22,7 @@ export const SCHEDULES = ["constant", "cosine"] as const;
 export type ScheduleKind = (typeof SCHEDULES)[number];
 
 /** What early stopping and the best checkpoint can watch: a validation metric, or the training loss. */
-export const MONITORS = ["val_loss", "val_accuracy", "val_mse", "val_mae", "val_pearson", "loss"] as const;
+export const MONITORS = ["val_loss", "val_accuracy", "val_mse", "val_mae", "val_pearson", "val_perplexity", "val_token_accuracy", "loss"] as const;
 export type Monitor = (typeof MONITORS)[number];
 /** Watched when the config names no metric. */
 export const DEFAULT_MONITOR: Monitor = "val_loss";
@@ -186,13 +187,33 @@ export const TRAIN_OPTIONS = {
     flag: { name: "runName", metavar: "NAME" },
   }),
   seed: option({ type: z.number().int().min(0), default: 42, description: "random seed", group: "run", flag: "seed" }),
-  task: option({ type: taskName, default: new Unset("inferred from the labels"), description: "classification or regression", group: "data", flag: "task" }),
+  task: option({
+    type: taskName,
+    default: new Unset("inferred from the data"),
+    description: "classification, regression, language-modeling or text-classification",
+    group: "data",
+    flag: "task",
+  }),
+  tokenizer: section({
+    description: "text tasks: how text becomes tokens (trained on the training data only)",
+    keys: {
+      type: option({ type: z.enum(TOKENIZER_TYPES), default: "char", description: "tokenizer: char or byte-level bpe", group: "data", flag: "tokenizer" }),
+      vocabSize: option({
+        type: z.number().int().positive(),
+        nullable: true,
+        default: new Unset("char: every symbol seen; bpe: 512"),
+        description: "tokenizer vocabulary size",
+        group: "data",
+        flag: "vocabSize",
+      }),
+    },
+  }),
   model: schemaSection({
     schema: modelConfig,
     default: { zoo: "mlp" },
     description: '{ "zoo": "mlp", "hidden": [64, 32] } or { "file": "model.ts" }',
     group: "model",
-    flags: { hidden: "hidden", dropout: "dropout", batchNorm: "batchNorm", trust: "trust" },
+    flags: { hidden: "hidden", dropout: "dropout", batchNorm: "batchNorm", trust: "trust", layers: "layers", heads: "heads", dModel: "dModel", seqLen: "seqLen" },
   }),
   data: schemaSection({
     schema: dataConfig,
@@ -216,6 +237,7 @@ export const TRAIN_OPTIONS = {
         defaultSays: "hold out --validation-split",
       },
       label: { name: "label", metavar: "COLUMN" },
+      text: { name: "text", metavar: "COLUMN" },
       features: { name: "features", type: z.array(z.string()), metavar: "COLUMN[,...]" },
       validationSplit: "validationSplit",
     },
@@ -334,10 +356,20 @@ export const TRAIN_OPTIONS = {
       }),
     },
   }),
+  folds: option({
+    type: z.union([z.number().int(), z.literal("auto")]),
+    nullable: true,
+    // "auto" is replaced by the profile's fold count before the config is resolved (engine/folds).
+    resolvedType: z.number().int(),
+    default: new Unset("one run, no folds"),
+    description: 'K-fold cross-validation: K fold runs under one parent run, out-of-fold predictions in oof.jsonl ("auto": 3 on cpu, 5 on GPUs, 10 on aggressive)',
+    group: "run",
+    flag: { name: "folds", metavar: "K" },
+  }),
   validateEveryEpochs: option({ type: z.number().int().positive(), default: fromProfile("validateEveryEpochs"), description: "validate every N epochs", group: "run" }),
   drive: option({
     type: z.string().min(1),
-    default: new Unset("$TSCOLAB_DRIVE, else ./drive"),
+    default: new Unset("%drive mount, else $TSCOLAB_DRIVE, else ~/tscolab-drive"),
     description: "Drive root for the run folders",
     group: "run",
     flag: { name: "drive", metavar: "DIR" },

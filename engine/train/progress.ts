@@ -1,6 +1,7 @@
 // What the engine reports while it trains (the magic and the CLI render it):
 // one stream of typed events per run, from the tiers, the training loop's
 // progress hook and the end of the run.
+import type { Task } from "../data/schema";
 import type { TierKey, TierResult } from "./tiers";
 
 /** One line of metrics.jsonl, also the points of the live plot. */
@@ -17,7 +18,7 @@ export interface EpochRow {
 export interface ProgressEvent {
   phase: "tier1" | "tier2" | "tier3" | "done";
   runId: string;
-  task: "classification" | "regression";
+  task: Task;
   /** 1-based epoch being trained (tier 3). */
   epoch: number;
   epochs: number;
@@ -34,10 +35,14 @@ export interface ProgressEvent {
   /** True when the epoch just ended (a new plot point). */
   epochEnded: boolean;
   message?: string;
+  /** Language modeling: tokens per example, so speeds show as tokens/s. */
+  tokensPerSample?: number;
   /** Set on the last event of an interrupted run: tier 3 shows as stopped, as in the summary. */
   stopped?: boolean;
   /** A local-first run's Drive: available or since when not, and how many checkpoints wait to be copied. */
   drive?: DriveProgress;
+  /** A fold of a folds run: `runId` is then the parent's, and this the fold's place and own run. */
+  fold?: { fold: number; folds: number; runId: string };
 }
 
 export interface DriveProgress {
@@ -52,7 +57,7 @@ export interface DriveProgress {
 export type ProgressListener = (event: ProgressEvent) => void;
 
 /** The run's facts every event carries; `history` and `tiers` are the run's own, filled as it goes. */
-export type RunFacts = Pick<ProgressEvent, "runId" | "task" | "epochs" | "stepsPerEpoch" | "history" | "tiers">;
+export type RunFacts = Pick<ProgressEvent, "runId" | "task" | "epochs" | "stepsPerEpoch" | "history" | "tiers" | "tokensPerSample">;
 
 /** Where the loop is (the Trainer). */
 export interface LoopCounters {

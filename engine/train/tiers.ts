@@ -74,7 +74,9 @@ function checkShapes(tf: TF, trainer: Trainer, batchSizes: number[], rng: Rng): 
     const shape = out.shape.slice();
     const values = out.dataSync();
     out.dispose();
-    const expected = trainer.settings.task === "classification" ? [rows.length, outputs] : [rows.length, 1];
+    const expected =
+      trainer.settings.objective?.outputShape(rows.length) ??
+      (trainer.settings.task === "classification" ? [rows.length, trainer.settings.binary ? 1 : outputs] : [rows.length, 1]);
     const ok =
       shape.length === expected.length ? shape.every((d, i) => d === expected[i]) : shape.length === 1 && shape[0] === rows.length && trainer.settings.task === "regression";
     if (!ok) return `batch of ${rows.length}: the model outputs shape [${shape.join(", ")}], expected [${expected.join(", ")}]`;
@@ -228,6 +230,7 @@ export async function tierDev(
       sliceRows: slice.length,
       stepMs: fmt(medianStepMs),
       samplesPerSec: Math.round((b * 1000) / medianStepMs),
+      ...(trainer.settings.objective?.tokensPerRow ? { tokensPerSec: Math.round((b * trainer.settings.objective.tokensPerRow * 1000) / medianStepMs) } : {}),
       lossFirst: fmt(head),
       lossLast: fmt(tail),
       tensors: { afterWarmup: tensorsAfterWarmup, afterSteps: tensorsAfterSteps, afterValidation: tensorsAfterEval },

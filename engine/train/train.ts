@@ -6,10 +6,16 @@
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { ensureBackend } from "../backend";
+import { fingerprintData } from "../bundle/fingerprint";
 import { loadDataset, type LoadedDataset } from "../data/dataset";
+import { imageAugmenter } from "../data/images/augment";
+import { foldsRequest, type FoldTag } from "../folds/request";
 import { resolveDriveRoot } from "../store/drive_root";
 import { gitModelForTraining, runProvenance, type GitModelForTraining } from "../git";
 import { createModel, isLayersModel } from "../models";
+import "../models/transformer/register";
+import { transformerShape } from "../models/transformer/model";
+import { isTextConfig, loadTextDataset, readRunTokenizer, withTextModelDefault, writeRunTokenizer } from "../text/dataset";
 import { recordTrainedDataset } from "../models/trained_with";
 import type { ProfileName } from "../backend/profile";
 import { createRun, listValidCheckpoints, loadModelFromFiles, updateRunJson, readMetrics, type LoadedCheckpoint } from "../store";
@@ -18,7 +24,9 @@ import { resolveLocalRoot } from "../store/local_root";
 import { describeMirror, RunMirror, type MirrorState } from "../store/mirror";
 import { TscolabError } from "../errors";
 import { resolveConfig, resolvedConfig, type ResolvedConfig, type TrainConfigInput } from "./config";
+import { extendRun, storedCycles } from "./extend";
 import { runFullTier, type FullRun } from "./full_run";
+import { headOf, type Head } from "./head";
 import { outputsAreLogits } from "./metrics";
 import { ProgressStream, type EpochRow, type ProgressListener } from "./progress";
 import { stateFromFiles, type RunProgress } from "./state";
@@ -44,6 +52,10 @@ export interface TrainOptions {
   configSource?: string;
   /** Backend preference passed to ensureBackend (default: $TSCOLAB_BACKEND or the best available). */
   backend?: string;
+  /** Set by a sweep for each trial; stored in the new run's run.json. */
+  sweep?: { sweepId: string; sweepParams: Record<string, unknown>; sweepTrial: string };
+  /** Set by a folds run for each fold; stored in the new run's run.json as foldOf, fold and folds. */
+  fold?: FoldTag;
 }
 
 /**
@@ -71,7 +83,7 @@ export class TrainResult {
   }
 }
 
-function checkModelFits(model: tf.LayersModel, data: LoadedDataset, where: string): void {
+function checkModelFits(model: tf.LayersModel, data: LoadedDataset, where: string): Head {
   const inShape = model.inputs[0]?.shape.slice(1) ?? [];
   const want = data.info.inputShape;
   const fits = inShape.length === want.length && inShape.every((d, i) => d === null || d === want[i]);
@@ -81,16 +93,7 @@ function checkModelFits(model: tf.LayersModel, data: LoadedDataset, where: strin
       "build the model with inputShape from the data (createModel receives it)",
     );
   }
-  const out = model.outputs[0]?.shape ?? [];
-  const units = out[out.length - 1];
-  const expected = data.info.task === "classification" ? data.outputs : 1;
-  if (units !== expected) {
-    const what = data.info.task === "classification" ? `${data.outputs} classes (${data.info.labels?.join(", ")})` : "1 regression target";
-    throw new TscolabError(
-      `${where} outputs ${units} values per example but the data has ${what}`,
-      `end the model with a Dense layer of ${expected} unit${expected === 1 ? "" : "s"}`,
-    );
-  }
+  return headOf(model, data.info.task, data.outputs, where, data.info.labels);
 }
 
 const TIER_KEYS: readonly TierKey[] = ["1", "2", "3"];
@@ -100,7 +103,7 @@ const tiersToRun = (tier: ResolvedConfig["tier"]): Set<TierKey> => new Set(tier 
 const storedEnvironment = z.object({ backend: z.string().optional() });
 
 /** How long the end of a run waits for the mirror to copy what is left to the Drive: $TSCOLAB_MIRROR_FLUSH seconds, default 30. */
-function mirrorFlushMs(): number {
+export function mirrorFlushMs(): number {
   const s = Number(process.env.TSCOLAB_MIRROR_FLUSH);
   return Math.round((Number.isFinite(s) && s >= 0 ? s : 30) * 1000);
 }
@@ -132,6 +135,9 @@ async function settleMirror(mirror: RunMirror | null, notes: string[]): Promise<
 }
 
 export async function train(config: TrainConfigInput | undefined, options: TrainOptions = {}): Promise<TrainResult> {
+  // `"folds": K`, or a resume of a folds run: the folds engine runs each fold through here.
+  const folds = options.fold ? null : await foldsRequest(config, options);
+  if (folds) return (await import("../folds/train_folds")).trainFolds(config, options, folds);
   const t0 = performance.now();
   const cwd = options.cwd ?? process.cwd();
   const backend = await ensureBackend(options.backend ? { prefer: options.backend } : {});
@@ -145,6 +151,8 @@ export async function train(config: TrainConfigInput | undefined, options: Train
   let place: RunPlace | undefined;
   let createdAt = "";
   let driveRoot: string;
+  // The epochs at which the learning-rate schedule's cycles end (more than one after an extension).
+  let cycles: number[] | undefined;
   if (options.resume) {
     driveRoot = resolveDriveRoot(options.drive, cwd, config?.drive);
     // checkpoint.local may be given again: where this machine keeps its local copy.
@@ -164,9 +172,18 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     const storedBackend = storedEnvironment.safeParse(point.run.runJson.environment).data?.backend;
     if (storedBackend && storedBackend !== backend.name)
       notes.push(`the run started on ${storedBackend} and resumes on ${backend.name}: results will not be bit-identical to an uninterrupted run`);
-    // Resumed == uninterrupted: the stored config wins; say which given settings were not used.
+    // A larger --epochs extends the run (./extend.ts), recorded in the run.json the trainer writes (the local copy of a local-first run);
+    // otherwise resumed == uninterrupted: the stored config wins.
+    const extension = await extendRun(point.run, resolved, config?.epochs, checkpoint?.epoch ?? 0).catch((err) => {
+      point.place.io?.close();
+      throw err;
+    });
+    if (extension) [resolved, cycles] = [extension.config, extension.cycles];
+    else cycles = storedCycles(point.run.runJson, resolved.epochs);
+    if (extension) notes.push(extension.note);
+    // Say which given settings were not used (checkpoint.local alone only says where this machine keeps its copy).
     const onlyLocal = (k: string) => k === "checkpoint" && Object.keys(config?.checkpoint ?? {}).every((c) => c === "local");
-    const ignored = Object.keys(config ?? {}).filter((k) => k !== "drive" && !onlyLocal(k));
+    const ignored = Object.keys(config ?? {}).filter((k) => k !== "drive" && !onlyLocal(k) && !(k === "epochs" && extension));
     if (ignored.length) notes.push(`resuming uses the run's stored config; ignored: ${ignored.join(", ")}`);
   } else {
     if (config === undefined) throw new TscolabError("no training config given", "pass --config FILE, a %%train JSON body, or train({ data: ... })");
@@ -174,8 +191,20 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     driveRoot = resolveDriveRoot(options.drive, cwd, resolved.drive);
   }
 
-  const data = await loadDataset(resolved.data, { task: resolved.task ?? undefined, seed: resolved.seed, cwd });
+  // Text (a corpus or a text column): tokenized windows and the tokenizer; a resumed run reads its own tokenizer back.
+  const isText = await isTextConfig(resolved, cwd);
+  if (isText && !checkpoint && config) resolved = withTextModelDefault(resolved, config);
+  const text = isText
+    ? await loadTextDataset(resolved, {
+        seqLen: options.model?.inputs[0]?.shape[1] ?? transformerShape(resolved.model).seqLen,
+        seed: resolved.seed,
+        cwd,
+        tokenizer: place ? await readRunTokenizer(place.workDir) : undefined,
+      })
+    : null;
+  const data = text?.data ?? (await loadDataset(resolved.data, { task: resolved.task ?? undefined, seed: resolved.seed, cwd }));
   const task = data.info.task;
+  if (text) notes.push(...text.notes);
 
   let model: tf.LayersModel;
   let where: string;
@@ -192,10 +221,15 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     // A git model: fetched, scanned (refused unless trusted), then loaded as a model file.
     gitModel = resolved.model.git ? await gitModelForTraining({ ...resolved.model, git: resolved.model.git }, { driveRoot, cwd, signal: options.signal }) : null;
     if (gitModel) notes.push(...gitModel.notes);
-    model = await createModel(tf, gitModel?.model ?? resolved.model, { inputShape: data.info.inputShape, outputs: data.outputs, task }, { seed: resolved.seed, cwd });
+    model = await createModel(
+      tf,
+      gitModel?.model ?? resolved.model,
+      { inputShape: data.info.inputShape, outputs: data.outputs, task, vocabSize: text?.vocabSize },
+      { seed: resolved.seed, cwd, notes },
+    );
     where = gitModel ? gitModel.where : resolved.model.file ? `model file ${resolved.model.file}` : `model zoo "${resolved.model.zoo ?? "mlp"}"`;
   }
-  checkModelFits(model, data, where);
+  const head = checkModelFits(model, data, where);
 
   const environment = {
     backend: backend.name,
@@ -214,6 +248,7 @@ export async function train(config: TrainConfigInput | undefined, options: Train
       fields: {
         config: resolved,
         dataset: data.info,
+        dataFingerprints: await fingerprintData(resolved.data, cwd),
         environment,
         provenance: await runProvenance({
           cwd,
@@ -221,6 +256,8 @@ export async function train(config: TrainConfigInput | undefined, options: Train
           modelSource: options.model ? "notebook variable" : gitModel ? "git" : resolved.model.file ? "file" : "zoo",
           git: gitModel?.provenance,
         }),
+        ...options.sweep,
+        ...(options.fold ? { foldOf: options.fold.parentRunId, fold: options.fold.fold, folds: options.fold.folds } : {}),
       },
     };
     if (localRoot) {
@@ -231,6 +268,8 @@ export async function train(config: TrainConfigInput | undefined, options: Train
       const created = await createRun(driveRoot, opts);
       place = { runId: created.runId, driveRoot, runDir: created.runDir, workDir: created.runDir };
     }
+    // Beside the run's other files, so it reaches the Drive with them (and is there even if the Drive is away now).
+    if (text) await writeRunTokenizer(place.workDir, text.tokenizer);
   } else {
     await updateRunJson(place.workDir, { status: "running", environment, dataset: data.info });
   }
@@ -238,21 +277,31 @@ export async function train(config: TrainConfigInput | undefined, options: Train
   const { runId, runDir, workDir } = place;
   const mirror = startMirror(place, resolved, createdAt, () => events?.driveChanged());
 
-  const logits = task === "classification" && outputsAreLogits(model);
-  if (logits) notes.push("the model's last layer has no softmax: its outputs are treated as logits (softmax cross-entropy)");
+  const logits = (task === "classification" || task === "text-classification") && outputsAreLogits(model);
+  const binary = head.kind === "sigmoid" || head.kind === "sigmoid-logits";
+  if (binary) notes.push(`one output unit for two classes: binary cross-entropy${logits ? " on logits" : ""}, class "${data.info.labels?.[1]}" when p > 0.5`);
+  else if (logits) notes.push("the model's last layer has no softmax: its outputs are treated as logits (softmax cross-entropy)");
   const trainer = new Trainer(tf, model, data, {
-    task,
+    // Text classification trains as classification; language modeling brings its own objective.
+    task: text ? "classification" : task,
+    objective: text?.objective,
     logits,
     outputs: data.outputs,
+    binary,
     batchSize: resolved.batchSize,
     seed: resolved.seed,
     gradClipNorm: resolved.gradClipNorm,
     optimizer: { kind: resolved.optimizer, weightDecay: resolved.weightDecay, momentum: resolved.momentum },
+    augment: imageAugmenter(tf, resolved.data.augment, data.info.inputShape, resolved.seed),
   });
   const progress: RunProgress = { early: { best: null, wait: 0 }, best: null, epochTrainMs: 0 };
   const history: EpochRow[] = [];
   const tiers: Partial<Record<TierKey, TierResult>> = {};
-  events = new ProgressStream(options.onProgress, { runId, task, epochs: resolved.epochs, stepsPerEpoch: trainer.stepsPerEpoch, history, tiers }, trainer);
+  events = new ProgressStream(
+    options.onProgress,
+    { runId, task, epochs: resolved.epochs, stepsPerEpoch: trainer.stepsPerEpoch, history, tiers, tokensPerSample: text?.objective?.tokensPerRow },
+    trainer,
+  );
   if (mirror) events.watchDrive(() => mirror.status());
 
   let end: RunEnd | null = null;
@@ -301,6 +350,7 @@ export async function train(config: TrainConfigInput | undefined, options: Train
             tiers,
             events,
             signal,
+            cycles,
           });
         tiers[key] = ran.result;
         end = ran.ends;

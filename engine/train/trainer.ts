@@ -8,7 +8,8 @@ import type * as tfType from "@tensorflow/tfjs";
 import type { LoadedDataset, Split } from "../data/dataset";
 import type { Task } from "../data/schema";
 import { Rng, withSeededMathRandom, type RngState } from "../util/rng";
-import { accuracy, batchLoss, regressionMetrics, type LossSpec, type ValidationMetrics } from "./metrics";
+import { accuracy, batchLoss, predictedClass, regressionMetrics, type LossSpec, type ValidationMetrics } from "./metrics";
+import type { Objective } from "./objective";
 import { Optimizer, type OptimizerSettings } from "./optimizers";
 
 type TF = typeof tfType;
@@ -18,10 +19,16 @@ export interface TrainerSettings {
   /** Classification outputs are logits (no softmax in the model). */
   logits: boolean;
   outputs: number;
+  /** Two classes from a one-unit sigmoid output. */
+  binary?: boolean;
   batchSize: number;
   seed: number;
   gradClipNorm: number | null;
   optimizer: OptimizerSettings;
+  /** Seeded augmentation of each training batch (image flips and crops), given the global step. */
+  augment?: (x: tfType.Tensor, step: number) => tfType.Tensor;
+  /** Replaces the built-in classification / regression loss and metrics (language modeling). */
+  objective?: Objective;
 }
 
 /** Where the loop is, and every random stream: what a checkpoint must hold besides weights. */
@@ -75,13 +82,14 @@ export class Trainer {
     readonly data: LoadedDataset,
     readonly settings: TrainerSettings,
   ) {
-    this.lossSpec = { task: settings.task, outputs: settings.outputs, logits: settings.logits };
+    this.lossSpec = { task: settings.task, outputs: settings.outputs, logits: settings.logits, binary: settings.binary };
     this.vars = model.trainableWeights.map((w) => w.read() as tfType.Variable);
     this.optimizer = new Optimizer(tf, this.vars, settings.optimizer);
     this.nTrain = data.train.n;
     this.stepsPerEpoch = Math.ceil(this.nTrain / settings.batchSize);
-    this.train = splitTensors(tf, data.train, settings.task, data.info.inputShape);
-    this.valid = splitTensors(tf, data.valid, settings.task, data.info.inputShape);
+    const objective = settings.objective;
+    this.train = objective ? objective.tensors(tf, data.train) : splitTensors(tf, data.train, settings.task, data.info.inputShape);
+    this.valid = objective ? objective.tensors(tf, data.valid) : splitTensors(tf, data.valid, settings.task, data.info.inputShape);
     this.validLabels = data.valid.y;
     this.lossSum = tf.tidy(() => tf.variable(tf.scalar(0), false));
     this.shuffleRng = Rng.create(settings.seed, "shuffle");
@@ -139,16 +147,20 @@ export class Trainer {
     return this.order.subarray(stepInEpoch * b, Math.min((stepInEpoch + 1) * b, this.nTrain));
   }
 
+  private batchLoss(pred: tfType.Tensor, y: tfType.Tensor): tfType.Scalar {
+    const objective = this.settings.objective;
+    return objective ? objective.loss(this.tf, pred, y) : batchLoss(this.tf, this.lossSpec, pred, y);
+  }
+
   /** Loss of a batch with gradients for every trainable variable (caller disposes). */
   lossAndGrads(rows: Int32Array, rng: Rng): { value: tfType.Scalar; grads: tfType.Tensor[] } {
     const tf = this.tf;
     return tf.tidy(() => {
       const idx = tf.tensor1d(rows, "int32");
-      const xb = tf.gather(this.train.x, idx);
+      const gathered = tf.gather(this.train.x, idx);
+      const xb = this.settings.augment ? this.settings.augment(gathered, this._step) : gathered;
       const yb = tf.gather(this.train.y, idx);
-      const { value, grads } = withSeededMathRandom(rng, () =>
-        tf.variableGrads(() => batchLoss(tf, this.lossSpec, this.model.apply(xb, { training: true }) as tfType.Tensor, yb), this.vars),
-      );
+      const { value, grads } = withSeededMathRandom(rng, () => tf.variableGrads(() => this.batchLoss(this.model.apply(xb, { training: true }) as tfType.Tensor, yb), this.vars));
       return { value, grads: this.vars.map((v) => grads[v.name] ?? tf.zerosLike(v)) };
     });
   }
@@ -214,7 +226,7 @@ export class Trainer {
     const tf = this.tf;
     const loss = tf.tidy(() => {
       const idx = tf.tensor1d(rows, "int32");
-      return batchLoss(tf, this.lossSpec, this.model.apply(tf.gather(this.train.x, idx), { training: false }) as tfType.Tensor, tf.gather(this.train.y, idx));
+      return this.batchLoss(this.model.apply(tf.gather(this.train.x, idx), { training: false }) as tfType.Tensor, tf.gather(this.train.y, idx));
     });
     const v = loss.dataSync()[0];
     loss.dispose();
@@ -227,6 +239,7 @@ export class Trainer {
     const n = Math.min(limit, this.validCount);
     if (n === 0) return null;
     const chunk = Math.max(this.settings.batchSize, 256);
+    if (this.settings.objective) return this.settings.objective.evaluate(tf, this.model, this.valid, n, chunk);
     const outputs = new Float32Array(n);
     let lossSum = 0;
     for (let start = 0; start < n; start += chunk) {
@@ -236,7 +249,7 @@ export class Trainer {
         const yb = tf.slice(this.valid.y, start, size);
         const pred = this.model.apply(xb, { training: false }) as tfType.Tensor;
         const l = batchLoss(tf, this.lossSpec, pred, yb);
-        return [l, this.settings.task === "classification" ? tf.argMax(pred, -1) : tf.reshape(pred, [-1])];
+        return [l, this.settings.task === "classification" ? predictedClass(tf, this.lossSpec, pred) : tf.reshape(pred, [-1])];
       });
       lossSum += (loss.dataSync()[0] as number) * size;
       outputs.set(out.dataSync() as ArrayLike<number>, start);

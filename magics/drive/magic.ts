@@ -10,7 +10,10 @@ import { describeMirror } from "../../engine/store/mirror";
 
 export const driveArgs = z.object({
   action: z.enum(["mount", "status", "sync"]).default("status").describe("mount a folder as the Drive root, show it, or copy what local-first runs left only local to it"),
-  dir: z.string().optional().describe("folder to mount, or to show instead of the current root (default: $TSCOLAB_DRIVE or ./drive)"),
+  dir: z
+    .string()
+    .optional()
+    .meta({ description: "folder to mount, or to show instead of the current root (default: $TSCOLAB_DRIVE, else ~/tscolab-drive)", complete: { dirs: true } }),
   verify: z.boolean().default(false).describe("hash every checkpoint against its MANIFEST.json and report the corrupt ones"),
   json: z.boolean().default(false).describe("print the result as one JSON object (CLI)"),
 });
@@ -90,7 +93,8 @@ registerMagic({
   summary: "Mount a folder as the Drive root, show the root, its free space, runs and mirrors, or sync local copies to it.",
   args: driveArgs,
   positionals: [{ name: "action" }, { name: "dir" }],
-  examples: ["%drive mount /content/drive/MyDrive", "%drive status", "%drive status --verify", "%drive sync", "tscolab drive status ./drive --json"],
+  examples: ["%drive mount /content/drive/MyDrive", "%drive status", "%drive status --verify", "%drive sync", "tscolab drive status ~/tscolab-drive --json"],
+  resultType: { name: "DriveStatus", module: "engine/store/drive" },
   async run(args, ctx): Promise<DriveStatus> {
     if (args.action === "mount") return driveMount(args.dir, ctx.cwd);
     if (args.action === "sync") return driveSync({ drive: args.dir, cwd: ctx.cwd });

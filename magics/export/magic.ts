@@ -8,11 +8,20 @@ import { exportBundle } from "./render";
 
 export const exportArgs = z.object({
   model: z.any().optional().describe("a notebook variable holding a tf.LayersModel (or a %train result: its run)"),
-  run: z.string().optional().describe("run id, run folder or 'last'"),
+  run: z
+    .string()
+    .optional()
+    .meta({ description: "run id, run folder or 'last'", complete: { runs: true } }),
   checkpoint: z.enum(["best", "last"]).default("best").describe("which checkpoint to export"),
   formats: z.array(formatName).default(["tfjs"]).describe("formats to write, comma-separated"),
-  out: z.string().optional().describe("output folder (default: the run's exports/<checkpoint>-<time>)"),
-  drive: z.string().optional().describe("Drive root holding the runs"),
+  out: z
+    .string()
+    .optional()
+    .meta({ description: "output folder (default: the run's exports/<checkpoint>-<time>)", complete: { dirs: true } }),
+  drive: z
+    .string()
+    .optional()
+    .meta({ description: "Drive root holding the runs", complete: { dirs: true } }),
   bundle: z.boolean().default(false).describe("also zip config, environment, metrics, plots and the health report into OUT/bundle.zip"),
   json: z.boolean().default(false).describe("print the report as JSON"),
 });
@@ -30,6 +39,7 @@ registerMagic({
     "%export model --formats tfjs --out exports/mine",
     "tscolab export --run last --checkpoint last --formats tfjs --out out --json",
   ],
+  resultType: { name: "ExportResult", module: "engine/export/export" },
   async run(args, ctx) {
     // Created on the first progress line, so bad input prints nothing but its error.
     let progress: ReturnType<typeof ctx.display> | undefined;

@@ -30,6 +30,7 @@ export function exportText(r: ExportResult): string {
     line(head),
     ...rows.map(line),
     ...(problems.length ? ["", ...problems.map((c) => `${c.status.toUpperCase()} ${c.name}: ${c.message}`)] : []),
+    ...(r.recommendations?.length ? ["", "recommendations:", ...r.recommendations.map((x) => `  - ${x.severity}: ${x.message}`)] : []),
     "",
     `report: ${r.healthReport.md}${r.bundle ? `\nbundle: ${r.bundle.path} (${fmtBytes(r.bundle.bytes)})` : ""}`,
   ].join("\n");
@@ -45,15 +46,33 @@ export function exportHtml(r: ExportResult): string {
     .join("");
   const checks = [...r.checks].sort((a, b) => ORDER[a.status] - ORDER[b.status]);
   const checkRows = checks
-    .map((c) => `<tr><td><code>${escapeHtml(c.name)}</code></td><td>${badge(c.status)}</td><td style="text-align:left">${escapeHtml(c.message)}</td></tr>`)
+    .map(
+      (c) =>
+        `<tr><td><code>${escapeHtml(c.name)}</code></td><td>${badge(c.status)}</td><td style="text-align:right">${fmtNumber(c.durationMs, 1)} ms</td><td style="text-align:left">${escapeHtml(c.message)}</td></tr>`,
+    )
     .join("");
+  const recommendations = r.recommendations?.length
+    ? `<div><b>Recommendations</b><ul>${r.recommendations.map((x) => `<li><i>${x.severity}</i>: ${escapeHtml(x.message)}</li>`).join("")}</ul></div>`
+    : "";
   const open = r.status === "passed" ? "" : " open";
+  const counts = (["failed", "warning", "passed"] as const)
+    .map((st) => [st, r.checks.filter((c) => c.status === st).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([st, n]) => `${n} ${st}`)
+    .join(", ");
+  // Notebook CSS often hides the browser's own disclosure triangle: the summary draws its own (▸, turned ▾ when open).
+  const style =
+    `<style>details.tscolab-checks>summary{cursor:pointer;list-style:none}details.tscolab-checks>summary::-webkit-details-marker{display:none}` +
+    `details.tscolab-checks[open]>summary .tscolab-marker{transform:rotate(90deg)}</style>`;
+  const summary = `<summary><span class="tscolab-marker" style="display:inline-block">▸</span> ${r.checks.length} checks${counts ? ` (${counts})` : ""}</summary>`;
   return (
     `<div>` +
     `<div><b>Export</b> of ${escapeHtml(sourceLine(r))} → <code>${escapeHtml(r.out)}</code></div>` +
     `<div>health score <b style="color:${COLOR[r.status]}">${fmtNumber(r.healthScore, 1)}</b> · status ${badge(r.status)}</div>` +
     `<table><thead><tr><th>format</th><th>status</th><th>size</th><th>weights</th><th>max abs diff</th><th>max rel diff</th><th>p50 ms</th><th>p95 ms</th></tr></thead><tbody>${formatRows}</tbody></table>` +
-    `<details${open}><summary>${r.checks.length} checks</summary><table><tbody>${checkRows}</tbody></table></details>` +
+    recommendations +
+    style +
+    `<details class="tscolab-checks"${open}>${summary}<table><tbody>${checkRows}</tbody></table></details>` +
     `<div style="font-size:smaller">report: <code>${escapeHtml(r.healthReport.md)}</code>${r.bundle ? ` · bundle: <code>${escapeHtml(r.bundle.path)}</code>` : ""}</div>` +
     `</div>`
   );

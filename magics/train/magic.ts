@@ -9,10 +9,20 @@ import { isLayersModel, ZOO_NAMES } from "../../engine/models";
 import { registerMagic } from "../registry";
 import { TscolabError, UsageError, type DisplayHandle, type MagicContext } from "../types";
 import { TRAIN_FLAGS, applyTrainFlags } from "../../engine/train/config";
-import { kebab } from "../schema_info";
+import { kebab, type ValueHint } from "../schema_info";
+import { BUILTIN_DATASETS } from "../../engine/data/schema";
+import { TABLE_EXTENSIONS } from "../../engine/data/table_reader";
 import type { TrainOptions, TrainResult } from "../../engine/train/train";
 import type { ProgressEvent } from "../../engine/train/progress";
 import { progressBundle, summaryBundle } from "./render";
+import { foldsBundle } from "./folds_render";
+
+/** A positional model ending so is a model file. */
+const MODEL_FILE_EXTENSIONS = [".ts", ".js", ".mts", ".cts", ".mjs", ".cjs"];
+
+// What Tab offers for flag values that are not enums (enum values come from the schemas).
+const dataValues: ValueHint = { values: BUILTIN_DATASETS, files: Object.keys(TABLE_EXTENSIONS) };
+const VALUE_HINTS: Record<string, ValueHint> = { data: dataValues, valid: dataValues, drive: { dirs: true } };
 
 // Every train option's flag comes from its declaration in the engine, with
 // its group and default for the help; the magic adds only its own arguments.
@@ -21,17 +31,31 @@ const optionFlags = Object.fromEntries(
     // The config key spelled as a flag (--learning-rate, --checkpoint-keep-last) points a typo to the real flag.
     const spelled = "--" + kebab(f.path.join("-"));
     const hintNames = spelled === "--" + kebab(f.name) ? [] : [spelled];
-    return [f.name, f.type.optional().meta({ description: f.description, group: f.group, defaultText: f.defaultText, metavar: f.metavar, hintNames })];
+    const complete = VALUE_HINTS[f.name];
+    return [f.name, f.type.optional().meta({ description: f.description, group: f.group, defaultText: f.defaultText, metavar: f.metavar, hintNames, complete })];
   }),
 ) as Record<string, z.ZodOptional>;
 
 export const trainArgs = z.object({
-  model: z.any().optional().describe("a notebook variable holding a tf.LayersModel, a zoo name (mlp, cnn), a .ts/.js model file or git+URL#REV:FILE"),
-  config: z.string().optional().meta({
-    description: "JSON config file with the options below under their config keys (learningRate, checkpoint.keepLast, ...); the cell body and flags override it",
-    metavar: "FILE",
-  }),
-  resume: z.string().optional().meta({ description: "run id, run folder or 'last': continue from its newest valid checkpoint", metavar: "RUN" }),
+  model: z
+    .any()
+    .optional()
+    .meta({
+      description: "a notebook variable holding a tf.LayersModel, a zoo name (mlp, cnn), a .ts/.js model file or git+URL#REV:FILE",
+      complete: { values: ZOO_NAMES, files: MODEL_FILE_EXTENSIONS },
+    }),
+  config: z
+    .string()
+    .optional()
+    .meta({
+      description: "JSON config file with the options below under their config keys (learningRate, checkpoint.keepLast, ...); the cell body and flags override it",
+      metavar: "FILE",
+      complete: { files: [".json"] },
+    }),
+  resume: z
+    .string()
+    .optional()
+    .meta({ description: "run id, run folder or 'last': continue from its newest valid checkpoint", metavar: "RUN", complete: { runs: true } }),
   json: z.boolean().default(false).describe("print the summary as JSON"),
   ...optionFlags,
 });
@@ -74,26 +98,41 @@ function modelFromPositional(value: unknown, raw: Obj): TrainOptions["model"] {
     delete model.git;
     if ((ZOO_NAMES as readonly string[]).includes(value)) raw.model = { ...model, zoo: value };
     else if (isGitModelRef(value)) raw.model = { ...model, git: parseGitModelRef(value) };
-    else if (/\.(ts|js|mts|cts|mjs|cjs)$/.test(value)) raw.model = { ...model, file: value };
-    else throw new UsageError(`<model>: ${JSON.stringify(value)} is not a notebook variable, a zoo name (${ZOO_NAMES.join(", ")}), a .ts/.js file or git+URL#REV:FILE`);
+    else if (MODEL_FILE_EXTENSIONS.some((ext) => (value as string).endsWith(ext))) raw.model = { ...model, file: value };
+    else
+      throw new UsageError(
+        `<model>: ${JSON.stringify(value)} is not a notebook variable, a zoo name (${ZOO_NAMES.join(", ")}), a .ts/.js file or git+URL#REV:FILE (a variable is written without quotes)`,
+      );
     return undefined;
   }
   throw new UsageError(`<model>: expected a tf.LayersModel, got ${value === null ? "null" : typeof value}`);
 }
 
-/** Keeps the notebook to one progress block: updates at most every 250 ms, plus every epoch end and phase change. */
-function progressDisplay(ctx: MagicContext): (e: ProgressEvent) => void {
+/**
+ * Keeps the notebook to one progress block: updates at most every 250 ms, plus
+ * every epoch end and phase change. When training returns, the block keeps its
+ * last lines but drops its chart, which the summary below it shows: one plot
+ * per cell. When training throws, no summary follows: the chart stays and the
+ * block says it ended.
+ */
+function progressDisplay(ctx: MagicContext): { show(e: ProgressEvent): void; end(error?: unknown): void } {
   let handle: DisplayHandle | undefined;
+  let last: ProgressEvent | undefined;
   let lastAt = 0;
-  let lastPhase = "";
-  return (e) => {
-    const now = Date.now();
-    if (handle && !e.epochEnded && e.phase === lastPhase && now - lastAt < 250) return;
-    lastAt = now;
-    lastPhase = e.phase;
-    const bundle = progressBundle(e, e.task);
-    if (!handle) handle = ctx.display(bundle);
-    else handle.update(bundle);
+  return {
+    show(e) {
+      const now = Date.now();
+      if (handle && !e.epochEnded && e.phase === last?.phase && now - lastAt < 250) return;
+      lastAt = now;
+      last = e;
+      const bundle = progressBundle(e, e.task);
+      if (!handle) handle = ctx.display(bundle);
+      else handle.update(bundle);
+    },
+    end(error) {
+      if (!handle || !last) return;
+      handle.update(error === undefined ? progressBundle(last, last.task, { chart: false }) : progressBundle(last, last.task, { endedBy: error }));
+    },
   };
 }
 
@@ -106,15 +145,22 @@ export async function runTrainMagic(args: TrainArgs, ctx: MagicContext, body?: s
   const display = progressDisplay(ctx);
   // The engine (and tfjs) loads on first use, so the CLI and the kernel start fast.
   const { train } = await import("../../engine/train/train");
-  const result = await train(args.resume && noConfig ? undefined : (raw as never), {
-    model,
-    cwd: ctx.cwd,
-    signal: ctx.signal,
-    resume: args.resume,
-    drive: args.drive as string | undefined,
-    configSource: args.config ? `in ${args.config}` : body && body.trim() ? "in the %%train body" : "from the flags",
-    onProgress: display,
-  });
+  let result: TrainResult;
+  try {
+    result = await train(args.resume && noConfig ? undefined : (raw as never), {
+      model,
+      cwd: ctx.cwd,
+      signal: ctx.signal,
+      resume: args.resume,
+      drive: args.drive as string | undefined,
+      configSource: args.config ? `in ${args.config}` : body && body.trim() ? "in the %%train body" : "from the flags",
+      onProgress: display.show,
+    });
+  } catch (e) {
+    display.end(e);
+    throw e;
+  }
+  display.end();
   return result;
 }
 
@@ -128,12 +174,14 @@ registerMagic({
     "%train --data iris --epochs 30",
     "%train model --config train.json --lr 3e-4",
     "%train cnn --data mnist --epochs 3 --batch-norm",
+    "%train --data iris --folds 5      (5 fold runs, out-of-fold predictions in the parent run's oof.jsonl)",
     '%%train --epochs 5      (cell body: {"data": {"train": "data/train.csv", "label": "y"}, "model": {"zoo": "mlp", "hidden": [64, 32]}})',
     "tscolab train --config train.json --json",
     "tscolab train --resume last",
   ],
   run: runTrainMagic,
-  render: (result) => summaryBundle(result, result.history),
+  resultType: { name: "TrainResult", module: "engine/train/train" },
+  render: (result) => (result.folds ? foldsBundle({ ...result.summary, folds: result.folds }) : summaryBundle(result, result.history)),
   // 0: completed (early stopping included); 130: interrupted (like SIGINT); 1: a tier failed.
   exitCode: (result) => (result.status === "completed" ? 0 : result.status === "stopped" ? 130 : 1),
   // A stop (interrupt, resumable) is not a failure; a failed tier is.

@@ -8,7 +8,10 @@ import type { VerifyEnvReport } from "../../engine/env/report";
 
 export const verifyEnvArgs = z.object({
   json: z.boolean().default(false).describe("print the report as one JSON object"),
-  drive: z.string().optional().describe("Drive root whose free disk is checked"),
+  drive: z
+    .string()
+    .optional()
+    .meta({ description: "Drive root whose free disk is checked", complete: { dirs: true } }),
 });
 
 // Reports for which --json was asked. Kept outside the report, so the value
@@ -27,6 +30,7 @@ registerMagic({
     "TSCOLAB_BACKEND=wasm tscolab verify-env        # check the backend you will force",
     "TSCOLAB_PROBE_TIMEOUT=300 tscolab verify-env   # give a first GPU start (PTX JIT) more time",
   ],
+  resultType: { name: "VerifyEnvReport", module: "engine/env/report" },
   async run(args, ctx) {
     // Native probes can take seconds (up to their timeout when a binding
     // hangs): past one second, say what is going on, in place.

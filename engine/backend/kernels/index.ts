@@ -3,7 +3,8 @@
 // add kernels it lacks and reroute the ones it runs on a slow path.
 //
 //   installFastKernels("wasm")  → names of the patches now in force
-//   patchesInForce()            → the same list, any time (for %verify_env)
+//   patchesInForce()            → the same list, any time
+//   patchesFor("wasm")          → what installFastKernels("wasm") puts in force (for %verify_env, before any training)
 //   uninstallFastKernels()      → stock tfjs again (tests and the bench compare both)
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from "@tensorflow/tfjs-core";
 import { rememberStock } from "./stock";
@@ -60,6 +61,12 @@ export function installFastKernels(backendName: string): string[] {
     installed.set(keyOf(patch), patch);
   }
   return patchesInForce();
+}
+
+/** Names of the patches installFastKernels(backendName) puts in force; none with TSCOLAB_FAST_KERNELS=0. */
+export function patchesFor(backendName: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  if (env.TSCOLAB_FAST_KERNELS === "0") return [];
+  return PATCHES.filter((p) => p.backendName === backendName).map((p) => p.name);
 }
 
 /** Names of the patches currently registered (empty on stock tfjs). */

@@ -9,6 +9,7 @@ import { normalizationConverters } from "./layers/normalization";
 import { poolingConverters } from "./layers/pooling";
 import { recurrentConverters } from "./layers/recurrent";
 import { reshapingConverters } from "./layers/reshaping";
+import { transformerConverters } from "./layers/transformer";
 import { wrapperConverters } from "./layers/wrappers";
 
 export const layerConverters: Readonly<Record<string, LayerConverter>> = {
@@ -22,6 +23,7 @@ export const layerConverters: Readonly<Record<string, LayerConverter>> = {
   ...reshapingConverters,
   ...wrapperConverters,
   ...recurrentConverters,
+  ...transformerConverters,
 };
 
 export const supportedLayerClasses = (): string[] => Object.keys(layerConverters).sort();
