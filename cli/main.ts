@@ -64,7 +64,7 @@ async function runMagicCommand(spec: MagicSpec<any, any>, argv: string[]): Promi
     controller.abort();
   });
   const jsonOutput = argv.includes("--json");
-  const outcome = await invokeMagic(spec.name, "", cliContext(jsonOutput, controller.signal), { words: argv });
+  const outcome = await invokeMagic(spec.name, "", cliContext(jsonOutput, controller.signal), { words: argv }).finally(settleMirrors);
   if (outcome.help) {
     process.stdout.write(outcome.help.text + "\n");
     return 0;
@@ -73,6 +73,17 @@ async function runMagicCommand(spec: MagicSpec<any, any>, argv: string[]): Promi
   if (jsonOutput) process.stdout.write(JSON.stringify(outcome.result, null, 2) + "\n");
   else if (outcome.bundle) process.stdout.write(String(outcome.bundle["text/plain"]) + "\n");
   return spec.exitCode ? spec.exitCode(outcome.result) : 0;
+}
+
+/**
+ * Before the process exits: local-first runs' mirrors get a last short wait
+ * (a run already waited for its own), and whatever is still only local is
+ * said on stderr; then they stop.
+ */
+async function settleMirrors(): Promise<void> {
+  const { activeMirrors, describeMirror, flushAllMirrors } = await import("../engine/store/mirror");
+  if (!activeMirrors().length) return;
+  for (const state of await flushAllMirrors(2000)) if (state.onlyLocal.length) process.stderr.write(`tscolab: run ${state.runId}: ${describeMirror(state)}\n`);
 }
 
 function parseCli<S extends z.ZodObject>(spec: CliSpec & { args: S }, argv: string[]): z.infer<S> | undefined {

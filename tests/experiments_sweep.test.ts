@@ -359,7 +359,9 @@ describe("the sweep process dies alone", () => {
       model: { zoo: "mlp", hidden: [16] },
       epochs: 12,
       batchSize: 4,
-      checkpoint: { everyEpochs: 1, everySteps: 10, keepLast: 2 },
+      // Written to the Drive directly, so the trial is still training when the Drive shows its step 40 and the sweep
+      // is killed (a local-first trial runs ahead of its Drive copy and may have finished by then).
+      checkpoint: { everyEpochs: 1, everySteps: 10, keepLast: 2, local: false },
     });
     const first = cli(["sweep", "--config", "orphans.json", "--grid", "learningRate=0.01", "--drive", drive, "--json"]);
     const runsDir = path.join(drive, "tscolab", "runs");

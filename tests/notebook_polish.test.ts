@@ -187,7 +187,7 @@ describe("Tab on flag values", () => {
     expect(formats.matches).toEqual(formatName.options.filter((f) => f.startsWith("tf")));
     expect(formats.cursor_start).toBe("%export --formats tfjs,".length);
     expect((await complete("%export --checkpoint ")).matches).toEqual(["best", "last"]);
-    expect((await complete("%drive ")).matches).toEqual(["mount", "status"]);
+    expect((await complete("%drive ")).matches).toEqual(["mount", "status", "sync"]);
   });
 
   it("--data offers the built-in data sets and .csv/.jsonl files (and folders) from the notebook's folder", async () => {

@@ -90,7 +90,9 @@ describe.skipIf(!hasRedis)("Redis away, queue lost", () => {
     const drive = path.join(work, "drive-outage");
     // 60 steps an epoch: each trial outlasts the outage's first seconds, however fast the machine.
     // Long enough that the trials still train through the outage and past their claims, on an idle machine too.
-    const outage = { ...BASE, runName: "qo", epochs: 48, batchSize: 2, checkpoint: { everyEpochs: 1, everySteps: 20, keepLast: 2 } };
+    // Trials timed to outlast the outage write their checkpoints to the Drive directly (local: false), at the speed
+    // this was measured with: a local-first trial trains several times faster and ends before Redis is back.
+    const outage = { ...BASE, runName: "qo", epochs: 48, batchSize: 2, checkpoint: { everyEpochs: 1, everySteps: 20, keepLast: 2, local: false } };
     writeJson("outage.json", outage);
     const a = worker(redis.url, drive);
     const b = worker(redis.url, drive);
@@ -136,7 +138,9 @@ describe.skipIf(!hasRedis)("Redis away, queue lost", () => {
   test("the queue's data lost mid-sweep (FLUSHALL): a resumed follower rebuilds sweep.json from the run folders and queues only what is unfinished", async () => {
     const t0 = Date.now();
     const drive = path.join(work, "drive-lost");
-    writeJson("lost.json", { ...BASE, runName: "ql", epochs: 12 });
+    // Written to the Drive directly (local: false), as the outage test above: t01 must still be training when the
+    // Drive shows its step 20, and a local-first trial runs ahead of its Drive copy.
+    writeJson("lost.json", { ...BASE, runName: "ql", epochs: 12, checkpoint: { ...BASE.checkpoint, local: false } });
     const g = worker(redis.url, drive);
     await serving(g);
     const queued = await cli(["sweep", "--config", "lost.json", "--grid", "learningRate=0.01,0.005", "--queue", redis.url, "--detach", "--drive", drive, "--json"], { cwd: work })
@@ -178,7 +182,7 @@ describe.skipIf(!hasRedis)("Redis away, queue lost", () => {
     expect(record.trials.map((t: { runId: string; metrics: unknown }) => [t.runId, t.metrics])).toEqual(out.trials.map((t) => [t.runId, runJson(drive, t.runId!).metrics]));
     const { rows } = await readMetrics(path.join(runsDir(drive), t01()!));
     expect(rows.map((x) => x.epoch)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
-    await expectAlone(drive, out, { ...BASE, runName: "ql", epochs: 12 });
+    await expectAlone(drive, out, { ...BASE, runName: "ql", epochs: 12, checkpoint: { ...BASE.checkpoint, local: false } });
     showLogs(g);
     console.log(`queue lost (FLUSHALL) + resume: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   });

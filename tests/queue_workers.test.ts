@@ -136,7 +136,9 @@ describe.skipIf(!hasRedis)("workers on a queue", () => {
   test("SIGTERM: the worker finishes its step, commits a checkpoint and gives the job back; another worker resumes it", async () => {
     const t0 = Date.now();
     const drive = path.join(work, "drive-term");
-    writeJson("term.json", { ...BASE, runName: "qt" });
+    // Long enough to outlast the signal: a local-first trial runs ahead of the checkpoints its Drive shows.
+    const config = { ...BASE, runName: "qt", epochs: 48 };
+    writeJson("term.json", config);
     const c = worker(drive);
     await serving(c);
     const queued = await cli(["sweep", "--config", "term.json", "--grid", "learningRate=0.01", "--queue", redis.url, "--detach", "--drive", drive, "--json"], { cwd: work }).done;
@@ -165,7 +167,7 @@ describe.skipIf(!hasRedis)("workers on a queue", () => {
     const out = JSON.parse(r.stdout) as SweepResult;
     expect(out.trials.map((t) => [t.status, t.runId])).toEqual([["completed", run()]]);
     expect(d.log()).toMatch(new RegExp(`/t00\\] resuming run ${run()}`));
-    await expectAlone(drive, out, { ...BASE, runName: "qt" });
+    await expectAlone(drive, out, config);
     signal(d, "SIGTERM");
     expect((await d.done).code).toBe(0);
     showLogs(c, d);

@@ -2,19 +2,24 @@
 // (dropout, shuffling, Adam, cosine schedule, mid-epoch checkpoints) SIGKILLed
 // at random moments and resumed ends bit-identical to the same run never
 // interrupted; so does one whose newest checkpoint had a byte flipped, and one
-// whose Drive (a real tmpfs) filled up and then got more room.
+// whose Drive (a real tmpfs) filled up and then got more room. The kills run
+// local-first (the default: the resume finds this machine's local copy); the
+// flipped byte and the full Drive are Drive-level guarantees, tested with
+// `--checkpoint-local false` (a local-first run keeps training on a full
+// Drive: tests/drive_mirror.test.ts).
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { cleanStaleTemporaries, listValidCheckpoints, loadLatestCheckpoint, readMetrics, sha256 } from "../engine/store";
+import { cleanStaleTemporaries, listValidCheckpoints, loadLatestCheckpoint, localDriveRoot, readMetrics, sha256 } from "../engine/store";
 
 const ROOT = path.resolve(__dirname, "..");
 const CLI = path.join(ROOT, "bin", "tscolab.js");
 // A fixed backend: bit-identity is promised for the same seed on the same backend.
 // TSCOLAB_RESUME_BACKEND=wasm runs the same tests on the wasm backend (with tscolab's fused kernels, engine/backend/kernels).
-const ENV = { ...process.env, TSCOLAB_BACKEND: process.env.TSCOLAB_RESUME_BACKEND ?? "cpu" };
+const LOCAL = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-resume-local-"));
+const ENV = { ...process.env, TSCOLAB_BACKEND: process.env.TSCOLAB_RESUME_BACKEND ?? "cpu", TSCOLAB_LOCAL: LOCAL };
 // Printed so that a failing run can be replayed with the same kill moments.
 const SEED = Number(process.env.TSCOLAB_RESUME_SEED ?? Date.now() % 100000);
 let rngState = SEED;
@@ -87,8 +92,14 @@ async function fingerprint(runDir: string) {
   };
 }
 
-const newestStepOnDisk = (drive: string): number => {
-  const runs = path.join(drive, "tscolab", "runs");
+/**
+ * The newest checkpoint step in the Drive's run folders, or in this machine's
+ * local copies of them, or (the default) in either: a local-first run's
+ * local copy is ahead of the Drive by what the mirror has not copied yet.
+ */
+const newestStepOnDisk = (drive: string, where: "drive" | "local" | "either" = "either"): number => {
+  if (where === "either") return Math.max(newestStepOnDisk(drive, "drive"), newestStepOnDisk(drive, "local"));
+  const runs = path.join(where === "drive" ? drive : localDriveRoot(LOCAL, drive), "tscolab", "runs");
   let newest = -1;
   for (const id of fs.existsSync(runs) ? fs.readdirSync(runs) : []) {
     const ck = path.join(runs, id, "checkpoints");
@@ -96,6 +107,17 @@ const newestStepOnDisk = (drive: string): number => {
   }
   return newest;
 };
+
+/** The newest valid checkpoint of the Drive's run folder and of its local copy. */
+async function newestValidStep(drive: string): Promise<number> {
+  let newest = -1;
+  for (const base of [drive, localDriveRoot(LOCAL, drive)]) {
+    const runs = path.join(base, "tscolab", "runs");
+    for (const id of fs.existsSync(runs) ? fs.readdirSync(runs).filter((n) => !n.startsWith(".")) : [])
+      newest = Math.max(newest, (await listValidCheckpoints(path.join(runs, id))).valid[0]?.step ?? -1);
+  }
+  return newest;
+}
 
 /**
  * SIGKILLs `proc` at a random moment: once its checkpoints reach a random step
@@ -140,10 +162,10 @@ describe("resume after SIGKILL", () => {
   test("killed twice at random moments, resumed with --resume last: bit-identical end", async () => {
     const drive = path.join(work, "drive-kill");
     const k1 = await killAtRandom(train(work, ["--config", "config.json", "--drive", drive, "--json"]), drive, 4, base.step / 2, "first run");
-    const runDir = onlyRun(drive);
-    const after1 = (await listValidCheckpoints(runDir)).valid[0]!.step;
+    const after1 = await newestValidStep(drive);
     const k2 = await killAtRandom(train(work, ["--resume", "last", "--drive", drive, "--json"]), drive, after1 + 4, base.step - 40, "first resume");
-    const after2 = (await listValidCheckpoints(runDir)).valid[0]!.step;
+    const after2 = await newestValidStep(drive);
+    const runDir = onlyRun(drive);
     console.log(
       `killed at step >= ${k1.target} +${k1.extraMs} ms (newest valid checkpoint ${after1}), then at >= ${k2.target} +${k2.extraMs} ms into the resume (${after2}); ${base.step} steps in all`,
     );
@@ -166,10 +188,10 @@ describe("resume after SIGKILL", () => {
     const pauseMs = Math.round(random() * 80);
     await sleep(pauseMs);
     proc.child.kill("SIGSTOP");
-    const before = newestStepOnDisk(drive);
+    const before = Math.max(newestStepOnDisk(drive), newestStepOnDisk(drive, "local"));
     proc.child.kill("SIGKILL");
     expect((await proc.done).signal).toBe("SIGKILL");
-    expect(before, `a checkpoint (step ${before}) was already written ${pauseMs} ms after run.json appeared`).toBe(-1);
+    expect(before, `a checkpoint (step ${before}) was already written ${pauseMs} ms after run.json appeared on the Drive`).toBe(-1);
     const runDir = onlyRun(drive);
     const r = await train(work, ["--resume", "last", "--drive", drive, "--json"]).done;
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
@@ -204,7 +226,7 @@ describe("resume after SIGKILL", () => {
 
   test("a flipped byte in the newest checkpoint is reported (file, sha256) and the previous one is used: bit-identical end", async () => {
     const drive = path.join(work, "drive-flip");
-    await killAtRandom(train(work, ["--config", "config.json", "--drive", drive, "--json"]), drive, 8, base.step - 40, "run");
+    await killAtRandom(train(work, ["--config", "config.json", "--drive", drive, "--checkpoint-local", "false", "--json"]), drive, 8, base.step - 40, "run");
     const runDir = onlyRun(drive);
     // A kill between a commit's write and its rename leaves a complete temporary that start-up
     // cleanup puts in place; do that first so "newest" below is what the resume will see.
@@ -247,7 +269,7 @@ afterAll(() => {
 describe.skipIf(!mounted)("resume after the Drive filled up", () => {
   test("ENOSPC mid-run: one clear line, non-zero exit, committed checkpoints valid; after a remount with more room --resume ends bit-identical", async () => {
     const drive = path.join(mountPoint, "drive");
-    const proc = train(work, ["--config", "config.json", "--drive", drive, "--json"]);
+    const proc = train(work, ["--config", "config.json", "--drive", drive, "--checkpoint-local", "false", "--json"]);
     const fillAt = 8 + Math.floor(random() * (base.step / 2));
     await waitFor(() => newestStepOnDisk(drive) >= fillAt, `a checkpoint at step ${fillAt} on the tmpfs`, 200_000);
     // Freeze the trainer while the Drive fills: on an idle machine it can finish

@@ -15,7 +15,8 @@ import {
   DriveWriteError,
   listValidCheckpoints,
   loadLatestCheckpoint,
-  mirrorCheckpoint,
+  RunMirror,
+  describeMirror,
   loadModelArtifacts,
   loadModelFromFiles,
   modelToFiles,
@@ -354,12 +355,23 @@ describe.skipIf(!mounted)("full disk (tmpfs)", () => {
     expect((await listValidCheckpoints(run.runDir)).valid.map((v) => v.step)).toEqual([next, next - 1]);
   });
 
-  test("local-first mirror: a full Drive is retried with backoff, succeeds once there is room, else fails cleanly", async () => {
+  test("local-first mirror: a full Drive leaves the run's files local and says so; once there is room they are copied and verified", async () => {
     const local = await createRun(tmp("mirror-local"), { runName: "local" });
-    const remote = await createRun(mountPoint, { runName: "remote" });
-    const c1 = await commitCheckpoint(local.runDir, { step: 10, epoch: 1, files: { "weights.bin": randomBytes(200_000), "state.json": "{}" }, isBest: true });
-    const filler = path.join(mountPoint, "mirror-filler");
-    const fill = () => {
+    const driveRoot = path.join(mountPoint, "mirror-drive");
+    const driveDir = path.join(driveRoot, "tscolab", "runs", local.runId);
+    const c1 = await commitCheckpoint(local.runDir, { step: 10, epoch: 1, files: { "weights.bin": randomBytes(200_000), "state.json": "{}" }, isBest: true, durable: false });
+    const changes: string[] = [];
+    const mirror = new RunMirror({ runId: local.runId, driveRoot, localDir: local.runDir, driveDir, keepLast: 2, onChange: (s) => changes.push(s.state), maxRetryMs: 100 });
+    try {
+      const first = await mirror.flush(20_000);
+      expect(first).toMatchObject({ state: "ok", onlyLocal: [], waiting: 0 });
+      expect((await readCheckpoint(path.join(driveDir, "checkpoints", "step-000000010"))).files["weights.bin"]!.equals((await readCheckpoint(c1.dir)).files["weights.bin"]!)).toBe(
+        true,
+      );
+      expect((await readCheckpoint(path.join(driveDir, "best"))).step).toBe(10);
+
+      // The Drive fills up: the next commits stay local, rotated there; the mirror says why and what waits.
+      const filler = path.join(mountPoint, "mirror-filler");
       const fd = fs.openSync(filler, "w");
       try {
         for (;;) fs.writeSync(fd, Buffer.alloc(4096));
@@ -368,31 +380,35 @@ describe.skipIf(!mounted)("full disk (tmpfs)", () => {
       } finally {
         fs.closeSync(fd);
       }
-    };
-    fill();
-    const retries: string[] = [];
-    const ok = await mirrorCheckpoint(c1.dir, remote.runDir, {
-      backoffMs: 50,
-      isBest: true,
-      onRetry: (n, e) => (retries.push(`${n}: ${e.message.slice(0, 13)}`), fs.rmSync(filler)),
-    });
-    expect(retries).toEqual(["1: Drive is full"]);
-    expect(ok).toMatchObject({ step: 10, attempts: 2 });
-    const copied = await readCheckpoint(path.join(remote.runDir, "checkpoints", "step-000000010"));
-    expect(copied.files["weights.bin"]!.equals((await readCheckpoint(c1.dir)).files["weights.bin"]!)).toBe(true);
-    expect((await readCheckpoint(path.join(remote.runDir, "best"))).step).toBe(10);
+      for (const step of [20, 30, 40]) {
+        await commitCheckpoint(local.runDir, { step, epoch: step / 10, files: { "weights.bin": randomBytes(200_000) }, keepLast: 2, durable: false });
+        await appendMetrics(local.runDir, { epoch: step / 10, step, loss: 1 });
+        mirror.notify();
+      }
+      const stuck = await mirror.flush(600);
+      expect(stuck).toMatchObject({ state: "unavailable", waiting: 2, onlyLocal: ["step-000000040", "step-000000030", "metrics.jsonl"] });
+      expect(stuck.reason).toBe("ENOSPC: the Drive is full");
+      expect(describeMirror(stuck)).toMatch(
+        /^still only local \(the Drive is unavailable since \d\d:\d\d:\d\d: ENOSPC: the Drive is full\): step-000000040, step-000000030, metrics\.jsonl in /,
+      );
 
-    const c2 = await commitCheckpoint(local.runDir, { step: 20, epoch: 2, files: { "weights.bin": randomBytes(200_000) } });
-    fill();
-    const err = await mirrorCheckpoint(c2.dir, remote.runDir, { retries: 2, backoffMs: 20 }).catch((e) => e);
-    fs.rmSync(filler);
-    expect(err).toBeInstanceOf(DriveWriteError);
-    expect(err.message).toMatch(
-      /^Drive is full: mirroring step-000000020 after 3 attempt\(s\) failed at .*\(ENOSPC\); the local copy checkpoints\/step-000000020 is committed and valid/,
-    );
-    const { valid, corrupt } = await listValidCheckpoints(remote.runDir);
-    expect(corrupt).toEqual([]);
-    expect(valid.map((v) => v.step)).toEqual([10]);
-    expect(fs.readdirSync(path.join(remote.runDir, "checkpoints")).filter((n) => n.startsWith("."))).toEqual([]);
+      // Room again: everything is copied, verified, and the Drive rotated like the local folder.
+      fs.rmSync(filler);
+      const done = await mirror.flush(20_000);
+      expect(done).toMatchObject({ state: "ok", onlyLocal: [], waiting: 0 });
+      expect(done.outages).toHaveLength(1);
+      expect(changes).toEqual(["unavailable", "ok"]);
+      expect(describeMirror(done)).toMatch(
+        /^the Drive copy is complete and verified \(.*\); the Drive was unavailable \d\d:\d\d:\d\d-\d\d:\d\d:\d\d \(ENOSPC: the Drive is full\)$/,
+      );
+      const { valid, corrupt } = await listValidCheckpoints(driveDir);
+      expect(corrupt).toEqual([]);
+      // keepLast 2, plus step 10 that best/ came from.
+      expect(valid.map((v) => v.step)).toEqual([40, 30, 10]);
+      expect(fs.readFileSync(path.join(driveDir, "metrics.jsonl"), "utf8")).toBe(fs.readFileSync(path.join(local.runDir, "metrics.jsonl"), "utf8"));
+      expect(fs.readdirSync(path.join(driveDir, "checkpoints")).filter((n) => n.startsWith("."))).toEqual([]);
+    } finally {
+      mirror.close();
+    }
   });
 });

@@ -47,21 +47,28 @@ export async function foldsRequest(config: Obj | undefined, opts: { resume?: str
   return null;
 }
 
-/** A fold run of `parentRunId` created but not yet recorded by its parent (the parent died in between). */
-export function findFoldRun(driveRoot: string, parentRunId: string, fold: number): string | null {
-  let names: string[];
-  try {
-    names = fs.readdirSync(runsDir(driveRoot)).filter((n) => !n.startsWith("."));
-  } catch {
-    return null;
-  }
-  for (const n of names.sort().reverse()) {
+/**
+ * A fold run of `parentRunId` created but not yet recorded by its parent (the parent died in between), on the Drive
+ * or, for a local-first fold the Drive has not received yet, in this machine's local copies under `localBase`.
+ */
+export function findFoldRun(driveRoot: string, parentRunId: string, fold: number, localBase?: string | null): string | null {
+  const roots = [driveRoot, ...(localBase ? [localBase] : [])];
+  const found: string[] = [];
+  for (const root of roots) {
+    let names: string[];
     try {
-      const j = JSON.parse(fs.readFileSync(path.join(runsDir(driveRoot), n, RUN_JSON), "utf8")) as Obj;
-      if (j.foldOf === parentRunId && j.fold === fold) return n;
+      names = fs.readdirSync(runsDir(root)).filter((n) => !n.startsWith("."));
     } catch {
-      /* not a run folder we can read */
+      continue;
+    }
+    for (const n of names) {
+      try {
+        const j = JSON.parse(fs.readFileSync(path.join(runsDir(root), n, RUN_JSON), "utf8")) as Obj;
+        if (j.foldOf === parentRunId && j.fold === fold) found.push(n);
+      } catch {
+        /* not a run folder we can read */
+      }
     }
   }
-  return null;
+  return found.sort().pop() ?? null;
 }

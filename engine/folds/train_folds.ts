@@ -23,14 +23,17 @@ import { loadDataset } from "../data/dataset";
 import type { DatasetInfo } from "../data/schema";
 import { TscolabError, UsageError } from "../errors";
 import { createRun, loadLatestCheckpoint, loadModelFromFiles, openRun, RUN_JSON, updateRunJson } from "../store";
-import { resolveDriveRoot, runsDir } from "../store/drive_root";
+import { resolveDriveRoot } from "../store/drive_root";
+import { localDriveRoot, readableRunDir, resolveLocalRoot } from "../store/local_root";
 import { writeFileAtomic } from "../store/durable_fs";
 import { assertNoOtherWriter, currentWriter } from "../store/writer";
 import { resolveConfig, resolvedConfig, type ResolvedConfig } from "../train/config";
 import { higherIsBetter } from "../train/metrics";
 import type { TrainSummary } from "../train/summary";
 import type { TierResult } from "../train/tiers";
-import { TrainResult, train, type TrainOptions } from "../train/train";
+import { mirrorFlushMs, TrainResult, train, type TrainOptions } from "../train/train";
+import { syncLocalCopy } from "../store/drive";
+import { activeMirrors } from "../store/mirror";
 import { checkFoldCount } from "./assign";
 import { argMax, float32Value, metricsOf, predictSplit, spread } from "./predictions";
 import { foldCount, foldsRecord, type FoldEntry, type FoldsRecord, type FoldsReport } from "./record";
@@ -71,12 +74,44 @@ export function foldConfig(record: FoldsRecord, runName: string, fold: number): 
   return { ...input, runName: `${runName}-fold${fold}`, tier: fold > 1 && tier === "all" ? "3" : tier, data };
 }
 
+/**
+ * Where the fold runs are read: each on the Drive, or in this machine's local copy while one is left (a local-first
+ * fold whose mirror has not finished: the Drive was away, or the process died first).
+ */
+interface FoldPlaces {
+  driveRoot: string;
+  /** The local stand-in of the Drive root, or null when fold runs write to the Drive directly. */
+  localBase: string | null;
+  dirOf(runId: string): string;
+}
+
+function foldPlaces(driveRoot: string, config: ResolvedConfig, cwd: string): FoldPlaces {
+  const localRoot = resolveLocalRoot(config.checkpoint.local, cwd);
+  return { driveRoot, localBase: localRoot ? localDriveRoot(localRoot, driveRoot) : null, dirOf: (runId) => readableRunDir(driveRoot, runId, localRoot) };
+}
+
+/**
+ * A finished fold whose local copy is still here (its process ended before the Drive had all of it) is resumed by
+ * nobody: copy it to the Drive now, a bounded wait, so the Drive ends with every fold. A Drive still away leaves it
+ * local, read from there, and copied by a later resume or sync.
+ */
+async function syncFinishedFolds(places: FoldPlaces, record: FoldsRecord): Promise<void> {
+  for (const entry of record.runs) {
+    if (!entry.runId || (entry.status !== "completed" && entry.status !== "failed")) continue;
+    const dir = places.dirOf(entry.runId);
+    if (!places.localBase || !dir.startsWith(places.localBase + path.sep)) continue;
+    const running = activeMirrors().find((m) => m.opts.localDir === dir);
+    if (running) await running.flush(mirrorFlushMs());
+    else await syncLocalCopy(places.driveRoot, entry.runId, dir, mirrorFlushMs());
+  }
+}
+
 /** Takes what a fold's run.json says happened (the run folders are the record). */
-function reconcile(driveRoot: string, parentRunId: string, entry: FoldEntry): void {
+function reconcile(places: FoldPlaces, parentRunId: string, entry: FoldEntry): void {
   if (entry.status === "completed" || entry.status === "failed") return;
   // Started but not recorded: the parent died between creating the fold's run and saving its id.
-  if (entry.status !== "pending") entry.runId ??= findFoldRun(driveRoot, parentRunId, entry.fold);
-  const j = entry.runId ? readRunJson(path.join(runsDir(driveRoot), entry.runId)) : null;
+  if (entry.status !== "pending") entry.runId ??= findFoldRun(places.driveRoot, parentRunId, entry.fold, places.localBase);
+  const j = entry.runId ? readRunJson(places.dirOf(entry.runId)) : null;
   if (!j) {
     // Never started, or killed before its run.json existed: the fold starts over.
     entry.runId = null;
@@ -102,7 +137,7 @@ interface Gathered {
  * Each completed fold's final model predicts its held-out rows (and the test
  * rows); writes oof.jsonl and test.jsonl into the parent's folder.
  */
-async function gatherPredictions(parentDir: string, driveRoot: string, record: FoldsRecord, monitor: string): Promise<Gathered> {
+async function gatherPredictions(parentDir: string, places: FoldPlaces, record: FoldsRecord, monitor: string): Promise<Gathered> {
   let n = 0;
   let info: DatasetInfo | null = null;
   let width = 1;
@@ -114,7 +149,7 @@ async function gatherPredictions(parentDir: string, driveRoot: string, record: F
   let best: Gathered["best"] = null;
   let bestValue = NaN;
   for (const entry of record.runs) {
-    const runDir = path.join(runsDir(driveRoot), entry.runId!);
+    const runDir = places.dirOf(entry.runId!);
     const j = readRunJson(runDir);
     const stored = resolvedConfig.safeParse(j?.config);
     if (!j || !stored.success)
@@ -183,9 +218,9 @@ async function gatherPredictions(parentDir: string, driveRoot: string, record: F
 }
 
 /** The parent's tiers: fold 1's tiers 1 and 2 (they ran with it), and tier 3 over every fold. */
-function parentTiers(driveRoot: string, record: FoldsRecord): TrainSummary["tiers"] {
+function parentTiers(places: FoldPlaces, record: FoldsRecord): TrainSummary["tiers"] {
   const foldTiers = record.runs.map((e) => {
-    const j = e.runId ? readRunJson(path.join(runsDir(driveRoot), e.runId)) : null;
+    const j = e.runId ? readRunJson(places.dirOf(e.runId)) : null;
     return (isObj(j?.tiers) ? j!.tiers : {}) as Partial<Record<"1" | "2" | "3", TierResult>>;
   });
   const notRun = (why: string): TierResult => ({ status: "skipped", durationMs: 0, diagnosis: why, details: {} });
@@ -285,7 +320,9 @@ export async function trainFolds(config: Obj | undefined, options: FoldsOptions,
   // The record is saved after every change, one write at a time.
   let saving: Promise<unknown> = Promise.resolve();
   const save = (patch: Obj = {}) => (saving = saving.then(() => updateRunJson(parent.runDir, { folds: record, ...patch })));
-  for (const entry of record.runs) reconcile(driveRoot, parent.runId, entry);
+  const places = foldPlaces(driveRoot, resolved, record.cwd);
+  for (const entry of record.runs) reconcile(places, parent.runId, entry);
+  if (request.kind === "resume") await syncFinishedFolds(places, record);
   await save();
 
   let end: { status: "stopped" | "failed"; diagnosis: string } | null = null;
@@ -353,7 +390,7 @@ export async function trainFolds(config: Obj | undefined, options: FoldsOptions,
   const { mean, std } = spread(completed.map((e) => e.metrics));
   let gathered: Gathered | null = null;
   if (!end) {
-    gathered = await gatherPredictions(parent.runDir, driveRoot, record, monitor);
+    gathered = await gatherPredictions(parent.runDir, places, record, monitor);
     lastModel?.dispose();
     lastModel = null;
   }
@@ -371,7 +408,7 @@ export async function trainFolds(config: Obj | undefined, options: FoldsOptions,
     bestFold: gathered?.best?.fold ?? null,
   };
   const metrics = gathered?.oof.metrics ?? {};
-  const tiers = parentTiers(driveRoot, record);
+  const tiers = parentTiers(places, record);
   const epochs = record.runs.reduce((a, e) => a + (e.epochs ?? 0), 0);
   await save({
     status,
@@ -395,7 +432,7 @@ export async function trainFolds(config: Obj | undefined, options: FoldsOptions,
     ...(end ? { diagnosis: end.diagnosis } : {}),
     tiers,
     epochs,
-    stoppedEarly: completed.some((e) => (readRunJson(path.join(runsDir(driveRoot), e.runId!))?.stoppedEarly ?? false) === true),
+    stoppedEarly: completed.some((e) => (readRunJson(places.dirOf(e.runId!))?.stoppedEarly ?? false) === true),
     metrics,
     best: null,
     samplesPerSec: null,

@@ -1,11 +1,19 @@
 // %drive's engine: mount a folder as the Drive root (checked writable with a
-// real synced write), and report the root, its free space and its runs.
+// real synced write), and report the root, its free space and its runs, with
+// the state of local-first runs' mirrors: the ones this process runs, and
+// local copies left by others. `sync` copies those local copies to the Drive.
+// The Drive is probed through the Drive I/O process first, so a hung Drive
+// makes status say so instead of hanging the kernel.
 import fs from "node:fs";
 import path from "node:path";
 import { TscolabError } from "../errors";
 import { mountDrive, resolveDriveRoot, runsDir, unmountedDriveRoot } from "./drive_root";
 import { listRunIds, listValidCheckpoints, RUN_JSON, runJsonSchema, BEST_DIR, CHECKPOINTS_DIR, parseCheckpointName, rethrowDiskError } from ".";
 import { fsyncDir, makeDirs, writeFileSynced } from "./durable_fs";
+import { DriveIO, DriveIOError, driveCallTimeoutMs } from "./drive_io";
+import { localDriveRoot, resolveLocalRoot } from "./local_root";
+import { activeMirrors, RunMirror, type MirrorState } from "./mirror";
+import { assertNoOtherWriter } from "./writer";
 
 export interface RunRow {
   runId: string;
@@ -23,6 +31,14 @@ export interface RunRow {
   verified?: { valid: number; corrupt: string[] };
 }
 
+/** A local copy of one of this Drive's runs (a local-first run). */
+export interface LocalCopy {
+  runId: string;
+  localDir: string;
+  /** Its mirror, when this process runs one (or `sync` just ran it). */
+  mirror: MirrorState | null;
+}
+
 export interface DriveStatus {
   root: string;
   runsDir: string;
@@ -30,6 +46,10 @@ export interface DriveStatus {
   freeBytes: number | null;
   totalBytes: number | null;
   runs: RunRow[];
+  /** Set when the Drive did not answer the probe (its runs are not listed then). */
+  unavailable?: string;
+  /** Local copies of this Drive's runs and their mirrors. */
+  local: LocalCopy[];
 }
 
 function folderBytes(dir: string): number {
@@ -97,9 +117,46 @@ function runRow(driveRoot: string, runId: string): RunRow {
   };
 }
 
-/** The Drive root in force (see ./drive_root.ts), free space and runs newest first. */
+/** Asks the Drive I/O process to list the root, bounded: a hung or disconnected Drive gives the reason instead. */
+async function probe(root: string): Promise<string | undefined> {
+  if (!fs.existsSync(path.dirname(root))) return undefined;
+  const io = new DriveIO(Math.min(driveCallTimeoutMs(), 10_000));
+  try {
+    await io.call({ op: "ping", driveRoot: root });
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof DriveIOError)) throw err;
+    // A root not created yet is no failure.
+    return err.code === "ENOENT" && !fs.existsSync(root) ? undefined : `${err.code}: ${err.message}`;
+  } finally {
+    io.close();
+  }
+}
+
+/** This Drive's runs that have a local copy: the active mirrors' and the ones left on disk under the local root. */
+async function localCopies(root: string, cwd?: string): Promise<LocalCopy[]> {
+  const copies = new Map<string, LocalCopy>();
+  for (const m of activeMirrors()) {
+    const s = m.status();
+    if (path.resolve(s.driveRoot) === root) copies.set(s.localDir, { runId: s.runId, localDir: s.localDir, mirror: s });
+  }
+  const localRoot = resolveLocalRoot(undefined, cwd);
+  if (localRoot) {
+    const base = localDriveRoot(localRoot, root);
+    for (const id of await listRunIds(base)) {
+      const dir = path.join(runsDir(base), id);
+      if (!copies.has(dir)) copies.set(dir, { runId: id, localDir: dir, mirror: null });
+    }
+  }
+  return [...copies.values()].sort((a, b) => b.runId.localeCompare(a.runId));
+}
+
+/** The Drive root in force (see ./drive_root.ts), its local copies and mirrors, free space and runs newest first. */
 export async function driveStatus(opts: { drive?: string; cwd?: string; verify?: boolean } = {}): Promise<DriveStatus> {
   const root = resolveDriveRoot(opts.drive, opts.cwd);
+  const local = await localCopies(root, opts.cwd);
+  const unavailable = await probe(root);
+  if (unavailable) return { root, runsDir: runsDir(root), exists: true, freeBytes: null, totalBytes: null, runs: [], unavailable, local };
   const runs = (await listRunIds(root)).reverse().map((id) => runRow(root, id));
   if (opts.verify) {
     for (const r of runs) {
@@ -107,7 +164,60 @@ export async function driveStatus(opts: { drive?: string; cwd?: string; verify?:
       r.verified = { valid: valid.length, corrupt: corrupt.map((c) => c.message) };
     }
   }
-  return { root, runsDir: runsDir(root), exists: fs.existsSync(root), ...diskSpace(root), runs };
+  return { root, runsDir: runsDir(root), exists: fs.existsSync(root), ...diskSpace(root), runs, local };
+}
+
+/**
+ * Copies every local copy of this Drive's runs to the Drive (each waits at
+ * most `timeoutMs`); a copy that is complete and verified there, of a run
+ * nobody trains, is removed locally. Runs this process trains are only
+ * waited for; runs another live process trains are left to it.
+ */
+/**
+ * Copies what a local copy left by an ended process holds to the Drive (a bounded wait); null when its run.json is
+ * unreadable or another process is writing it. The copy is removed once the Drive holds all of it, unless its run
+ * was left "running" (it stays for a fast --resume).
+ */
+export async function syncLocalCopy(root: string, runId: string, localDir: string, timeoutMs: number): Promise<MirrorState | null> {
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(fs.readFileSync(path.join(localDir, RUN_JSON), "utf8"));
+    assertNoOtherWriter(runId, json as { status: string; writer?: unknown });
+  } catch {
+    return null;
+  }
+  const ck = (json.config as { checkpoint?: { keepLast?: number; keepBest?: boolean } } | undefined)?.checkpoint;
+  const mirror = new RunMirror({
+    runId,
+    driveRoot: root,
+    localDir,
+    driveDir: path.join(runsDir(root), runId),
+    createdAt: typeof json.createdAt === "string" ? json.createdAt : undefined,
+    keepLast: ck?.keepLast,
+    keepBest: ck?.keepBest,
+  });
+  const state = await mirror.flush(timeoutMs);
+  if (json.status !== "running") mirror.finish();
+  if (!state.onlyLocal.length || json.status === "running") mirror.close();
+  return state;
+}
+
+export async function driveSync(opts: { drive?: string; cwd?: string; timeoutMs?: number } = {}): Promise<DriveStatus> {
+  const root = resolveDriveRoot(opts.drive, opts.cwd);
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const synced: LocalCopy[] = [];
+  for (const copy of await localCopies(root, opts.cwd)) {
+    const running = activeMirrors().find((m) => m.opts.localDir === copy.localDir);
+    if (running) {
+      synced.push({ ...copy, mirror: await running.flush(timeoutMs) });
+      continue;
+    }
+    const state = await syncLocalCopy(root, copy.runId, copy.localDir, timeoutMs);
+    if (state) synced.push({ ...copy, mirror: state });
+  }
+  const status = await driveStatus({ drive: root, cwd: opts.cwd });
+  const others = status.local.filter((c) => !synced.some((s) => s.localDir === c.localDir));
+  return { ...status, local: [...synced, ...others] };
 }
 
 /** Makes `dir` the Drive root for this session, after creating it and proving it takes a synced write. */

@@ -55,45 +55,110 @@ async function listFilesRecursive(dir: string, prefix = ""): Promise<string[]> {
   return out;
 }
 
+function listFilesRecursiveSync(dir: string, prefix = ""): string[] {
+  const out: string[] = [];
+  for (const ent of fs.readdirSync(dir, { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${ent.name}` : ent.name;
+    if (ent.isDirectory()) out.push(...listFilesRecursiveSync(path.join(dir, ent.name), rel));
+    else out.push(rel);
+  }
+  return out;
+}
+
+/** The manifest's text parsed, or the problem with it. */
+function parseManifest(raw: string | null): { manifest: Manifest } | { problems: CheckpointProblem[] } {
+  if (raw === null) return { problems: [{ file: MANIFEST_NAME, problem: "missing" }] };
+  try {
+    return { manifest: manifestSchema.parse(JSON.parse(raw)) };
+  } catch (err) {
+    return { problems: [{ file: MANIFEST_NAME, problem: `unreadable (${(err as Error).message.split("\n")[0]})` }] };
+  }
+}
+
+/** One listed file against its entry: the problem, or none. */
+function checkEntry(entry: ManifestEntry, bytes: Buffer | null): CheckpointProblem | null {
+  if (bytes === null) return { file: entry.name, problem: "missing", expectedSha256: entry.sha256 };
+  const actual = sha256(bytes);
+  if (bytes.length === entry.size && actual === entry.sha256) return null;
+  return {
+    file: entry.name,
+    problem: bytes.length === entry.size ? "sha256 mismatch" : `sha256 mismatch (size ${bytes.length}, expected ${entry.size})`,
+    expectedSha256: entry.sha256,
+    actualSha256: actual,
+  };
+}
+
+function unlisted(manifest: Manifest, names: string[]): CheckpointProblem[] {
+  const listed = new Set(manifest.files.map((f) => f.name));
+  return names.filter((name) => name !== MANIFEST_NAME && !listed.has(name)).map((name) => ({ file: name, problem: "not listed in MANIFEST.json" }));
+}
+
 /** Re-reads every file of a checkpoint folder and checks it against MANIFEST.json. */
 export async function verifyCheckpointDir(dir: string, opts: { keepBytes?: boolean } = {}): Promise<VerifyResult> {
+  const parsed = parseManifest(await fs.promises.readFile(path.join(dir, MANIFEST_NAME), "utf8").catch(() => null));
+  if ("problems" in parsed) return { ok: false, problems: parsed.problems };
+  const { manifest } = parsed;
   const kept = new Map<string, Buffer>();
-  let raw: string;
-  try {
-    raw = await fs.promises.readFile(path.join(dir, MANIFEST_NAME), "utf8");
-  } catch {
-    return { ok: false, problems: [{ file: MANIFEST_NAME, problem: "missing" }] };
-  }
-  let manifest: Manifest;
-  try {
-    manifest = manifestSchema.parse(JSON.parse(raw));
-  } catch (err) {
-    return { ok: false, problems: [{ file: MANIFEST_NAME, problem: `unreadable (${(err as Error).message.split("\n")[0]})` }] };
-  }
   const problems: CheckpointProblem[] = [];
   for (const entry of manifest.files) {
-    let bytes: Buffer;
-    try {
-      bytes = await fs.promises.readFile(path.join(dir, entry.name));
-    } catch {
-      problems.push({ file: entry.name, problem: "missing", expectedSha256: entry.sha256 });
-      continue;
-    }
-    const actual = sha256(bytes);
-    if (bytes.length !== entry.size || actual !== entry.sha256)
-      problems.push({
-        file: entry.name,
-        problem: bytes.length === entry.size ? "sha256 mismatch" : `sha256 mismatch (size ${bytes.length}, expected ${entry.size})`,
-        expectedSha256: entry.sha256,
-        actualSha256: actual,
-      });
-    else if (opts.keepBytes) kept.set(entry.name, bytes);
+    const bytes = await fs.promises.readFile(path.join(dir, entry.name)).catch(() => null);
+    const problem = checkEntry(entry, bytes);
+    if (problem) problems.push(problem);
+    else if (opts.keepBytes) kept.set(entry.name, bytes!);
   }
-  const listed = new Set(manifest.files.map((f) => f.name));
-  for (const name of await listFilesRecursive(dir)) {
-    if (name !== MANIFEST_NAME && !listed.has(name)) problems.push({ file: name, problem: "not listed in MANIFEST.json" });
-  }
+  problems.push(...unlisted(manifest, await listFilesRecursive(dir)));
   return problems.length ? { ok: false, problems, manifest } : { ok: true, manifest, bytes: kept };
+}
+
+/** A whole file, read 1 MiB a call (`onRead` after each), or null when it does not exist. */
+function readChunked(file: string, onRead?: () => void): Buffer | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  } finally {
+    onRead?.();
+  }
+  try {
+    const parts: Buffer[] = [];
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(1 << 20);
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+      onRead?.();
+      if (n === 0) break;
+      parts.push(chunk.subarray(0, n));
+    }
+    return Buffer.concat(parts);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * The same check with blocking reads, for the process that does the Drive's
+ * I/O (a hung call there blocks only that process). `onRead` runs after every
+ * read call, so a watchdog can tell a large folder on a slow Drive from a
+ * hung call. Errors other than a missing file (ENOTCONN, EIO) are thrown, not
+ * reported as problems.
+ */
+export function verifyCheckpointDirSync(dir: string, opts: { keepBytes?: boolean; onRead?: () => void } = {}): VerifyResult & { manifestText?: string } {
+  const read = (file: string): Buffer | null => readChunked(file, opts.onRead);
+  const text = read(path.join(dir, MANIFEST_NAME))?.toString("utf8") ?? null;
+  const parsed = parseManifest(text);
+  if ("problems" in parsed) return { ok: false, problems: parsed.problems };
+  const { manifest } = parsed;
+  const kept = new Map<string, Buffer>();
+  const problems: CheckpointProblem[] = [];
+  for (const entry of manifest.files) {
+    const bytes = read(path.join(dir, entry.name));
+    const problem = checkEntry(entry, bytes);
+    if (problem) problems.push(problem);
+    else if (opts.keepBytes) kept.set(entry.name, bytes!);
+  }
+  problems.push(...unlisted(manifest, listFilesRecursiveSync(dir)));
+  return problems.length ? { ok: false, problems, manifest } : { ok: true, manifest, bytes: kept, manifestText: text! };
 }
 
 /** One line per problem, e.g. `weights.bin: sha256 mismatch (expected ab12…, found cd34…)`. */

@@ -59,7 +59,10 @@ export function makeRunId(runName: string | undefined, now = new Date()): string
  * Creates a new run folder with its sub-folders and a first run.json
  * (`status: "running"`), merging `fields` (e.g. `config`, `environment`).
  */
-export async function createRun(driveRoot: string, opts: { runName?: string; now?: Date; fields?: Record<string, unknown> } = {}): Promise<RunHandle> {
+export async function createRun(
+  driveRoot: string,
+  opts: { runName?: string; now?: Date; fields?: Record<string, unknown>; /** Ids taken elsewhere (a local-first run's Drive). */ taken?: ReadonlySet<string> } = {},
+): Promise<RunHandle> {
   const root = runsDir(driveRoot);
   const base = makeRunId(opts.runName, opts.now);
   try {
@@ -67,6 +70,7 @@ export async function createRun(driveRoot: string, opts: { runName?: string; now
     // mkdir without `recursive` fails on an existing folder: two runs started in the same second get -2, -3, ...
     for (let n = 1; ; n++) {
       const runId = n === 1 ? base : `${base}-${n}`;
+      if (opts.taken?.has(runId)) continue;
       const runDir = path.join(root, runId);
       try {
         await fs.promises.mkdir(runDir);

@@ -30,7 +30,10 @@ import type { Trainer } from "./trainer";
 export interface FullRunContext {
   trainer: Trainer;
   config: ResolvedConfig;
+  /** The folder the run writes: its local copy (local-first) or its Drive folder. */
   runDir: string;
+  /** Set for a local-first run: called after each local write the Drive should get. */
+  onStoreChange?: () => void;
   progress: RunProgress;
   history: EpochRow[];
   /** The earlier tiers' results, written to run.json as tier 3 starts. */
@@ -55,10 +58,11 @@ export async function runFullTier(ctx: FullRunContext): Promise<FullRun> {
   const stepsPerEpoch = trainer.stepsPerEpoch;
   const monitor = monitorFor(config.earlyStopping?.monitor, trainer.validCount > 0);
   const best = new BestTracker(progress, monitor);
-  const saver = new CheckpointSaver(trainer, progress, runDir, config.checkpoint, config.epochs, best);
+  const saver = new CheckpointSaver(trainer, progress, runDir, config.checkpoint, config.epochs, best, ctx.onStoreChange);
+  saver.localCopy = ctx.onStoreChange !== undefined;
   const hooks: TrainHook[] = [
     new WeightDigests(trainer, runDir),
-    new MetricsLog(runDir, ctx.history),
+    new MetricsLog(runDir, ctx.history, ctx.onStoreChange),
     best,
     ...(config.earlyStopping ? [new EarlyStopping(progress.early, monitor, config.earlyStopping)] : []),
     saver,

@@ -339,6 +339,21 @@ export const TRAIN_OPTIONS = {
       }),
       keepLast: option({ type: z.number().int().min(0), default: DEFAULT_KEEP_LAST, description: "checkpoints to keep (0: all)", group: "checkpoints", flag: "keepLast" }),
       keepBest: option({ type: z.boolean(), default: true, description: "also keep the best checkpoint", group: "checkpoints" }),
+      local: option({
+        type: z.union([z.string().min(1), z.literal(false)]),
+        nullable: true,
+        // Runs stored before this option existed have no such key.
+        resolvedType: z.union([z.string(), z.literal(false)]).optional(),
+        default: new Unset("$TSCOLAB_LOCAL, else a folder in the system temp folder"),
+        description: "commit checkpoints to this fast local folder first and mirror them to the Drive in the background (false: write to the Drive directly)",
+        group: "checkpoints",
+        flag: {
+          name: "checkpointLocal",
+          type: z.string().min(1),
+          toConfig: (v) => (typeof v === "string" && ["false", "0", "off", "no"].includes(v.toLowerCase()) ? false : v),
+          metavar: "DIR|false",
+        },
+      }),
     },
   }),
   folds: option({

@@ -39,8 +39,19 @@ export interface ProgressEvent {
   tokensPerSample?: number;
   /** Set on the last event of an interrupted run: tier 3 shows as stopped, as in the summary. */
   stopped?: boolean;
+  /** A local-first run's Drive: available or since when not, and how many checkpoints wait to be copied. */
+  drive?: DriveProgress;
   /** A fold of a folds run: `runId` is then the parent's, and this the fold's place and own run. */
   fold?: { fold: number; folds: number; runId: string };
+}
+
+export interface DriveProgress {
+  state: "ok" | "unavailable";
+  /** ISO time the Drive became unavailable. */
+  since: string | null;
+  reason: string | null;
+  /** Local checkpoints not yet on the Drive. */
+  waiting: number;
 }
 
 export type ProgressListener = (event: ProgressEvent) => void;
@@ -63,11 +74,24 @@ const PHASE: Record<TierKey, ProgressEvent["phase"]> = { "1": "tier1", "2": "tie
  * not at step 0.
  */
 export class ProgressStream {
+  private last: Omit<ProgressEvent, keyof RunFacts | "step" | "stepInEpoch"> | null = null;
+  private driveOf?: () => DriveProgress;
+
   constructor(
     private readonly listener: ProgressListener | undefined,
     private readonly run: RunFacts,
     private readonly at: LoopCounters,
   ) {}
+
+  /** Every event carries the Drive's state from now on. */
+  watchDrive(state: () => DriveProgress): void {
+    this.driveOf = state;
+  }
+
+  /** The Drive went away or came back: the last event again, with the new state. */
+  driveChanged(): void {
+    if (this.last && this.last.phase !== "done") this.send(this.last);
+  }
 
   /** A tier starts or ends. */
   tier(key: TierKey, message: string): void {
@@ -85,6 +109,8 @@ export class ProgressStream {
   }
 
   private send(e: Omit<ProgressEvent, keyof RunFacts | "step" | "stepInEpoch">): void {
-    this.listener?.({ ...this.run, step: this.at.step, stepInEpoch: this.at.stepInEpoch, ...e });
+    this.last = e;
+    const drive = this.driveOf?.();
+    this.listener?.({ ...this.run, step: this.at.step, stepInEpoch: this.at.stepInEpoch, ...e, ...(drive ? { drive } : {}) });
   }
 }

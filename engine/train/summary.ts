@@ -1,6 +1,7 @@
 // The summary train() returns and `tscolab train --json` prints.
 import { z } from "zod";
 import { datasetInfo } from "../data/schema";
+import { mirrorStateSchema } from "../store/mirror";
 import { foldsReport } from "../folds/record";
 import { resolvedConfig } from "./config";
 import { bestSchema } from "./state";
@@ -33,6 +34,8 @@ export const trainSummarySchema = z.object({
   backend: z.string(),
   config: resolvedConfig,
   dataset: datasetInfo,
+  /** A local-first run's Drive copy at the end: complete, or what is still only local and why. Null when the run wrote to the Drive directly. */
+  mirror: mirrorStateSchema.nullable().optional(),
   /** A folds run: every fold's run and metrics, their spread, the out-of-fold and test predictions. */
   folds: foldsReport.optional(),
 });

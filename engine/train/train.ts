@@ -18,7 +18,10 @@ import { transformerShape } from "../models/transformer/model";
 import { isTextConfig, loadTextDataset, readRunTokenizer, withTextModelDefault, writeRunTokenizer } from "../text/dataset";
 import { recordTrainedDataset } from "../models/trained_with";
 import type { ProfileName } from "../backend/profile";
-import { createRun, listValidCheckpoints, loadModelFromFiles, prepareResume, updateRunJson, readMetrics, type LoadedCheckpoint } from "../store";
+import { createRun, listValidCheckpoints, loadModelFromFiles, updateRunJson, readMetrics, type LoadedCheckpoint } from "../store";
+import { createLocalFirstRun, prepareLocalFirstResume, type RunPlace } from "../store/local_first";
+import { resolveLocalRoot } from "../store/local_root";
+import { describeMirror, RunMirror, type MirrorState } from "../store/mirror";
 import { TscolabError } from "../errors";
 import { resolveConfig, resolvedConfig, type ResolvedConfig, type TrainConfigInput } from "./config";
 import { extendRun, storedCycles } from "./extend";
@@ -99,6 +102,38 @@ const tiersToRun = (tier: ResolvedConfig["tier"]): Set<TierKey> => new Set(tier 
 /** Run environment stored in run.json: a resume on another backend is noted. */
 const storedEnvironment = z.object({ backend: z.string().optional() });
 
+/** How long the end of a run waits for the mirror to copy what is left to the Drive: $TSCOLAB_MIRROR_FLUSH seconds, default 30. */
+export function mirrorFlushMs(): number {
+  const s = Number(process.env.TSCOLAB_MIRROR_FLUSH);
+  return Math.round((Number.isFinite(s) && s >= 0 ? s : 30) * 1000);
+}
+
+/** Starts a local-first run's mirror (null when the run writes to the Drive directly). */
+function startMirror(place: RunPlace, config: ResolvedConfig, createdAt: string, onChange: () => void): RunMirror | null {
+  if (!place.io) return null;
+  return new RunMirror({
+    runId: place.runId,
+    driveRoot: place.driveRoot,
+    localDir: place.workDir,
+    driveDir: place.runDir,
+    createdAt,
+    keepLast: config.checkpoint.keepLast,
+    keepBest: config.checkpoint.keepBest,
+    io: place.io,
+    onChange,
+  });
+}
+
+/** The end of a run: a bounded wait for the Drive, then one line saying whether its copy is complete. */
+async function settleMirror(mirror: RunMirror | null, notes: string[]): Promise<MirrorState | null> {
+  if (!mirror) return null;
+  mirror.notify();
+  const state = await mirror.flush(mirrorFlushMs());
+  notes.push(describeMirror(state));
+  mirror.finish();
+  return state;
+}
+
 export async function train(config: TrainConfigInput | undefined, options: TrainOptions = {}): Promise<TrainResult> {
   // `"folds": K`, or a resume of a folds run: the folds engine runs each fold through here.
   const folds = options.fold ? null : await foldsRequest(config, options);
@@ -113,30 +148,42 @@ export async function train(config: TrainConfigInput | undefined, options: Train
   // The resolved config: from run.json when resuming, else from the input.
   let resolved: ResolvedConfig;
   let checkpoint: LoadedCheckpoint | null = null;
-  let run: { runId: string; runDir: string } | undefined;
+  let place: RunPlace | undefined;
+  let createdAt = "";
   let driveRoot: string;
   // The epochs at which the learning-rate schedule's cycles end (more than one after an extension).
   let cycles: number[] | undefined;
   if (options.resume) {
     driveRoot = resolveDriveRoot(options.drive, cwd, config?.drive);
-    const point = await prepareResume(driveRoot, options.resume, { cwd });
+    // checkpoint.local may be given again: where this machine keeps its local copy.
+    const local = config?.checkpoint?.local;
+    const point = await prepareLocalFirstResume(driveRoot, options.resume, { cwd, local });
     const stored = resolvedConfig.safeParse(point.run.runJson.config);
-    if (!stored.success) throw new TscolabError(`${point.run.runDir}/run.json has no usable config to resume with`, "start a new run with --config");
+    if (!stored.success) {
+      point.place.io?.close();
+      throw new TscolabError(`${point.place.runDir}/run.json has no usable config to resume with`, "start a new run with --config");
+    }
     resolved = stored.data;
     checkpoint = point.checkpoint;
-    run = { runId: point.run.runId, runDir: point.run.runDir };
+    place = point.place;
+    createdAt = point.run.runJson.createdAt;
     notes.push(...point.notes);
     // Bit-identical resume holds on the same backend: kernels differ in their last bits across backends.
     const storedBackend = storedEnvironment.safeParse(point.run.runJson.environment).data?.backend;
     if (storedBackend && storedBackend !== backend.name)
       notes.push(`the run started on ${storedBackend} and resumes on ${backend.name}: results will not be bit-identical to an uninterrupted run`);
-    // A larger --epochs extends the run (./extend.ts); otherwise resumed == uninterrupted: the stored config wins.
-    const extension = await extendRun(point.run, resolved, config?.epochs, checkpoint?.epoch ?? 0);
+    // A larger --epochs extends the run (./extend.ts), recorded in the run.json the trainer writes (the local copy of a local-first run);
+    // otherwise resumed == uninterrupted: the stored config wins.
+    const extension = await extendRun(point.run, resolved, config?.epochs, checkpoint?.epoch ?? 0).catch((err) => {
+      point.place.io?.close();
+      throw err;
+    });
     if (extension) [resolved, cycles] = [extension.config, extension.cycles];
     else cycles = storedCycles(point.run.runJson, resolved.epochs);
     if (extension) notes.push(extension.note);
-    // Say which given settings were not used.
-    const ignored = Object.keys(config ?? {}).filter((k) => k !== "drive" && !(k === "epochs" && extension));
+    // Say which given settings were not used (checkpoint.local alone only says where this machine keeps its copy).
+    const onlyLocal = (k: string) => k === "checkpoint" && Object.keys(config?.checkpoint ?? {}).every((c) => c === "local");
+    const ignored = Object.keys(config ?? {}).filter((k) => k !== "drive" && !onlyLocal(k) && !(k === "epochs" && extension));
     if (ignored.length) notes.push(`resuming uses the run's stored config; ignored: ${ignored.join(", ")}`);
   } else {
     if (config === undefined) throw new TscolabError("no training config given", "pass --config FILE, a %%train JSON body, or train({ data: ... })");
@@ -152,7 +199,7 @@ export async function train(config: TrainConfigInput | undefined, options: Train
         seqLen: options.model?.inputs[0]?.shape[1] ?? transformerShape(resolved.model).seqLen,
         seed: resolved.seed,
         cwd,
-        tokenizer: run ? await readRunTokenizer(run.runDir) : undefined,
+        tokenizer: place ? await readRunTokenizer(place.workDir) : undefined,
       })
     : null;
   const data = text?.data ?? (await loadDataset(resolved.data, { task: resolved.task ?? undefined, seed: resolved.seed, cwd }));
@@ -195,8 +242,10 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
   };
-  if (!run) {
-    const created = await createRun(driveRoot, {
+  let events: ProgressStream | undefined;
+  if (!place) {
+    const localRoot = resolveLocalRoot(resolved.checkpoint.local, cwd);
+    const opts = {
       runName: resolved.runName,
       fields: {
         config: resolved,
@@ -212,13 +261,23 @@ export async function train(config: TrainConfigInput | undefined, options: Train
         ...options.sweep,
         ...(options.fold ? { foldOf: options.fold.parentRunId, fold: options.fold.fold, folds: options.fold.folds } : {}),
       },
-    });
-    run = { runId: created.runId, runDir: created.runDir };
-    if (text) await writeRunTokenizer(run.runDir, text.tokenizer);
+    };
+    if (localRoot) {
+      const created = await createLocalFirstRun(driveRoot, localRoot, opts);
+      place = created;
+      createdAt = created.run.runJson.createdAt;
+    } else {
+      const created = await createRun(driveRoot, opts);
+      place = { runId: created.runId, driveRoot, runDir: created.runDir, workDir: created.runDir };
+    }
+    // Beside the run's other files, so it reaches the Drive with them (and is there even if the Drive is away now).
+    if (text) await writeRunTokenizer(place.workDir, text.tokenizer);
   } else {
-    await updateRunJson(run.runDir, { status: "running", environment, dataset: data.info });
+    await updateRunJson(place.workDir, { status: "running", environment, dataset: data.info });
   }
-  const { runId, runDir } = run;
+  // runDir: the run folder on the Drive; workDir: where the trainer writes (its local copy, or runDir itself).
+  const { runId, runDir, workDir } = place;
+  const mirror = startMirror(place, resolved, createdAt, () => events?.driveChanged());
 
   const logits = (task === "classification" || task === "text-classification") && outputsAreLogits(model);
   const binary = head.kind === "sigmoid" || head.kind === "sigmoid-logits";
@@ -240,11 +299,12 @@ export async function train(config: TrainConfigInput | undefined, options: Train
   const progress: RunProgress = { early: { best: null, wait: 0 }, best: null, epochTrainMs: 0 };
   const history: EpochRow[] = [];
   const tiers: Partial<Record<TierKey, TierResult>> = {};
-  const events = new ProgressStream(
+  events = new ProgressStream(
     options.onProgress,
     { runId, task, epochs: resolved.epochs, stepsPerEpoch: trainer.stepsPerEpoch, history, tiers, tokensPerSample: text?.objective?.tokensPerRow },
     trainer,
   );
+  if (mirror) events.watchDrive(() => mirror.status());
 
   let end: RunEnd | null = null;
   let full: FullRun | null = null;
@@ -254,7 +314,7 @@ export async function train(config: TrainConfigInput | undefined, options: Train
       trainer.setPosition(saved.position);
       trainer.optimizer.setState(saved.optimizer);
       Object.assign(progress, saved.progress);
-      history.push(...((await readMetrics(runDir)).rows as unknown as EpochRow[]));
+      history.push(...((await readMetrics(workDir)).rows as unknown as EpochRow[]));
       const skipped = `resumed from ${checkpoint.name}; tiers 1 and 2 ran with the original run`;
       tiers["1"] = skippedTier(skipped);
       tiers["2"] = skippedTier(skipped);
@@ -281,7 +341,19 @@ export async function train(config: TrainConfigInput | undefined, options: Train
             validateEveryEpochs: resolved.validateEveryEpochs,
             signal,
           });
-        else ran = full = await runFullTier({ trainer, config: resolved, runDir, progress, history, tiers, events, signal, cycles });
+        else
+          ran = full = await runFullTier({
+            trainer,
+            config: resolved,
+            runDir: workDir,
+            onStoreChange: mirror ? () => mirror.notify() : undefined,
+            progress,
+            history,
+            tiers,
+            events,
+            signal,
+            cycles,
+          });
         tiers[key] = ran.result;
         end = ran.ends;
         events.tier(key, `tier ${key} ${ran.result.status}`);
@@ -289,9 +361,11 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     }
   } catch (e) {
     // E.g. a full Drive: the committed checkpoints are intact, so the run can still be resumed from them.
-    const resumable = (await listValidCheckpoints(runDir).catch(() => ({ valid: [] }))).valid.length > 0;
-    await updateRunJson(runDir, { status: "failed", resumable, error: (e as Error).message }).catch(() => undefined);
+    const resumable = (await listValidCheckpoints(workDir).catch(() => ({ valid: [] }))).valid.length > 0;
+    await updateRunJson(workDir, { status: "failed", resumable, error: (e as Error).message }).catch(() => undefined);
     trainer.dispose();
+    // What was committed locally still goes to the Drive (a bounded wait).
+    await settleMirror(mirror, []).catch(() => undefined);
     throw e;
   }
 
@@ -319,7 +393,7 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     dataset: data.info,
   };
   const ranTier3 = tiers["3"]?.status !== "skipped";
-  await updateRunJson(runDir, {
+  await updateRunJson(workDir, {
     status,
     resumable: status === "stopped" || (ranTier3 && trainer.step > 0 && status !== "completed"),
     tiers,
@@ -329,6 +403,7 @@ export async function train(config: TrainConfigInput | undefined, options: Train
     stoppedEarly,
     ...(end?.diagnosis ? { diagnosis: end.diagnosis } : {}),
   });
+  summary.mirror = await settleMirror(mirror, notes);
   events.done(status);
   trainer.dispose();
   return new TrainResult(summary, model, history);

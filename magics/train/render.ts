@@ -50,9 +50,20 @@ function lastMetrics(e: ProgressEvent): string {
     .join("  ");
 }
 
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+
+/** A local-first run's Drive, when there is something to say: since when it is unavailable and why, and what waits. */
+export function driveLine(d: ProgressEvent["drive"]): string {
+  if (!d) return "";
+  const waits = d.waiting ? ` · ${plural(d.waiting, "checkpoint")} ${d.waiting === 1 ? "waits" : "wait"} locally` : "";
+  if (d.state === "unavailable") return `Drive unavailable since ${d.since ? new Date(d.since).toTimeString().slice(0, 8) : "?"} (${d.reason ?? "?"})${waits}; training goes on`;
+  // One checkpoint on its way is the normal case; more mean a slow Drive.
+  return d.waiting > 1 ? `Drive slow: ${plural(d.waiting, "checkpoint")} wait to be copied` : "";
+}
+
 export function progressText(e: ProgressEvent): string {
   const head = e.fold ? `run ${e.runId}, fold ${e.fold.fold}/${e.fold.folds} (run ${e.fold.runId})` : `run ${e.runId}`;
-  if (e.phase !== "tier3") return [head, tierLine(e.tiers, e.stopped), e.phase === "done" ? "" : (e.message ?? "")].filter(Boolean).join("\n");
+  if (e.phase !== "tier3") return [head, tierLine(e.tiers, e.stopped), e.phase === "done" ? "" : (e.message ?? ""), driveLine(e.drive)].filter(Boolean).join("\n");
   const total = e.epochs * e.stepsPerEpoch;
   const line = [
     `epoch ${e.epoch}/${e.epochs}`,
@@ -64,7 +75,7 @@ export function progressText(e: ProgressEvent): string {
   ]
     .filter(Boolean)
     .join("  ");
-  return [head, tierLine(e.tiers), line, lastMetrics(e)].filter(Boolean).join("\n");
+  return [head, tierLine(e.tiers), line, lastMetrics(e), driveLine(e.drive)].filter(Boolean).join("\n");
 }
 
 /**

@@ -8,10 +8,12 @@ export class MetricsLog implements TrainHook {
   constructor(
     private readonly runDir: string,
     private readonly history: EpochRow[],
+    private readonly onAppended?: () => void,
   ) {}
 
   async onEpochEnd(e: EpochEnd): Promise<void> {
     this.history.push(e.row);
     await appendMetrics(this.runDir, e.row);
+    this.onAppended?.();
   }
 }
