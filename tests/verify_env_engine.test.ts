@@ -229,7 +229,7 @@ describe("rendering and the magic", () => {
     expect(html).toContain("a &amp; b");
     expect(html).not.toContain("<script>");
     const text = renderText(r);
-    expect(text.split("\n")[0]).toMatch(/^verify_env: WARN · backend wasm \([\d.]+ GFLOP\/s\) · profile cpu · GPU Tesla T4 \[optimized\]/);
+    expect(text.split("\n")[0]).toMatch(/^verify_env: WARN · backend wasm \([\d.]+ GFLOP\/s\) \+ native MLAS · profile cpu · GPU Tesla T4 \[optimized\]/);
     expect(text).toMatch(/⚠ warn gpu\.usable +Tesla T4 detected/);
     expect(text).toMatch(/\n +fix: to train on the GPU/);
     expect(renderReport(r, true)["text/plain"]).toBe(JSON.stringify(r, null, 2));
