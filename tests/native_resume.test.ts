@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, expect, test } from "vitest";
-import { cli, fingerprint, killStarted, runDirs, runJson, runsDir, sleep, waitFor } from "./helpers/queue";
+import { cli, fingerprint, killStarted, newestCheckpointStep, runDirs, runJson, runsDir, sleep, waitFor } from "./helpers/queue";
 
 const CONFIG = {
   runName: "native-resume",
@@ -20,7 +20,8 @@ const CONFIG = {
   optimizer: "adam",
   learningRate: 0.003,
   tier: "all",
-  checkpoint: { everyEpochs: 1, everySteps: 3, keepLast: 3 },
+  // Straight to the Drive, so the test sees each checkpoint as it is written and kills at a chosen step.
+  checkpoint: { everyEpochs: 1, everySteps: 3, keepLast: 3, local: false },
 };
 const ENV = { TSCOLAB_BACKEND: "wasm" };
 const SEED = Number(process.env.TSCOLAB_RESUME_SEED ?? Date.now() % 100000);
@@ -38,10 +39,18 @@ test("SIGKILLed at a random moment and resumed: bit-identical to the uninterrupt
 
   const drive = path.join(work, "drive-killed");
   const first = cli(["train", "--config", "config.json", "--drive", "drive-killed"], { cwd: work, env: ENV });
-  await waitFor("the full run to start", () => /tier 3/.test(first.log()) || first.exited(), 120_000, first.log);
-  const delay = 200 + ((SEED * 7919) % 1500);
-  console.log(`native resume: kill ${delay} ms into tier 3 (seed ${SEED}; replay with TSCOLAB_RESUME_SEED=${SEED})`);
-  await sleep(delay);
+  // iris: 120 training rows / batch 16 = 8 steps an epoch, 320 in all; the kill lands at a checkpoint in [24, 200), plus 0-40 ms.
+  const target = 24 + (SEED % 176);
+  const extraMs = (SEED * 7919) % 40;
+  console.log(`native resume: kill at the checkpoint of step ${target} + ${extraMs} ms (seed ${SEED}; replay with TSCOLAB_RESUME_SEED=${SEED})`);
+  const killedRun = () => runDirs(drive)[0];
+  await waitFor(
+    `a checkpoint at step ${target}`,
+    () => first.exited() || (!!killedRun() && newestCheckpointStep(path.join(runsDir(drive), killedRun()!)) >= target),
+    200_000,
+    first.log,
+  );
+  await sleep(extraMs);
   process.kill(first.pid, "SIGKILL");
   const killed = await first.done;
   expect(killed.signal, `still training when killed; log: ${first.log().slice(-1500)}`).toBe("SIGKILL");

@@ -177,7 +177,9 @@ describe.skipIf(!hasRedis)("workers on a queue", () => {
   test("a stalled job re-delivered while its worker is only frozen (SIGSTOP) is not trained twice", async () => {
     const t0 = Date.now();
     const drive = path.join(work, "drive-stop");
-    writeJson("stop.json", { ...BASE, runName: "qs" });
+    // Checkpoints straight to the Drive (local: false): the freeze must land while the trial is still training,
+    // and the Drive's files are what the other worker reads; a local-first trial can finish before its Drive copy shows step 40.
+    writeJson("stop.json", { ...BASE, runName: "qs", checkpoint: { ...BASE.checkpoint, local: false } });
     const e = worker(drive);
     const f = worker(drive);
     await Promise.all([serving(e), serving(f)]);
