@@ -7,6 +7,7 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { installFastKernels, patchesInForce, uninstallFastKernels } from "../engine/backend/kernels";
 import type { WasmBackendLike } from "../engine/backend/kernels/wasm_heap";
+import { expectClose, on } from "./helpers/backends";
 
 /** Small deterministic generator so failures reproduce. */
 function rng(seed: number) {
@@ -39,31 +40,6 @@ function backpropFilter(
   dataFormat: "NHWC" | "NCHW" = "NHWC",
 ): tf.Tensor {
   return tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, { strides, pad, dataFormat, filterShape }) as tf.Tensor;
-}
-
-/** Runs `f` on a backend with fresh tensors built from plain arrays; returns plain results. */
-async function on(backend: "wasm" | "cpu", f: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
-  await tf.setBackend(backend);
-  const out = tf.tidy(f);
-  const list = Array.isArray(out) ? out : [out];
-  const data = list.map((t) => t.dataSync() as Float32Array);
-  tf.dispose(list);
-  return data;
-}
-
-function expectClose(actual: Float32Array, expected: Float32Array, inner: number, what: string) {
-  expect(actual.length, what).toBe(expected.length);
-  const tol = 1e-5 * Math.sqrt(inner) * 4;
-  let worst = 0;
-  let at = -1;
-  for (let i = 0; i < actual.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]) / (1 + Math.abs(expected[i]));
-    if (!(err <= worst)) {
-      worst = err;
-      at = i;
-    }
-  }
-  expect(worst, `${what}: worst relative error at ${at} (${actual[at]} vs ${expected[at]})`).toBeLessThanOrEqual(tol);
 }
 
 beforeAll(async () => {

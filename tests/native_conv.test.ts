@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installFastKernels } from "../engine/backend/kernels";
 import { NATIVE_CONV_MIN_DEPTH } from "../engine/backend/kernels/conv2d";
 import { disableNativeKernels, enableNativeKernels, nativeCalls, nativeKernelsInForce, NATIVE_MIN_MACS, prepareNativeKernels } from "../engine/backend/native";
+import { expectClose, on } from "./helpers/backends";
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -39,30 +40,6 @@ interface ConvCase {
 const forwardKey = (bias: boolean, act: Act) => `gemm:00:${bias ? "bias" : "nobias"}:${act}`;
 const forwardCalls = () => [...nativeCalls].filter(([k]) => k.startsWith("gemm:00:")).reduce((n, [, c]) => n + c, 0);
 const callsOf = (key: string) => nativeCalls.get(key) ?? 0;
-
-/** Runs `f` on a backend with fresh tensors; returns plain arrays. */
-async function on(backend: "wasm" | "cpu", f: () => tf.Tensor[]): Promise<Float32Array[]> {
-  await tf.setBackend(backend);
-  const out = tf.tidy(f);
-  const result = out.map((t) => t.dataSync() as Float32Array);
-  tf.dispose(out);
-  return result;
-}
-
-function expectClose(actual: Float32Array, expected: Float32Array, inner: number, what: string) {
-  expect(actual.length, what).toBe(expected.length);
-  const tol = 1e-5 * Math.sqrt(inner) * 4;
-  let worst = 0;
-  let at = -1;
-  for (let i = 0; i < actual.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]) / (1 + Math.abs(expected[i]));
-    if (!(err <= worst)) {
-      worst = err;
-      at = i;
-    }
-  }
-  expect(worst, `${what}: worst relative error at ${at} (${actual[at]} vs ${expected[at]})`).toBeLessThanOrEqual(tol);
-}
 
 function outShape(c: ConvCase): Shape4 {
   const probe = tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D, c.strides, c.pad);

@@ -14,6 +14,7 @@ import { installFastKernels } from "../engine/backend/kernels";
 import { disableNativeKernels, enableNativeKernels, nativeCalls, nativeKernelsInForce, NATIVE_MIN_MACS, prepareNativeKernels, probeNativeKernels } from "../engine/backend/native";
 import { locateOrt, PINNED_ORT_VERSION } from "../engine/backend/native/ort_runtime";
 import { verifyEnv } from "../engine/env/verify_env";
+import { expectClose, on } from "./helpers/backends";
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -25,24 +26,6 @@ function rng(seed: number) {
 }
 
 const totalCalls = () => [...nativeCalls.values()].reduce((a, b) => a + b, 0);
-
-/** Runs `f` on `backend` on tensors rebuilt from plain arrays there; returns plain arrays. */
-async function on(backend: "wasm" | "cpu", f: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
-  await tf.setBackend(backend);
-  const out = tf.tidy(f);
-  const list = Array.isArray(out) ? out : [out];
-  const data = list.map((t) => t.dataSync() as Float32Array);
-  tf.dispose(list);
-  return data;
-}
-
-function expectClose(actual: Float32Array, expected: Float32Array, inner: number, what: string) {
-  expect(actual.length, what).toBe(expected.length);
-  const tol = 1e-5 * Math.sqrt(inner) * 4;
-  let worst = 0;
-  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / (1 + Math.abs(expected[i])));
-  expect(worst, `${what}: worst relative error`).toBeLessThanOrEqual(tol);
-}
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-native-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

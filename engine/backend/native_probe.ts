@@ -6,6 +6,7 @@
 // attributed to the step that caused it.
 import { spawn } from "node:child_process";
 import { boundChild } from "../util/bounded_child";
+import { onMarkedLines } from "../util/marked_lines";
 import { smokeTestMatMul, type SmokeOutcome } from "./smoke";
 
 export interface NativeProbeOptions {
@@ -88,25 +89,12 @@ export function probeNative(opts: NativeProbeOptions): Promise<NativeProbeResult
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? "1" },
     });
-    let out = "";
     let err = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-      let nl: number;
-      while ((nl = out.indexOf("\n")) >= 0) {
-        const line = out.slice(0, nl);
-        out = out.slice(nl + 1);
-        if (!line.startsWith(MARK)) continue;
-        try {
-          const msg = JSON.parse(line.slice(MARK.length));
-          if (msg.stage) result.stage = msg.stage;
-          if (msg.gpu !== undefined) result.gpu = msg.gpu;
-          if (msg.smoke) result.smoke = msg.smoke;
-          if (msg.thrown) result.thrown = msg.thrown;
-        } catch {
-          /* a library printed something that looks like our mark: ignore it */
-        }
-      }
+    onMarkedLines(child.stdout, MARK, (msg) => {
+      if (typeof msg.stage === "string") result.stage = msg.stage as ProbeStage;
+      if (msg.gpu !== undefined) result.gpu = msg.gpu as NativeProbeResult["gpu"];
+      if (msg.smoke) result.smoke = msg.smoke as SmokeOutcome;
+      if (msg.thrown) result.thrown = String(msg.thrown);
     });
     child.stderr.on("data", (d: Buffer) => {
       err = (err + d.toString()).slice(-16_384);

@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { boundChild } from "../../util/bounded_child";
+import { onMarkedLines } from "../../util/marked_lines";
 import { matMulModel } from "./matmul_models";
 import { locateOrt, ortUnavailableReason } from "./ort_runtime";
 
@@ -175,23 +176,10 @@ export async function probeNativeKernels(opts: NativeProbeOptions = {}): Promise
     const child = spawn(process.execPath, ["-e", script], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
     let stage = "spawn";
     let reported: Partial<NativeProbeResult> & { error?: string | null } = {};
-    let out = "";
     let timedOut = false;
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-      let nl: number;
-      while ((nl = out.indexOf("\n")) >= 0) {
-        const line = out.slice(0, nl);
-        out = out.slice(nl + 1);
-        if (!line.startsWith(MARK)) continue;
-        try {
-          const msg = JSON.parse(line.slice(MARK.length));
-          stage = msg.stage ?? stage;
-          if (msg.stage === "done") reported = msg;
-        } catch {
-          /* a library printed something that looks like our mark: ignore it */
-        }
-      }
+    onMarkedLines(child.stdout, MARK, (msg) => {
+      stage = typeof msg.stage === "string" ? msg.stage : stage;
+      if (msg.stage === "done") reported = msg as typeof reported;
     });
     child.stderr.resume();
     const release = boundChild(child, { timeoutMs: opts.timeoutMs ?? 20_000, signal: opts.signal, onTimeout: () => (timedOut = true) });

@@ -1,0 +1,31 @@
+// The comparison the kernel tests share: run the same tensor program on two
+// backends (tscolab's wasm kernels and stock tfjs cpu) and compare plain
+// arrays within float32 rounding of a sum of `inner` products.
+import * as tf from "@tensorflow/tfjs";
+import { expect } from "vitest";
+
+/** Runs `f` on `backend` with tensors it builds there; returns plain arrays. */
+export async function on(backend: "wasm" | "cpu", f: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const out = tf.tidy(f);
+  const list = Array.isArray(out) ? out : [out];
+  const data = list.map((t) => t.dataSync() as Float32Array);
+  tf.dispose(list);
+  return data;
+}
+
+/** Worst relative error (against 1 + |expected|) within 4e-5·√inner, with where it is. */
+export function expectClose(actual: Float32Array, expected: Float32Array, inner: number, what: string): void {
+  expect(actual.length, what).toBe(expected.length);
+  const tol = 1e-5 * Math.sqrt(inner) * 4;
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < actual.length; i++) {
+    const err = Math.abs(actual[i] - expected[i]) / (1 + Math.abs(expected[i]));
+    if (!(err <= worst)) {
+      worst = err;
+      at = i;
+    }
+  }
+  expect(worst, `${what}: worst relative error at ${at} (${actual[at]} vs ${expected[at]})`).toBeLessThanOrEqual(tol);
+}
