@@ -93,7 +93,9 @@ describe.skipIf(!hasRedis)("workers on a queue", () => {
   test("a worker SIGKILLed mid-trial (with its trial's process) loses nothing: the other worker resumes the trial from its last checkpoint", async () => {
     const t0 = Date.now();
     const drive = path.join(work, "drive-kill");
-    writeJson("kill.json", BASE);
+    // Checkpoints straight to the Drive (local: false), where the test watches for step 60: a local-first
+    // trial's Drive copy lags, and the trial could finish before the copy shows the step to kill at.
+    writeJson("kill.json", { ...BASE, checkpoint: { ...BASE.checkpoint, local: false } });
     const a = worker(drive);
     const b = worker(drive);
     await Promise.all([serving(a), serving(b)]);
