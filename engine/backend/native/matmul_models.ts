@@ -59,18 +59,23 @@ export function matMulModel(v: MatMulVariant): Uint8Array {
       attributes: { transA: attr.int(+v.transposeA), transB: attr.int(+v.transposeB) },
     });
   } else {
-    // Transpose + MatMul: the optimizer folds the transposes into the GEMM's packing.
+    // onnxruntime's FusedMatMul takes the transposes as attributes and packs them like Gemm does
+    // (a Transpose node before a MatMul would copy the operand first).
     inputs.push(f32("A", ["ab", "a1", "a2"]), f32("B", ["bb", "b1", "b2"]));
-    const left = v.transposeA ? "At" : "A";
-    const right = v.transposeB ? "Bt" : "B";
-    if (v.transposeA) nodes.push({ opType: "Transpose", name: "ta", inputs: ["A"], outputs: ["At"], attributes: { perm: attr.ints([0, 2, 1]) } });
-    if (v.transposeB) nodes.push({ opType: "Transpose", name: "tb", inputs: ["B"], outputs: ["Bt"], attributes: { perm: attr.ints([0, 2, 1]) } });
+    const matmul = (output: string): NodeDef => ({
+      opType: "FusedMatMul",
+      domain: "com.microsoft",
+      name: "matmul",
+      inputs: ["A", "B"],
+      outputs: [output],
+      attributes: { transA: attr.int(+v.transposeA), transB: attr.int(+v.transposeB), alpha: attr.float(1) },
+    });
     if (v.bias) {
       inputs.push(f32("C", ["c0"]));
-      nodes.push({ opType: "MatMul", name: "matmul", inputs: [left, right], outputs: ["unbiased"], attributes: {} });
+      nodes.push(matmul("unbiased"));
       nodes.push({ opType: "Add", name: "bias", inputs: ["unbiased", "C"], outputs: [productName], attributes: {} });
     } else {
-      nodes.push({ opType: "MatMul", name: "matmul", inputs: [left, right], outputs: [productName], attributes: {} });
+      nodes.push(matmul(productName));
     }
   }
   if (act) nodes.push(act);
@@ -86,5 +91,6 @@ export function matMulModel(v: MatMulVariant): Uint8Array {
     inputs,
     outputs: [f32("Y", v.batched ? ["yb", "y1", "y2"] : ["y0", "y1"])],
     metadata: {},
+    extraOpsets: v.batched ? { "com.microsoft": 1 } : undefined,
   });
 }

@@ -29,6 +29,8 @@ export const attr = {
 
 export interface NodeDef {
   opType: string;
+  /** Operator set of a non-standard op (e.g. "com.microsoft"); the default ONNX domain when absent. */
+  domain?: string;
   name: string;
   inputs: string[];
   outputs: string[];
@@ -64,6 +66,8 @@ export interface ModelDef {
   inputs: ValueInfoDef[];
   outputs: ValueInfoDef[];
   metadata: Record<string, string>;
+  /** Operator sets beyond the default domain's, by domain (e.g. { "com.microsoft": 1 }). */
+  extraOpsets?: Record<string, number>;
 }
 
 // AttributeProto: name=1 f=2 i=3 s=4 floats=7 ints=8 strings=9 type=20
@@ -100,6 +104,7 @@ function writeNode(w: ProtoWriter, n: NodeDef): void {
   for (const o of n.outputs) w.string(2, o);
   w.string(3, n.name).string(4, n.opType);
   for (const [name, a] of Object.entries(n.attributes)) w.message(5, (aw) => writeAttribute(aw, name, a));
+  if (n.domain) w.string(7, n.domain);
 }
 
 // TensorProto: dims=1 data_type=2 name=8 raw_data=9
@@ -141,6 +146,7 @@ export function encodeModel(m: ModelDef): Uint8Array {
   if (m.docString) w.string(6, m.docString);
   w.message(7, (gw) => writeGraph(gw, m));
   w.message(8, (ow) => ow.string(1, "").varint(2, m.opsetVersion));
+  for (const [domain, version] of Object.entries(m.extraOpsets ?? {})) w.message(8, (ow) => ow.string(1, domain).varint(2, version));
   for (const [k, v] of Object.entries(m.metadata)) w.message(14, (mw) => mw.string(1, k).string(2, v));
   return w.finish();
 }
