@@ -8,6 +8,7 @@ import { convGeometry, geometryArgs, toChannelsFirst, toChannelsLast, type ConvB
 import { simdKernelsFor } from "./simd";
 import { f32, offsetOf, withShape, type WasmBackendLike } from "./wasm_heap";
 import { matMul2d } from "./matmul_2d";
+import { nativeConvBackpropInput } from "../native/native_conv_transpose";
 
 interface BackpropInputAttrs extends ConvBackpropAttrs {
   inputShape: [number, number, number, number];
@@ -53,6 +54,13 @@ const conv2DBackpropInput: KernelFunc = (args) => {
   const dy = channelsFirst ? toChannelsLast(backend, dyIn) : dyIn;
   try {
     const g = convGeometry(nhwcInput, filter.shape as [number, number, number, number], attrs.strides, attrs.pad, attrs.dimRoundingMode, "NHWC");
+    const native = nativeConvBackpropInput(backend, dy, filter, g);
+    if (native) {
+      if (!channelsFirst) return native;
+      const dxFirst = toChannelsFirst(backend, native);
+      backend.disposeData(native.dataId);
+      return dxFirst;
+    }
     const rows = g.fh * g.fw * g.inC;
     const positions = g.batch * g.outH * g.outW;
     const cols = matMul2d(backend, withShape(dy, [positions, g.outC]), withShape(filter, [rows, g.outC]), false, true);
