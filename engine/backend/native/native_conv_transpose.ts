@@ -8,13 +8,11 @@
 // onnxruntime's NCHW are nodes of the same model.
 import type { TensorInfo } from "@tensorflow/tfjs-core";
 import { attr, DataType, encodeModel } from "../../export/onnx/onnx_messages";
+import { NATIVE_CONV_MIN_DEPTH } from "../kernels/conv2d";
 import type { ConvGeometry } from "../kernels/conv_layout";
 import type { WasmBackendLike } from "../kernels/wasm_heap";
 import { NATIVE_MIN_MACS } from "./native_matmul";
 import { countCall, nativeRuntime, sessionFor } from "./sessions";
-
-/** Windows shallower than this (fh·fw·inC) stay on wasm, as the forward convolution does. */
-export const NATIVE_CONV_TRANSPOSE_MIN_DEPTH = 64;
 
 interface Placement {
   strides: [number, number];
@@ -80,7 +78,8 @@ export function nativeConvBackpropInput(backend: WasmBackendLike, dy: TensorInfo
   const rt = nativeRuntime();
   if (!rt || dy.dtype !== "float32" || filter.dtype !== "float32") return null;
   const depth = g.fh * g.fw * g.inC;
-  if (depth < NATIVE_CONV_TRANSPOSE_MIN_DEPTH || g.batch * g.outH * g.outW * g.outC * depth < NATIVE_MIN_MACS) return null;
+  // Shallow windows stay on wasm by the forward convolution's measured rule (the same product, transposed).
+  if (depth < NATIVE_CONV_MIN_DEPTH || g.batch * g.outH * g.outW * g.outC * depth < NATIVE_MIN_MACS) return null;
   const p = placement(g);
   const key = keyOf(p);
   const session = sessionFor(rt, key, () => convTransposeModel(p));
