@@ -281,7 +281,9 @@ describe("kill and resume", () => {
       batchSize: 4,
       optimizer: "adam",
       schedule: { type: "cosine", warmupEpochs: 1 },
-      checkpoint: { everyEpochs: 1, everySteps: 9, keepLast: 2 },
+      // Straight to the Drive (local: false), where the kill moment is read: a local-first trial's Drive copy lags,
+      // and both trials could finish before it shows the target step.
+      checkpoint: { everyEpochs: 1, everySteps: 9, keepLast: 2, local: false },
     };
     writeJson("kill.json", base);
     // 30 steps per epoch, 540 in all: the kill lands once t00 has a checkpoint past a random step, plus 0-40 ms.
