@@ -20,6 +20,7 @@ import path from "node:path";
 import { z } from "zod";
 import { readMetrics } from "../engine/store";
 import { train } from "../engine/train/train";
+import { parseFlags } from "./argv";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const SCRIPT = path.join(ROOT, "tests", "fixtures", "flaky_drive", "flaky_fs.py");
@@ -45,17 +46,6 @@ const options = z.object({
   json: z.coerce.boolean().default(false),
 });
 type Options = z.infer<typeof options>;
-
-function parseArgv(argv: string[]): Options {
-  const raw: Record<string, string | boolean> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]!);
-    if (!m) throw new Error(`unexpected argument '${argv[i]}' (flags: --latency-ms N --every N --epochs N --direct-epochs N --hidden 512,256 --batch-size N --json)`);
-    const key = m[1]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    raw[key] = m[2] ?? (argv[i + 1] && !argv[i + 1]!.startsWith("--") ? argv[++i]! : true);
-  }
-  return options.parse(raw);
-}
 
 /** Mounts the passthrough with added latency; returns the mount point and how to unmount it. */
 async function slowDrive(latencyMs: number): Promise<{ root: string; close(): void }> {
@@ -123,7 +113,11 @@ async function run(name: Variant["name"], o: Options, drive: string, work: strin
 }
 
 async function main(): Promise<void> {
-  const o = parseArgv(process.argv.slice(2));
+  const o = parseFlags(
+    process.argv.slice(2),
+    options,
+    "--latency-ms N --every N --epochs N --direct-epochs N --hidden 512,256 --batch-size N --runs local-first,direct --rounds N --json",
+  );
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-bench-mirror-"));
   process.env.TSCOLAB_LOCAL = path.join(work, "local");
   const drive = await slowDrive(o.latencyMs);

@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import { median } from "simple-statistics";
 import { z } from "zod";
 import { ensureBackend } from "../engine/backend";
 import type { LoadedDataset } from "../engine/data/dataset";
@@ -16,6 +17,7 @@ import { transformer } from "../engine/models/transformer/model";
 import { languageModelObjective } from "../engine/text/lm_objective";
 import { Trainer } from "../engine/train/trainer";
 import { Rng, withSeededMathRandom } from "../engine/util/rng";
+import { parseFlags } from "./argv";
 import { findTorchPython } from "./torch_client";
 
 const options = z.object({
@@ -30,26 +32,8 @@ const options = z.object({
   json: z.coerce.boolean().default(false),
 });
 
-function parseArgv(argv: string[]): z.infer<typeof options> {
-  const raw: Record<string, string | boolean> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
-    if (!m) throw new Error(`unexpected argument '${argv[i]}'`);
-    const key = m[1].replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    if (m[2] !== undefined) raw[key] = m[2];
-    else if (argv[i + 1] !== undefined && !argv[i + 1].startsWith("--")) raw[key] = argv[++i];
-    else raw[key] = true;
-  }
-  return options.parse(raw);
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
-};
-
 async function main() {
-  const o = parseArgv(process.argv.slice(2));
+  const o = parseFlags(process.argv.slice(2), options, "--vocab N --seq-len N --d-model N --layers N --heads N --batch N --steps N --rounds N --json");
   const backend = await ensureBackend();
   const shape = `vocab ${o.vocab}, seqLen ${o.seqLen}, dModel ${o.dModel}, ${o.layers} layer(s), ${o.heads} head(s), batch ${o.batch}`;
   console.log(`LM training speed: ${shape}; ${o.rounds} round(s) of ${o.steps} steps; tscolab on ${backend.name}`);

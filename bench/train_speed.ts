@@ -9,6 +9,7 @@
 // rounds interleaved in rotating order, medians reported, ratios printed,
 // and the GFLOP/s each column achieves (analytic FLOPs, train_models.ts).
 import * as tf from "@tensorflow/tfjs";
+import { median as statsMedian } from "simple-statistics";
 import { z } from "zod";
 import { ensureBackend } from "../engine/backend";
 import { installFastKernels, patchesInForce, uninstallFastKernels } from "../engine/backend/kernels";
@@ -59,10 +60,8 @@ interface Cell {
   error?: string;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
-};
+/** NaN for a column that measured nothing (skipped or failed). */
+const median = (xs: number[]) => (xs.length ? statsMedian(xs) : NaN);
 
 const int = (x: number) => Math.round(x).toLocaleString("en-US");
 

@@ -7,6 +7,7 @@
 // so it is clear which part of the wall time verify_env itself costs.
 //
 //   npx tsc -p . && node dist/bench/verify_env.js [--rounds N]
+import { median } from "simple-statistics";
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -46,11 +47,6 @@ function timeOnce(c: Command): { ms: number; cpuMs: number | null; stdout: strin
   const m = /@@cpu ([\d.]+) ([\d.]+)/.exec(r.stderr ?? "");
   return { ms, cpuMs: m ? (Number(m[1]) + Number(m[2])) * 1000 : null, stdout: r.stdout, status: r.status };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 function main(): number {
   const i = process.argv.indexOf("--rounds");

@@ -17,12 +17,13 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { driveStatus, driveSync } from "../engine/store/drive";
 import { renderDriveStatus } from "../magics/drive/magic";
-import { listValidCheckpoints, loadLatestCheckpoint, localDriveRoot, readDigests, readMetrics, sha256 } from "../engine/store";
+import { listValidCheckpoints, localDriveRoot, readDigests } from "../engine/store";
 import type { ProgressEvent } from "../engine/train/progress";
 import { train } from "../engine/train/train";
 import { driveLine } from "../magics/train/render";
 import { mountFlakyDrive, requireFuse, type FlakyDrive } from "./helpers/flaky_drive";
 import { ROOT } from "./helpers/jupyter";
+import { fingerprint as trainedFingerprint } from "./helpers/queue";
 
 const CLI = path.join(ROOT, "bin", "tscolab.js");
 const CONFIG = {
@@ -51,17 +52,10 @@ let base: Fingerprint;
 
 type Fingerprint = Awaited<ReturnType<typeof fingerprint>>;
 
-/** What must be bit-identical at the end: final weights, optimizer state, best model, metric values. */
+/** What must be bit-identical at the end: the shared fingerprint (weights, optimizer state, best model, metric values) and the files beside them. */
 async function fingerprint(runDir: string) {
-  const { checkpoint } = await loadLatestCheckpoint(runDir);
-  expect(checkpoint, `a valid final checkpoint in ${runDir}`).not.toBeNull();
-  const { rows } = await readMetrics(runDir);
   return {
-    step: checkpoint!.step,
-    weights: sha256(checkpoint!.files["weights.bin"]!),
-    optimizer: sha256(checkpoint!.files["optimizer.bin"]!),
-    best: sha256(fs.readFileSync(path.join(runDir, "best", "weights.bin"))),
-    metrics: rows.map(({ samplesPerSec: _s, wallMs: _w, ...rest }) => rest),
+    ...(await trainedFingerprint(runDir)),
     // What training writes beside run.json and metrics.jsonl reaches the Drive too: the weight digests and the reference profile.
     files: fs
       .readdirSync(runDir, { withFileTypes: true })

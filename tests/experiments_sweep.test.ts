@@ -14,7 +14,8 @@ import "../magics";
 import { invokeMagic } from "../magics/registry";
 import { listRuns, sweep, type SweepResult } from "../engine/experiments";
 import { expandTrials, parseAblation, trialConfig } from "../engine/experiments/space";
-import { loadLatestCheckpoint, readMetrics, sha256 } from "../engine/store";
+import { readMetrics } from "../engine/store";
+import { fingerprint } from "./helpers/queue";
 import { TscolabError, UsageError, type MagicContext, type MimeBundle } from "../magics/types";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -245,20 +246,6 @@ describe("bad input is one line naming the problem and the fix", () => {
     );
   });
 });
-
-/** What must be bit-identical: final weights and optimizer state, the best model, every learned number in metrics.jsonl. */
-async function fingerprint(runDir: string) {
-  const { checkpoint } = await loadLatestCheckpoint(runDir);
-  expect(checkpoint, `a valid final checkpoint in ${runDir}`).not.toBeNull();
-  const { rows } = await readMetrics(runDir);
-  return {
-    step: checkpoint!.step,
-    weights: sha256(checkpoint!.files["weights.bin"]!),
-    optimizer: sha256(checkpoint!.files["optimizer.bin"]!),
-    best: sha256(fs.readFileSync(path.join(runDir, "best", "weights.bin"))),
-    metrics: rows.map(({ samplesPerSec: _s, wallMs: _w, ...rest }) => rest),
-  };
-}
 
 function newestCheckpointStep(runDir: string): number {
   const dir = path.join(runDir, "checkpoints");

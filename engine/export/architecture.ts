@@ -15,28 +15,19 @@ export const architectureSummary = z.object({
 });
 export type ArchitectureSummary = z.infer<typeof architectureSummary>;
 
-const weightStats = z.object({
-  name: z.string(),
-  shape: z.array(z.number().int()),
-  count: z.number().int(),
+/** The value statistics reported for one weight and for all of them together. */
+const valueStats = {
   mean: z.number().nullable(),
   std: z.number().nullable(),
   min: z.number().nullable(),
   max: z.number().nullable(),
   zeros: z.number().int(),
   nonFinite: z.number().int(),
-});
+};
 
-export const parameterStats = z.object({
-  total: z.number().int(),
-  mean: z.number().nullable(),
-  std: z.number().nullable(),
-  min: z.number().nullable(),
-  max: z.number().nullable(),
-  zeros: z.number().int(),
-  nonFinite: z.number().int(),
-  weights: z.array(weightStats),
-});
+const weightStats = z.object({ name: z.string(), shape: z.array(z.number().int()), count: z.number().int(), ...valueStats });
+
+export const parameterStats = z.object({ total: z.number().int(), ...valueStats, weights: z.array(weightStats) });
 export type ParameterStats = z.infer<typeof parameterStats>;
 
 const count = (shape: readonly (number | null)[]) => shape.reduce<number>((a, b) => a * (b ?? 1), 1);
