@@ -4,6 +4,7 @@
 // produces it.
 import { BACKEND_PACKAGES, type CandidateReport } from "../backend";
 import { CUDA_LIBRARIES, needsPtxJit, type GpuDevice } from "../backend/gpu";
+import { NATIVE_OFF_BY_ENV } from "../backend/native";
 import type { Check, CoreCopy, VerifyEnvReport } from "./report";
 import { LOCKSTEP } from "./versions";
 
@@ -180,7 +181,7 @@ function nativeCheck(n: Facts["native"]): Check {
   if (n.on) return { id: "backend.native", status: "ok", message: `native kernels (${n.reason}) for large shapes of ${n.kernels.join(", ")}${speeds ? `: ${speeds}` : ""}` };
   const message = `native kernels off (${n.reason}); large matMuls and convolutions run on wasm`;
   // Turned off on purpose is fine; off because the binding is missing or broken costs speed, so it warns.
-  if (n.reason.startsWith("off:")) return { id: "backend.native", status: "ok", message };
+  if (n.reason === NATIVE_OFF_BY_ENV) return { id: "backend.native", status: "ok", message };
   return { id: "backend.native", status: "warn", message, fix: "run `npm ci` to restore onnxruntime-node at the pinned version, or set TSCOLAB_NATIVE=0 to train on wasm alone" };
 }
 

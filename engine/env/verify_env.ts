@@ -10,7 +10,7 @@ import { backendName, kernelModulesRoot, TFJS_BACKEND, nativeProbeTimeoutMs, pro
 import { resolveDriveRoot } from "../store/drive_root";
 import { detectGpus, findCudaLibraries, trainingGpu } from "../backend/gpu";
 import { patchesFor } from "../backend/kernels";
-import { NATIVE_KERNEL_NAMES, nativeDisabledByEnv, probeNativeKernels } from "../backend/native";
+import { describeNativeRuntime, NATIVE_KERNEL_NAMES, NATIVE_OFF_BY_ENV, nativeDisabledByEnv, probeNativeKernels } from "../backend/native";
 import { PROFILES, profileForDevice, type ProfileName } from "../backend/profile";
 import { backendChecks, gpuChecks, resourceChecks, tfjsChecks, toolchainChecks, type Facts } from "./checks";
 import { overallStatus, verifyEnvReport, type VerifyEnvReport } from "./report";
@@ -89,11 +89,11 @@ export async function verifyEnv(options: VerifyEnvOptions = {}): Promise<VerifyE
   const native: VerifyEnvReport["backend"]["native"] = {
     on: onWasm && !!nativeProbe?.ok,
     reason: !nativeProbe
-      ? "off: TSCOLAB_NATIVE=0"
+      ? NATIVE_OFF_BY_ENV
       : !nativeProbe.ok
         ? (nativeProbe.error ?? "the probe failed")
         : onWasm
-          ? `onnxruntime-node ${nativeProbe.version} (MLAS, 1 thread)`
+          ? describeNativeRuntime(nativeProbe.version)
           : `not used: training runs on ${selected?.name ?? "no backend"}, native kernels serve wasm`,
     version: nativeProbe?.version ?? null,
     kernels: onWasm && nativeProbe?.ok ? [...NATIVE_KERNEL_NAMES] : [],

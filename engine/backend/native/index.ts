@@ -23,6 +23,12 @@ export interface NativeKernelsState {
 /** tfjs kernels (on wasm) that send large enough shapes to native code when it is on. */
 export const NATIVE_KERNEL_NAMES = ["BatchMatMul", "_FusedMatMul", "Conv2D", "FusedConv2D", "Conv2DBackpropFilter", "Conv2DBackpropInput", "Exp", "Erf"] as const;
 
+/** Why native is off when the user turned it off. */
+export const NATIVE_OFF_BY_ENV = "off: TSCOLAB_NATIVE=0";
+
+/** What runs natively, in one phrase (%verify_env, the bench header, EnsuredBackend.native). */
+export const describeNativeRuntime = (version: string | null): string => `onnxruntime-node ${version} (MLAS, 1 thread)`;
+
 export const nativeDisabledByEnv = (env: NodeJS.ProcessEnv = process.env): boolean => env.TSCOLAB_NATIVE === "0";
 
 let state: NativeKernelsState = { on: false, reason: "not probed yet", probe: null };
@@ -30,7 +36,7 @@ let state: NativeKernelsState = { on: false, reason: "not probed yet", probe: nu
 /** Probes (cached on disk) and loads the native kernels once per process; later calls return the same state. */
 export async function prepareNativeKernels(opts: NativeProbeOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<NativeKernelsState> {
   if (state.on || state.probe) return state;
-  if (nativeDisabledByEnv(env)) return (state = { on: false, reason: "off: TSCOLAB_NATIVE=0", probe: null });
+  if (nativeDisabledByEnv(env)) return (state = { on: false, reason: NATIVE_OFF_BY_ENV, probe: null });
   const probe = await probeNativeKernels(opts);
   if (!probe.ok) return (state = { on: false, reason: probe.error ?? "the probe failed", probe });
   try {
@@ -38,7 +44,7 @@ export async function prepareNativeKernels(opts: NativeProbeOptions = {}, env: N
   } catch (e) {
     return (state = { on: false, reason: `the probe passed but loading in this process failed: ${(e as Error).message}`, probe });
   }
-  return (state = { on: true, reason: `onnxruntime-node ${probe.version} (MLAS, 1 thread)`, probe });
+  return (state = { on: true, reason: describeNativeRuntime(probe.version), probe });
 }
 
 export const nativeKernelsState = (): NativeKernelsState => state;
@@ -58,6 +64,6 @@ export function disableNativeKernels(reason = "off: turned off in this process")
 export function enableNativeKernels(): boolean {
   if (!state.probe?.ok) return false;
   useNativeRuntime(loadOrtRuntime());
-  state = { ...state, on: true, reason: `onnxruntime-node ${state.probe.version} (MLAS, 1 thread)` };
+  state = { ...state, on: true, reason: describeNativeRuntime(state.probe.version) };
   return true;
 }
