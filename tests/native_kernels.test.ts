@@ -13,7 +13,8 @@ import { linearRegression } from "simple-statistics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installFastKernels } from "../engine/backend/kernels";
 import { disableNativeKernels, enableNativeKernels, nativeCalls, nativeKernelsInForce, NATIVE_MIN_MACS, prepareNativeKernels, probeNativeKernels } from "../engine/backend/native";
-import { locateOrt, PINNED_ORT_VERSION } from "../engine/backend/native/ort_runtime";
+import { loadOrtRuntime, locateOrt, nativeThreads, PINNED_ORT_VERSION, type OrtRuntime } from "../engine/backend/native/ort_runtime";
+import { nativeRuntime, useNativeRuntime } from "../engine/backend/native/sessions";
 import { verifyEnv } from "../engine/env/verify_env";
 import { expectClose, on } from "./helpers/backends";
 
@@ -146,7 +147,7 @@ describe("native matMul against stock cpu", () => {
     });
   }
 
-  it("the same product twice is bit-identical (one thread: no partition depends on timing)", async () => {
+  it("the same product twice is bit-identical (no partition depends on timing)", async () => {
     const data = rng(3);
     const av = data(96 * 777);
     const bv = data(777 * 130);
@@ -154,6 +155,36 @@ describe("native matMul against stock cpu", () => {
     const [first] = await on("wasm", f);
     const [second] = await on("wasm", f);
     expect(Buffer.from(second.buffer).equals(Buffer.from(first.buffer))).toBe(true);
+  });
+
+  it("products and convolutions are bit-identical on 1, 2 and 3 threads (MLAS never splits the inner sum)", async () => {
+    const data = rng(11);
+    const shapes: [number[], number[], boolean, boolean][] = [
+      [[64, 2056], [2056, 300], false, false],
+      [[2056, 64], [2056, 257], true, false],
+      [[333, 517], [129, 517], false, true],
+      [[8, 4, 64, 48], [8, 4, 64, 48], false, true],
+    ];
+    const operands = shapes.map(([a, b]) => [data(a.reduce((p, d) => p * d, 1)), data(b.reduce((p, d) => p * d, 1))]);
+    const image = data(4 * 20 * 20 * 16);
+    const filter = data(3 * 3 * 16 * 32);
+    const f = () => [
+      ...shapes.map(([a, b, tA, tB], i) => tf.matMul(tf.tensor(operands[i][0], a), tf.tensor(operands[i][1], b), tA, tB)),
+      tf.conv2d(tf.tensor4d(image, [4, 20, 20, 16]), tf.tensor4d(filter, [3, 3, 16, 32]), 1, "same"),
+    ];
+    const start = (nativeRuntime() as OrtRuntime).threads;
+    const results: Float32Array[][] = [];
+    try {
+      for (const threads of [1, 2, 3]) {
+        useNativeRuntime(loadOrtRuntime(threads));
+        const before = totalCalls();
+        results.push(await on("wasm", f));
+        expect(totalCalls() - before).toBe(shapes.length + 1);
+      }
+    } finally {
+      useNativeRuntime(loadOrtRuntime(start));
+    }
+    for (const other of results.slice(1)) other.forEach((values, i) => expect(Buffer.from(values.buffer).equals(Buffer.from(results[0][i].buffer)), `output ${i}`).toBe(true));
   });
 });
 
@@ -165,6 +196,7 @@ describe("probe", () => {
     expect(first.version).toBe(PINNED_ORT_VERSION);
     expect(first.smokeMaxError).toBeLessThan(1e-4);
     expect(first.speeds.map((s) => s.kernel)).toHaveLength(3);
+    expect(first.threads).toBe(os.availableParallelism());
     for (const s of first.speeds) expect(s.gflops).toBeGreaterThan(0);
     expect(fs.readdirSync(cacheDir)).toHaveLength(1);
     const again = await probeNativeKernels({ cacheDir });
@@ -207,6 +239,15 @@ describe("probe", () => {
       cacheDir: path.join(tmp, "c4"),
     });
     expect(noBinding.error).toBe(`onnxruntime-node has no native binding for ${process.platform}/${process.arch}`);
+  });
+
+  it("TSCOLAB_NATIVE_THREADS sets the threads per call; a bad value is named with the fix", () => {
+    expect(nativeThreads({})).toEqual({ threads: os.availableParallelism() });
+    expect(nativeThreads({ TSCOLAB_NATIVE_THREADS: "1" })).toEqual({ threads: 1 });
+    for (const bad of ["two", "0", "1.5"])
+      expect(nativeThreads({ TSCOLAB_NATIVE_THREADS: bad })).toEqual({
+        error: `TSCOLAB_NATIVE_THREADS="${bad}" is not a thread count (give a whole number from 1 to 256, or unset it for every core)`,
+      });
   });
 
   it("another onnxruntime-node version is refused without loading it", async () => {

@@ -2,7 +2,7 @@
 // (512×256 hidden: every product but the first layer's goes to MLAS) is
 // SIGKILLed mid-training and resumed: it ends bit-identical to the same run
 // never interrupted, because which kernel computes a product depends on its
-// shape alone and MLAS on one thread sums in a fixed order.
+// shape alone and MLAS sums in a fixed order on any number of threads.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";

@@ -57,8 +57,10 @@ export const verifyEnvReport = z.object({
       version: z.string().nullable(),
       /** tfjs kernels that send large shapes to native code (empty when off). */
       kernels: z.array(z.string()),
-      /** GFLOP/s the probe measured per kernel and shape, one thread. */
+      /** GFLOP/s the probe measured per kernel and shape, with `threads` threads. */
       speeds: z.array(nativeKernelSpeed),
+      /** Threads each native call uses (the speeds were timed with as many). */
+      threads: z.number().int().nullable(),
     }),
     candidates: z.array(candidateReport),
   }),

@@ -93,11 +93,12 @@ export async function verifyEnv(options: VerifyEnvOptions = {}): Promise<VerifyE
       : !nativeProbe.ok
         ? (nativeProbe.error ?? "the probe failed")
         : onWasm
-          ? describeNativeRuntime(nativeProbe.version)
+          ? describeNativeRuntime(nativeProbe.version, nativeProbe.threads)
           : `not used: training runs on ${selected?.name ?? "no backend"}, native kernels serve wasm`,
     version: nativeProbe?.version ?? null,
     kernels: onWasm && nativeProbe?.ok ? [...NATIVE_KERNEL_NAMES] : [],
     speeds: nativeProbe?.speeds ?? [],
+    threads: nativeProbe?.ok ? nativeProbe.threads : null,
   };
   const facts: Facts = {
     versions,

@@ -11,7 +11,7 @@ export { nativeMatMul, nativeMatMulOn, NATIVE_MIN_MACS } from "./native_matmul";
 export { nativeUnary, NATIVE_UNARY_OPS, NATIVE_MIN_ELEMENTS } from "./native_unary";
 export { nativeCalls } from "./sessions";
 export { probeNativeKernels, type NativeProbeResult } from "./probe";
-export { PINNED_ORT_VERSION } from "./ort_runtime";
+export { PINNED_ORT_VERSION, nativeThreads } from "./ort_runtime";
 
 export interface NativeKernelsState {
   on: boolean;
@@ -27,7 +27,7 @@ export const NATIVE_KERNEL_NAMES = ["BatchMatMul", "_FusedMatMul", "Conv2D", "Fu
 export const NATIVE_OFF_BY_ENV = "off: TSCOLAB_NATIVE=0";
 
 /** What runs natively, in one phrase (%verify_env, the bench header, EnsuredBackend.native). */
-export const describeNativeRuntime = (version: string | null): string => `onnxruntime-node ${version} (MLAS, 1 thread)`;
+export const describeNativeRuntime = (version: string | null, threads: number): string => `onnxruntime-node ${version} (MLAS, ${threads} thread${threads === 1 ? "" : "s"})`;
 
 export const nativeDisabledByEnv = (env: NodeJS.ProcessEnv = process.env): boolean => env.TSCOLAB_NATIVE === "0";
 
@@ -40,11 +40,11 @@ export async function prepareNativeKernels(opts: NativeProbeOptions = {}, env: N
   const probe = await probeNativeKernels(opts);
   if (!probe.ok) return (state = { on: false, reason: probe.error ?? "the probe failed", probe });
   try {
-    useNativeRuntime(loadOrtRuntime());
+    useNativeRuntime(loadOrtRuntime(probe.threads));
   } catch (e) {
     return (state = { on: false, reason: `the probe passed but loading in this process failed: ${(e as Error).message}`, probe });
   }
-  return (state = { on: true, reason: describeNativeRuntime(probe.version), probe });
+  return (state = { on: true, reason: describeNativeRuntime(probe.version, probe.threads), probe });
 }
 
 export const nativeKernelsState = (): NativeKernelsState => state;
@@ -63,7 +63,7 @@ export function disableNativeKernels(reason = "off: turned off in this process")
 /** Native on again after disableNativeKernels (only when a probe passed in this process). */
 export function enableNativeKernels(): boolean {
   if (!state.probe?.ok) return false;
-  useNativeRuntime(loadOrtRuntime());
-  state = { ...state, on: true, reason: describeNativeRuntime(state.probe.version) };
+  useNativeRuntime(loadOrtRuntime(state.probe.threads));
+  state = { ...state, on: true, reason: describeNativeRuntime(state.probe.version, state.probe.threads) };
   return true;
 }

@@ -5,10 +5,43 @@
 // inputs and writes pre-allocated outputs in place: a Float32Array view of
 // the wasm heap goes in and the product lands in a tensor tfjs allocated.
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import { z } from "zod";
 
 /** The onnxruntime-node release whose binding we call below its public API; any other is refused. */
 export const PINNED_ORT_VERSION = "1.30.0";
+
+/** How many threads each native call uses: $TSCOLAB_NATIVE_THREADS, else every core (as OpenBLAS does). */
+export const nativeThreadsSetting = z.coerce.number().int().min(1).max(256);
+
+/**
+ * The thread count for native calls, or an error naming the bad setting. MLAS
+ * splits a product into blocks of rows and columns and never splits the inner
+ * sum, so results are bit-identical whatever the count (a test holds it to that).
+ */
+export function nativeThreads(env: NodeJS.ProcessEnv = process.env): { threads: number } | { error: string } {
+  const raw = env.TSCOLAB_NATIVE_THREADS;
+  if (raw === undefined || raw.trim() === "") return { threads: os.availableParallelism() };
+  const parsed = nativeThreadsSetting.safeParse(raw);
+  return parsed.success
+    ? { threads: parsed.data }
+    : { error: `TSCOLAB_NATIVE_THREADS=${JSON.stringify(raw)} is not a thread count (give a whole number from 1 to 256, or unset it for every core)` };
+}
+
+/**
+ * Session options for every native model. The pool's threads sleep between
+ * calls instead of spinning: a spinning thread would take the second core
+ * from the wasm kernels that run on the main thread between native calls.
+ */
+export const nativeSessionOptions = (threads: number) => ({
+  intraOpNumThreads: threads,
+  interOpNumThreads: 1,
+  executionMode: "sequential",
+  graphOptimizationLevel: "all",
+  enableCpuMemArena: true,
+  extra: { session: { intra_op: { allow_spinning: "0" } } },
+});
 
 /** One run of a loaded model: feeds and pre-allocated fetches by name. */
 export interface NativeSession {
@@ -20,7 +53,9 @@ export interface OrtRuntime {
   version: string;
   /** Absolute path of the native binding (for messages and the probe cache key). */
   bindingPath: string;
-  /** A session on one intra-op thread: MLAS partitions rows and columns, never the inner sum, so results never depend on scheduling. */
+  /** Threads each call uses (see nativeThreads). */
+  threads: number;
+  /** A session on `threads` intra-op threads: MLAS partitions rows and columns, never the inner sum, so results never depend on scheduling. */
   open(model: Uint8Array): NativeSession;
   /** A tensor over `data` (no copy); feeds and fetches take these. */
   tensor(data: Float32Array, dims: readonly number[]): unknown;
@@ -56,8 +91,8 @@ export function ortUnavailableReason(where = locateOrt()): string | null {
 let loaded: OrtRuntime | null = null;
 
 /** Loads the binding into this process; throws with the reason when it cannot. Only call after a probe child survived it. */
-export function loadOrtRuntime(): OrtRuntime {
-  if (loaded) return loaded;
+export function loadOrtRuntime(threads: number): OrtRuntime {
+  if (loaded?.threads === threads) return loaded;
   const where = locateOrt();
   const why = ortUnavailableReason(where);
   if (why) throw new Error(why);
@@ -67,15 +102,10 @@ export function loadOrtRuntime(): OrtRuntime {
   loaded = {
     version: where.version!,
     bindingPath: where.bindingPath!,
+    threads,
     open(model) {
       const session = new mod.binding.InferenceSession();
-      session.loadModel(model.buffer as ArrayBuffer, model.byteOffset, model.byteLength, {
-        intraOpNumThreads: 1,
-        interOpNumThreads: 1,
-        executionMode: "sequential",
-        graphOptimizationLevel: "all",
-        enableCpuMemArena: true,
-      });
+      session.loadModel(model.buffer as ArrayBuffer, model.byteOffset, model.byteLength, nativeSessionOptions(threads));
       return session;
     },
     tensor: (data, dims) => new Tensor("float32", data, dims),

@@ -13,9 +13,9 @@ import { z } from "zod";
 import { boundChild } from "../../util/bounded_child";
 import { onMarkedLines } from "../../util/marked_lines";
 import { matMulModel } from "./matmul_models";
-import { locateOrt, ortUnavailableReason } from "./ort_runtime";
+import { locateOrt, nativeSessionOptions, nativeThreads, ortUnavailableReason } from "./ort_runtime";
 
-const PROBE_VERSION = 1;
+const PROBE_VERSION = 2;
 
 export const nativeKernelSpeed = z.object({ kernel: z.string(), shape: z.string(), gflops: z.number() });
 export const nativeProbeResult = z.object({
@@ -25,6 +25,8 @@ export const nativeProbeResult = z.object({
   error: z.string().nullable(),
   smokeMaxError: z.number().nullable(),
   speeds: z.array(nativeKernelSpeed),
+  /** Threads each timed call used. */
+  threads: z.number().int(),
   elapsedMs: z.number(),
   /** ISO time of the probe (a cached verdict keeps its own). */
   probedAt: z.string(),
@@ -41,7 +43,7 @@ const TIMED = [
 ];
 
 // Runs in the child. Plain JavaScript: it is sent as source text.
-function childMain(cfg: { packageDir: string; models: string[]; timed: typeof TIMED; budgetMs: number }, mark: string): void {
+function childMain(cfg: { packageDir: string; models: string[]; timed: typeof TIMED; budgetMs: number; sessionOptions: object }, mark: string): void {
   const say = (o: object) => process.stdout.write("\n" + mark + JSON.stringify(o) + "\n");
   try {
     say({ stage: "require" });
@@ -51,7 +53,7 @@ function childMain(cfg: { packageDir: string; models: string[]; timed: typeof TI
     const open = (b64: string) => {
       const buf = Buffer.from(b64, "base64");
       const s = new mod.binding.InferenceSession();
-      s.loadModel(buf.buffer, buf.byteOffset, buf.byteLength, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all" });
+      s.loadModel(buf.buffer, buf.byteOffset, buf.byteLength, cfg.sessionOptions);
       return s;
     };
     const fill = (n: number, seed: number) => {
@@ -113,14 +115,16 @@ export interface NativeProbeOptions {
   cacheDir?: string;
   /** The onnxruntime-node install to probe (default: the one this package resolves). */
   where?: ReturnType<typeof locateOrt>;
+  /** Threads per native call (default: nativeThreads() of the environment). */
+  threads?: number;
 }
 
 export const defaultProbeCacheDir = (): string => path.join(os.tmpdir(), "tscolab-native-probe");
 
-function cacheFile(dir: string, bindingPath: string, version: string): string {
+function cacheFile(dir: string, bindingPath: string, version: string, threads: number): string {
   const st = fs.statSync(bindingPath);
   const key = createHash("sha256")
-    .update(JSON.stringify([PROBE_VERSION, bindingPath, st.size, st.mtimeMs, version, process.version, process.arch]))
+    .update(JSON.stringify([PROBE_VERSION, bindingPath, st.size, st.mtimeMs, version, process.version, process.arch, threads]))
     .digest("hex")
     .slice(0, 24);
   return path.join(dir, `${key}.json`);
@@ -150,18 +154,22 @@ export async function probeNativeKernels(opts: NativeProbeOptions = {}): Promise
   const where = opts.where ?? locateOrt();
   const unavailable = ortUnavailableReason(where);
   const started = Date.now();
+  const setting = opts.threads !== undefined ? { threads: opts.threads } : nativeThreads();
+  const threads = "threads" in setting ? setting.threads : 1;
   const verdict = (error: string | null, extra: Partial<NativeProbeResult> = {}): NativeProbeResult => ({
     ok: error === null,
     version: where.version,
     error,
     smokeMaxError: null,
     speeds: [],
+    threads,
     elapsedMs: Date.now() - started,
     probedAt: new Date().toISOString(),
     ...extra,
   });
   if (unavailable) return verdict(unavailable);
-  const file = cacheFile(opts.cacheDir ?? defaultProbeCacheDir(), where.bindingPath!, where.version!);
+  if ("error" in setting) return verdict(setting.error);
+  const file = cacheFile(opts.cacheDir ?? defaultProbeCacheDir(), where.bindingPath!, where.version!, threads);
   if (!opts.fresh) {
     const cached = readCache(file);
     if (cached) return cached;
@@ -170,7 +178,7 @@ export async function probeNativeKernels(opts: NativeProbeOptions = {}): Promise
     matMulModel({ transposeA: false, transposeB: false, batched: false, bias: false, activation: "linear" }),
     ...TIMED.map((t) => matMulModel({ transposeA: t.transposeA, transposeB: t.transposeB, batched: false, bias: false, activation: "linear" })),
   ].map((m) => Buffer.from(m).toString("base64"));
-  const cfg = { packageDir: where.packageDir!, models, timed: TIMED, budgetMs: opts.budgetMs ?? 240 };
+  const cfg = { packageDir: where.packageDir!, models, timed: TIMED, budgetMs: opts.budgetMs ?? 240, sessionOptions: nativeSessionOptions(threads) };
   const script = `(${childMain.toString()})(${JSON.stringify(cfg)}, ${JSON.stringify(MARK)});`;
   const result = await new Promise<NativeProbeResult>((resolve) => {
     const child = spawn(process.execPath, ["-e", script], { detached: true, stdio: ["ignore", "pipe", "pipe"] });

@@ -6,13 +6,13 @@ import type { NativeSession, OrtRuntime } from "./ort_runtime";
 let runtime: OrtRuntime | null = null;
 const sessions = new Map<string, NativeSession>();
 
-/** Turns the native path on with a loaded runtime, or off with null. */
+/** Turns the native path on with a loaded runtime, or off with null; another runtime (thread count) drops the old one's sessions. */
 export function useNativeRuntime(rt: OrtRuntime | null): void {
-  runtime = rt;
-  if (!rt) {
+  if (rt !== runtime) {
     for (const s of sessions.values()) s.dispose();
     sessions.clear();
   }
+  runtime = rt;
 }
 
 /** The runtime when native kernels are on, else null. */
