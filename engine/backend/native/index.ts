@@ -4,12 +4,14 @@
 // what native does not take, so "off" only ever means slower.
 import { nativeMatMulOn } from "./native_matmul";
 import { useNativeRuntime } from "./sessions";
+import { FUSED_KERNEL_NAMES, registerFusedKernels, unregisterFusedKernels } from "./native_fused";
 import { probeNativeKernels, type NativeProbeOptions, type NativeProbeResult } from "./probe";
 import { loadOrtRuntime } from "./ort_runtime";
 
 export { nativeMatMul, nativeMatMulOn, NATIVE_MIN_MACS } from "./native_matmul";
 export { nativeUnary, NATIVE_UNARY_OPS, NATIVE_MIN_ELEMENTS } from "./native_unary";
 export { nativeCalls } from "./sessions";
+export { FUSED_KERNEL_NAMES, fusedKernelsOn } from "./native_fused";
 export { probeNativeKernels, type NativeProbeResult } from "./probe";
 export { PINNED_ORT_VERSION, nativeThreads } from "./ort_runtime";
 
@@ -21,7 +23,17 @@ export interface NativeKernelsState {
 }
 
 /** tfjs kernels (on wasm) that send large enough shapes to native code when it is on. */
-export const NATIVE_KERNEL_NAMES = ["BatchMatMul", "_FusedMatMul", "Conv2D", "FusedConv2D", "Conv2DBackpropFilter", "Conv2DBackpropInput", "Exp", "Erf"] as const;
+export const NATIVE_KERNEL_NAMES = [
+  "BatchMatMul",
+  "_FusedMatMul",
+  "Conv2D",
+  "FusedConv2D",
+  "Conv2DBackpropFilter",
+  "Conv2DBackpropInput",
+  "Exp",
+  "Erf",
+  ...FUSED_KERNEL_NAMES,
+] as const;
 
 /** Why native is off when the user turned it off. */
 export const NATIVE_OFF_BY_ENV = "off: TSCOLAB_NATIVE=0";
@@ -41,6 +53,7 @@ export async function prepareNativeKernels(opts: NativeProbeOptions = {}, env: N
   if (!probe.ok) return (state = { on: false, reason: probe.error ?? "the probe failed", probe });
   try {
     useNativeRuntime(loadOrtRuntime(probe.threads));
+    registerFusedKernels();
   } catch (e) {
     return (state = { on: false, reason: `the probe passed but loading in this process failed: ${(e as Error).message}`, probe });
   }
@@ -56,6 +69,7 @@ export function nativeKernelsInForce(): string[] {
 
 /** Back to wasm only (tests and benches compare both paths). */
 export function disableNativeKernels(reason = "off: turned off in this process"): void {
+  unregisterFusedKernels();
   useNativeRuntime(null);
   state = { on: false, reason, probe: state.probe };
 }
@@ -64,6 +78,7 @@ export function disableNativeKernels(reason = "off: turned off in this process")
 export function enableNativeKernels(): boolean {
   if (!state.probe?.ok) return false;
   useNativeRuntime(loadOrtRuntime(state.probe.threads));
+  registerFusedKernels();
   state = { ...state, on: true, reason: describeNativeRuntime(state.probe.version, state.probe.threads) };
   return true;
 }

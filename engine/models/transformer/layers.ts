@@ -171,6 +171,10 @@ export function defineTransformerLayers(tf: TF): TransformerLayerClasses {
     call(inputs: any): any {
       return tf.tidy(() => {
         const x = single(inputs) as tfType.Tensor;
+        // tscolab's native kernels register one fused kernel (forward and gradient) under this
+        // name while they are on; elsewhere (another backend, a loaded export) the ops below.
+        if (x.dtype === "float32" && tf.getKernel("TscolabFusedLayerNorm", tf.getBackend()))
+          return tf.engine().runKernel("TscolabFusedLayerNorm", { x, gamma: this.gamma.read(), beta: this.beta.read() }, { epsilon: this.epsilon }) as tfType.Tensor;
         const centered = tf.sub(x, tf.mean(x, -1, true));
         const variance = tf.mean(tf.square(centered), -1, true);
         const normed = tf.mul(centered, tf.rsqrt(tf.add(variance, tf.scalar(this.epsilon))));

@@ -1,0 +1,192 @@
+// Fused kernels that exist only while the native runtime is on: GELU and
+// layer normalization, forward and backward, each one call into the graphs
+// of fused_models.ts, in place on the wasm heap. They are registered through
+// tfjs's public kernel and gradient registries under names of their own;
+// callers ask getKernel(name, backend) and fall back to the tfjs ops they
+// replace when it is absent (another backend, native off, a loaded export).
+//
+// tfjs-layers' "gelu" activation is one of those callers: its apply is
+// wrapped so a Dense layer's GELU takes the fused kernel when it is there.
+// Which path runs depends on the backend and the native switch alone, both
+// fixed for a process, so a resumed run takes the same path at every step.
+import {
+  engine,
+  getKernel,
+  registerGradient,
+  registerKernel,
+  serialization,
+  unregisterKernel,
+  type KernelFunc,
+  type NamedAttrMap,
+  type NamedTensorMap,
+  type Tensor,
+  type TensorInfo,
+} from "@tensorflow/tfjs-core";
+import { f32, type WasmBackendLike } from "../kernels/wasm_heap";
+import { geluGradModel, geluModel, layerNormGradModel, layerNormModel } from "./fused_models";
+import { countCall, nativeRuntime, sessionFor } from "./sessions";
+
+export const FUSED_GELU = "TscolabFusedGelu";
+export const FUSED_GELU_GRAD = "TscolabFusedGeluGrad";
+export const FUSED_LAYER_NORM = "TscolabFusedLayerNorm";
+export const FUSED_LAYER_NORM_GRAD = "TscolabFusedLayerNormGrad";
+export const FUSED_KERNEL_NAMES = [FUSED_GELU, FUSED_GELU_GRAD, FUSED_LAYER_NORM, FUSED_LAYER_NORM_GRAD] as const;
+
+interface Feed {
+  name: string;
+  tensor: TensorInfo;
+  dims: number[];
+}
+
+interface Fetch {
+  name: string;
+  shape: number[];
+  dims: number[];
+}
+
+/** Runs one graph on wasm tensors: outputs are allocated on the heap first, then every view is taken. */
+function runGraph(backend: WasmBackendLike, key: string, model: () => Uint8Array, feeds: Feed[], fetches: Fetch[]): TensorInfo[] {
+  const rt = nativeRuntime();
+  if (!rt) throw new Error(`${key} needs the native kernels, which are off in this process`);
+  for (const f of feeds) if (f.tensor.dtype !== "float32") throw new Error(`${key} takes float32 tensors; ${f.name} is ${f.tensor.dtype}`);
+  const session = sessionFor(rt, key, model);
+  const outs = fetches.map((f) => backend.makeOutput(f.shape, "float32"));
+  const size = (dims: number[]) => dims.reduce((p, d) => p * d, 1);
+  const feedTensors = Object.fromEntries(feeds.map((f) => [f.name, rt.tensor(f32(backend, f.tensor, size(f.dims)), f.dims)]));
+  const fetchTensors = Object.fromEntries(fetches.map((f, i) => [f.name, rt.tensor(f32(backend, outs[i], size(f.dims)), f.dims)]));
+  try {
+    session.run(feedTensors, fetchTensors, {});
+  } catch (e) {
+    for (const o of outs) backend.disposeData(o.dataId);
+    throw e;
+  }
+  countCall(key);
+  return outs;
+}
+
+const sizeOf = (t: TensorInfo) => t.shape.reduce((p, d) => p * d, 1);
+/** [rows, d] of a tensor normalized over its last axis. */
+const rowsOf = (t: TensorInfo): [number, number] => {
+  const d = t.shape[t.shape.length - 1] ?? 1;
+  return [d === 0 ? 0 : sizeOf(t) / d, d];
+};
+
+const gelu: KernelFunc = ({ inputs, backend }) => {
+  const { x } = inputs as { x: TensorInfo };
+  const n = [sizeOf(x)];
+  return runGraph(backend as unknown as WasmBackendLike, "fused:Gelu", geluModel, [{ name: "X", tensor: x, dims: n }], [{ name: "Y", shape: x.shape, dims: n }])[0];
+};
+
+const geluGrad: KernelFunc = ({ inputs, backend }) => {
+  const { dy, x } = inputs as { dy: TensorInfo; x: TensorInfo };
+  const n = [sizeOf(x)];
+  return runGraph(
+    backend as unknown as WasmBackendLike,
+    "fused:GeluGrad",
+    geluGradModel,
+    [
+      { name: "DY", tensor: dy, dims: n },
+      { name: "X", tensor: x, dims: n },
+    ],
+    [{ name: "DX", shape: x.shape, dims: n }],
+  )[0];
+};
+
+const layerNorm: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, gamma, beta } = inputs as { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo };
+  const { epsilon } = attrs as { epsilon: number };
+  const [rows, d] = rowsOf(x);
+  return runGraph(
+    backend as unknown as WasmBackendLike,
+    `fused:LayerNorm(${epsilon})`,
+    () => layerNormModel(epsilon),
+    [
+      { name: "X", tensor: x, dims: [rows, d] },
+      { name: "G", tensor: gamma, dims: [d] },
+      { name: "B", tensor: beta, dims: [d] },
+    ],
+    [{ name: "Y", shape: x.shape, dims: [rows, d] }],
+  )[0];
+};
+
+const layerNormGrad: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, x, gamma } = inputs as { dy: TensorInfo; x: TensorInfo; gamma: TensorInfo };
+  const { epsilon } = attrs as { epsilon: number };
+  const [rows, d] = rowsOf(x);
+  return runGraph(
+    backend as unknown as WasmBackendLike,
+    `fused:LayerNormGrad(${epsilon})`,
+    () => layerNormGradModel(epsilon),
+    [
+      { name: "DY", tensor: dy, dims: [rows, d] },
+      { name: "X", tensor: x, dims: [rows, d] },
+      { name: "G", tensor: gamma, dims: [d] },
+    ],
+    [
+      { name: "DX", shape: x.shape, dims: [rows, d] },
+      { name: "DG", shape: gamma.shape, dims: [d] },
+      { name: "DB", shape: gamma.shape, dims: [d] },
+    ],
+  );
+};
+
+const KERNELS: [string, KernelFunc][] = [
+  [FUSED_GELU, gelu],
+  [FUSED_GELU_GRAD, geluGrad],
+  [FUSED_LAYER_NORM, layerNorm],
+  [FUSED_LAYER_NORM_GRAD, layerNormGrad],
+];
+
+let gradientsRegistered = false;
+
+function registerFusedGradients(): void {
+  if (gradientsRegistered) return;
+  gradientsRegistered = true;
+  registerGradient({
+    kernelName: FUSED_GELU,
+    inputsToSave: ["x"],
+    gradFunc: (dy, saved) => ({ x: () => engine().runKernel(FUSED_GELU_GRAD, { dy: dy as Tensor, x: saved[0] }, {}) as Tensor }),
+  });
+  registerGradient({
+    kernelName: FUSED_LAYER_NORM,
+    inputsToSave: ["x", "gamma"],
+    // One call gives all three gradients. It runs here, outside the tidy each
+    // input's gradient function runs in, so the two not yet asked for survive
+    // until theirs is (the gradient computation's own scope disposes any left).
+    gradFunc: (dy, saved, attrs) => {
+      const [dx, dgamma, dbeta] = engine().runKernel(FUSED_LAYER_NORM_GRAD, { dy: dy as Tensor, x: saved[0], gamma: saved[1] }, attrs as unknown as NamedAttrMap) as Tensor[];
+      return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
+    },
+  });
+}
+
+/** The class tfjs-layers deserializes the "gelu" activation into, and its own apply. */
+let geluActivation: { proto: { apply(x: Tensor): Tensor }; stockApply: (x: Tensor) => Tensor } | null = null;
+
+function routeGeluActivation(): void {
+  if (geluActivation) return;
+  const entry = serialization.SerializationMap.getMap().classNameMap["gelu"] as unknown as [{ prototype: { apply(x: Tensor): Tensor } }] | undefined;
+  if (!entry) return; // tfjs-layers not loaded: nothing deserializes "gelu" yet
+  const proto = entry[0].prototype;
+  const stockApply = proto.apply;
+  geluActivation = { proto, stockApply };
+  proto.apply = function (this: unknown, x: Tensor): Tensor {
+    if (x.dtype === "float32" && getKernel(FUSED_GELU, engine().backendName)) return engine().runKernel(FUSED_GELU, { x } as NamedTensorMap, {}) as Tensor;
+    return stockApply.call(this, x);
+  };
+}
+
+/** Registers the fused kernels on wasm (native on). */
+export function registerFusedKernels(): void {
+  registerFusedGradients();
+  for (const [kernelName, kernelFunc] of KERNELS) if (!getKernel(kernelName, "wasm")) registerKernel({ kernelName, backendName: "wasm", kernelFunc });
+  routeGeluActivation();
+}
+
+/** Removes them again (native off): callers take their tfjs ops. */
+export function unregisterFusedKernels(): void {
+  for (const [kernelName] of KERNELS) if (getKernel(kernelName, "wasm")) unregisterKernel(kernelName, "wasm");
+}
+
+/** True while `backendName` has the fused kernels. */
+export const fusedKernelsOn = (backendName: string): boolean => !!getKernel(FUSED_LAYER_NORM, backendName);

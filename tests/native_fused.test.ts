@@ -1,0 +1,220 @@
+// The fused native kernels (GELU and layer normalization, forward and
+// backward in one call each) against the tfjs ops they replace, run by stock
+// tfjs cpu: a Dense layer's GELU and the transformer's layer norm, values and
+// every gradient, at odd sizes and at the transformer's own. With the native
+// kernels off, the same layers take their tfjs ops again.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { installFastKernels } from "../engine/backend/kernels";
+import { disableNativeKernels, enableNativeKernels, fusedKernelsOn, nativeCalls, prepareNativeKernels } from "../engine/backend/native";
+import { geluGradModel, geluModel, layerNormGradModel, layerNormModel } from "../engine/backend/native/fused_models";
+import { matMulModel } from "../engine/backend/native/matmul_models";
+import { nativeRuntime } from "../engine/backend/native/sessions";
+import type { OrtRuntime } from "../engine/backend/native/ort_runtime";
+import { transformerLayers } from "../engine/models/transformer/layers";
+import { expectClose, on } from "./helpers/backends";
+
+function rng(seed: number, scale = 1) {
+  let s = seed >>> 0;
+  return (n: number) =>
+    Float32Array.from({ length: n }, () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return ((s / 2 ** 32) * 2 - 1) * scale;
+    });
+}
+
+const calls = (prefix: string) => [...nativeCalls.entries()].filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
+const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-fused-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+beforeAll(async () => {
+  await tf.setBackend("wasm");
+  await tf.ready();
+  installFastKernels("wasm");
+  const state = await prepareNativeKernels({ cacheDir: path.join(tmp, "cache") });
+  expect(state.on, state.reason).toBe(true);
+}, 60_000);
+
+/** The layer norm layer's output, and the gradients of Σ y·w for x, γ and β. */
+function layerNormProgram(shape: number[], seed: number, epsilon: number) {
+  const data = rng(seed, 3);
+  const xv = data(size(shape)).map((v, i) => v + (i % 7) - 2); // rows with an offset: the centering matters
+  const wv = data(size(shape));
+  const d = shape[shape.length - 1];
+  const gv = data(d).map((v) => 1 + v / 3);
+  const bv = data(d);
+  return () => {
+    const layer = new (transformerLayers(tf).LayerNorm)({ epsilon });
+    const x = tf.tensor(xv, shape);
+    layer.build(shape);
+    (layer.getWeights()[0] as tf.Variable).assign(tf.tensor1d(gv));
+    (layer.getWeights()[1] as tf.Variable).assign(tf.tensor1d(bv));
+    const w = tf.tensor(wv, shape);
+    const y = layer.apply(x) as tf.Tensor;
+    const [gx] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(layer.apply(a) as tf.Tensor, w)))([x]);
+    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, w)) as tf.Scalar, layer.getWeights() as tf.Variable[]);
+    const [gGamma, gBeta] = layer.getWeights().map((v) => grads[(v as tf.Variable).name]);
+    return [y, gx, gGamma, gBeta];
+  };
+}
+
+/** A Dense layer with GELU: its output, and the gradients of Σ y·w for the input, kernel and bias. */
+function geluProgram(inShape: number[], units: number, seed: number) {
+  const data = rng(seed, 2);
+  const xv = data(size(inShape));
+  const wv = data(size([...inShape.slice(0, -1), units]));
+  const kv = data(inShape[inShape.length - 1] * units);
+  return () => {
+    const dense = tf.layers.dense({ units, activation: "gelu", kernelInitializer: "zeros" });
+    const x = tf.tensor(xv, inShape);
+    dense.build(inShape);
+    (dense.getWeights()[0] as tf.Variable).assign(tf.tensor(kv, [inShape[inShape.length - 1], units]));
+    const w = tf.tensor(wv, [...inShape.slice(0, -1), units]);
+    const y = dense.apply(x) as tf.Tensor;
+    const [gx] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(dense.apply(a) as tf.Tensor, w)))([x]);
+    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(dense.apply(x) as tf.Tensor, w)) as tf.Scalar, dense.getWeights() as tf.Variable[]);
+    return [y, gx, ...dense.getWeights().map((v) => grads[(v as tf.Variable).name])];
+  };
+}
+
+describe("fused layer norm against the tfjs ops on cpu", () => {
+  for (const [shape, epsilon] of [
+    [[4, 7, 33], 1e-5],
+    [[3, 129], 1e-3],
+    [[32, 64, 256], 1e-5],
+  ] as [number[], number][]) {
+    it(`x [${shape}], epsilon ${epsilon}: values and the gradients of x, gamma and beta`, async () => {
+      const f = layerNormProgram(shape, shape.length * 31 + shape[0], epsilon);
+      const before = calls("fused:LayerNorm");
+      const fused = await on("wasm", f);
+      // Three forward calls (the output, and inside each gradient) and two gradient calls.
+      expect(calls("fused:LayerNorm") - before).toBe(5);
+      const reference = await on("cpu", f);
+      const d = shape[shape.length - 1];
+      ["value", "dx", "dgamma", "dbeta"].forEach((what, i) => expectClose(fused[i], reference[i], what === "dgamma" || what === "dbeta" ? size(shape) / d : d, what));
+    });
+  }
+});
+
+describe("fused GELU against the tfjs ops on cpu", () => {
+  for (const [inShape, units] of [
+    [[5, 17], 23],
+    [[2, 9, 40], 130],
+    [[4, 64, 256], 1024],
+  ] as [number[], number][]) {
+    it(`Dense(${units}, gelu) on [${inShape}]: values and the gradients of input, kernel and bias`, async () => {
+      const f = geluProgram(inShape, units, units + inShape[0]);
+      const before = calls("fused:Gelu");
+      const fused = await on("wasm", f);
+      expect(calls("fused:Gelu") - before).toBe(5);
+      const reference = await on("cpu", f);
+      const rows = size(inShape) / inShape[inShape.length - 1];
+      ["value", "dx", "dkernel", "dbias"].forEach((what, i) => expectClose(fused[i], reference[i], what === "dx" ? units : rows, what));
+    });
+  }
+});
+
+describe("where the operands sit on the heap", () => {
+  // tfjs places tensors wherever its allocator finds room, so a resumed process sees other
+  // addresses than the uninterrupted one: a graph whose rounding followed the alignment of
+  // its inputs would break bit-identical resume.
+  it("changes no bit of any native graph's outputs (offsets of 0 to 7 floats)", () => {
+    const rt = nativeRuntime() as OrtRuntime;
+    const [rows, d] = [192, 80];
+    const data = rng(21, 2);
+    const [x, dy, w] = [data(rows * d), data(rows * d), data(d * 48)];
+    const gamma = data(d).map((v) => 1 + v);
+    const beta = data(d);
+    const graphs: { name: string; model: Uint8Array; feeds: [string, Float32Array, number[]][]; outputs: [string, number[]][] }[] = [
+      { name: "gelu", model: geluModel(), feeds: [["X", x, [rows * d]]], outputs: [["Y", [rows * d]]] },
+      {
+        name: "gelu grad",
+        model: geluGradModel(),
+        feeds: [
+          ["DY", dy, [rows * d]],
+          ["X", x, [rows * d]],
+        ],
+        outputs: [["DX", [rows * d]]],
+      },
+      {
+        name: "layer norm",
+        model: layerNormModel(1e-5),
+        feeds: [
+          ["X", x, [rows, d]],
+          ["G", gamma, [d]],
+          ["B", beta, [d]],
+        ],
+        outputs: [["Y", [rows, d]]],
+      },
+      {
+        name: "layer norm grad",
+        model: layerNormGradModel(1e-5),
+        feeds: [
+          ["DY", dy, [rows, d]],
+          ["X", x, [rows, d]],
+          ["G", gamma, [d]],
+        ],
+        outputs: [
+          ["DX", [rows, d]],
+          ["DG", [d]],
+          ["DB", [d]],
+        ],
+      },
+      ...[false, true].map((transposeA) => ({
+        name: `matMul transposeA=${transposeA}`,
+        model: matMulModel({ transposeA, transposeB: false, batched: false, bias: false, activation: "linear" }),
+        feeds: [
+          ["A", x, [rows, d]], // transposed: [K = rows, M = d]
+          ["B", w, transposeA ? [rows, (d * 48) / rows] : [d, 48]],
+        ] as [string, Float32Array, number[]][],
+        outputs: [["Y", transposeA ? [d, (d * 48) / rows] : [rows, 48]]] as [string, number[]][],
+      })),
+    ];
+    const heap = new Float32Array(4 * rows * d + 64);
+    for (const graph of graphs) {
+      const session = rt.open(graph.model);
+      const results = [0, 1, 2, 3, 4, 5, 6, 7].map((offset) => {
+        let at = offset;
+        const feeds = Object.fromEntries(
+          graph.feeds.map(([name, values, dims]) => {
+            const view = heap.subarray(at, at + values.length);
+            view.set(values);
+            at += values.length + 3; // each operand at another alignment too
+            return [name, rt.tensor(view, dims)];
+          }),
+        );
+        const outs = graph.outputs.map(([, dims]) => new Float32Array(size(dims)));
+        session.run(feeds, Object.fromEntries(graph.outputs.map(([name, dims], i) => [name, rt.tensor(outs[i], dims)])), {});
+        return outs;
+      });
+      session.dispose();
+      for (const [i, result] of results.entries())
+        result.forEach((out, j) => expect(Buffer.from(out.buffer).equals(Buffer.from(results[0][j].buffer)), `${graph.name}, output ${j}, offset ${i}`).toBe(true));
+    }
+  });
+});
+
+describe("with the native kernels off", () => {
+  it("the layers take their tfjs ops again, with the same results, and the fused kernels come back with native", async () => {
+    const norm = layerNormProgram([6, 50], 9, 1e-5);
+    const gelu = geluProgram([6, 50], 70, 10);
+    const fused = [...(await on("wasm", norm)), ...(await on("wasm", gelu))];
+    disableNativeKernels();
+    try {
+      expect(fusedKernelsOn("wasm")).toBe(false);
+      const before = calls("fused:");
+      const plain = [...(await on("wasm", norm)), ...(await on("wasm", gelu))];
+      expect(calls("fused:")).toBe(before);
+      plain.forEach((p, i) => expectClose(fused[i], p, 50, `output ${i}`));
+    } finally {
+      expect(enableNativeKernels()).toBe(true);
+    }
+    expect(fusedKernelsOn("wasm")).toBe(true);
+  });
+});
