@@ -389,37 +389,31 @@
   ;; out[c] = Σ_r in[r, c] over a rows×cols matrix, r ascending, four columns
   ;; per vector. The bias gradient of every conv layer is this.
   (func (export "sumRows") (param $in i32) (param $out i32) (param $rows i32) (param $cols i32)
-    (local $c i32) (local $r i32) (local $c4 i32) (local $p i32) (local $rowBytes i32)
-    (local $acc v128) (local $s f32)
-    (local.set $rowBytes (i32.shl (local.get $cols) (i32.const 2)))
-    (local.set $c4 (i32.and (local.get $cols) (i32.const -4)))
-    (block $vdone (loop $lv
-      (br_if $vdone (i32.ge_u (local.get $c) (local.get $c4)))
-      (local.set $acc (v128.const f32x4 0 0 0 0))
-      (local.set $p (i32.add (local.get $in) (i32.shl (local.get $c) (i32.const 2))))
-      (local.set $r (i32.const 0))
-      (block $rdone (loop $lr
-        (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
-        (local.set $acc (f32x4.add (local.get $acc) (v128.load align=4 (local.get $p))))
-        (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
-        (local.set $r (i32.add (local.get $r) (i32.const 1)))
-        (br $lr)))
-      (v128.store align=4 (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2))) (local.get $acc))
-      (local.set $c (i32.add (local.get $c) (i32.const 4)))
-      (br $lv)))
-    (block $sdone (loop $ls
-      (br_if $sdone (i32.ge_u (local.get $c) (local.get $cols)))
-      (local.set $s (f32.const 0))
-      (local.set $p (i32.add (local.get $in) (i32.shl (local.get $c) (i32.const 2))))
-      (local.set $r (i32.const 0))
-      (block $srdone (loop $lsr
-        (br_if $srdone (i32.ge_u (local.get $r) (local.get $rows)))
-        (local.set $s (f32.add (local.get $s) (f32.load (local.get $p))))
-        (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
-        (local.set $r (i32.add (local.get $r) (i32.const 1)))
-        (br $lsr)))
-      (f32.store (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2))) (local.get $s))
-      (local.set $c (i32.add (local.get $c) (i32.const 1)))
-      (br $ls)))
+    ;; Row by row into the output (a few KiB, cache-resident), so the input streams through
+    ;; memory once; each output still adds its inputs in row order.
+    (local $c i32) (local $r i32) (local $c4 i32) (local $p i32) (local $o i32) (local $colBytes i32)
+    (local.set $colBytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $c4 (i32.shl (i32.and (local.get $cols) (i32.const -4)) (i32.const 2)))
+    (memory.fill (local.get $out) (i32.const 0) (local.get $colBytes))
+    (local.set $p (local.get $in))
+    (block $rdone (loop $lr
+      (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $c (i32.const 0))
+      (block $vdone (loop $lv
+        (br_if $vdone (i32.ge_u (local.get $c) (local.get $c4)))
+        (local.set $o (i32.add (local.get $out) (local.get $c)))
+        (v128.store align=4 (local.get $o)
+          (f32x4.add (v128.load align=4 (local.get $o)) (v128.load align=4 (i32.add (local.get $p) (local.get $c)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br $lv)))
+      (block $sdone (loop $ls
+        (br_if $sdone (i32.ge_u (local.get $c) (local.get $colBytes)))
+        (local.set $o (i32.add (local.get $out) (local.get $c)))
+        (f32.store (local.get $o) (f32.add (f32.load (local.get $o)) (f32.load (i32.add (local.get $p) (local.get $c)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $ls)))
+      (local.set $p (i32.add (local.get $p) (local.get $colBytes)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $lr)))
   )
 )
