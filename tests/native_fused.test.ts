@@ -11,7 +11,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installFastKernels } from "../engine/backend/kernels";
 import { disableNativeKernels, enableNativeKernels, fusedKernelsOn, nativeCalls, prepareNativeKernels } from "../engine/backend/native";
-import { geluGradModel, geluModel, layerNormGradModel, layerNormModel } from "../engine/backend/native/fused_models";
+import { attentionGradModel, attentionModel, geluGradModel, geluModel, layerNormGradModel, layerNormModel } from "../engine/backend/native/fused_models";
 import { matMulModel } from "../engine/backend/native/matmul_models";
 import { nativeRuntime } from "../engine/backend/native/sessions";
 import type { OrtRuntime } from "../engine/backend/native/ort_runtime";
@@ -120,6 +120,42 @@ describe("fused GELU against the tfjs ops on cpu", () => {
   }
 });
 
+/** Self-attention over a packed [q | k | v] input: its output, and the gradient of Σ y·w for the input. */
+function attentionProgram(shape: number[], heads: number, causal: boolean, seed: number) {
+  const data = rng(seed, 1.5);
+  const xv = data(size(shape));
+  const outShape = [...shape.slice(0, -1), shape[2] / 3];
+  const wv = data(size(outShape));
+  return () => {
+    const layer = new (transformerLayers(tf).SelfAttention)({ heads, causal });
+    const x = tf.tensor(xv, shape);
+    const w = tf.tensor(wv, outShape);
+    const y = layer.apply(x) as tf.Tensor;
+    const [gx] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(layer.apply(a) as tf.Tensor, w)))([x]);
+    return [y, gx];
+  };
+}
+
+describe("fused self-attention against the tfjs ops on cpu", () => {
+  for (const [shape, heads, causal] of [
+    [[2, 5, 24], 2, true],
+    [[3, 17, 120], 4, false],
+    [[3, 17, 120], 4, true],
+    [[8, 64, 768], 4, true],
+  ] as [number[], number, boolean][]) {
+    it(`[${shape}] in ${heads} heads, ${causal ? "causal" : "full"}: values and the input's gradient`, async () => {
+      const f = attentionProgram(shape, heads, causal, shape[1] + heads);
+      const before = calls("fused:Attention");
+      const fused = await on("wasm", f);
+      expect(calls("fused:Attention") - before).toBe(3);
+      const reference = await on("cpu", f);
+      const inner = shape[1] * (shape[2] / 3 / heads);
+      expectClose(fused[0], reference[0], inner, "value");
+      expectClose(fused[1], reference[1], inner, "gradient");
+    });
+  }
+});
+
 describe("where the operands sit on the heap", () => {
   // tfjs places tensors wherever its allocator finds room, so a resumed process sees other
   // addresses than the uninterrupted one: a graph whose rounding followed the alignment of
@@ -166,6 +202,29 @@ describe("where the operands sit on the heap", () => {
           ["DB", [d]],
         ],
       },
+      ...[true, false]
+        .map((causal) => {
+          const [b, t, heads, headSize] = [3, 24, 2, 8];
+          const qkv = data(b * t * 3 * heads * headSize);
+          const dOut = data(b * t * heads * headSize);
+          const mask = new Float32Array(t * t).map((_, i) => (i % t > Math.floor(i / t) ? -1e9 : 0));
+          const masks: [string, Float32Array, number[]][] = causal ? [["MASK", mask, [t, t]]] : [];
+          return [
+            {
+              name: `attention causal=${causal}`,
+              model: attentionModel({ heads, headSize, causal }),
+              feeds: [["QKV", qkv, [b, t, 3 * heads * headSize]], ...masks] as [string, Float32Array, number[]][],
+              outputs: [["O", [b, t, heads * headSize]]] as [string, number[]][],
+            },
+            {
+              name: `attention grad causal=${causal}`,
+              model: attentionGradModel({ heads, headSize, causal }),
+              feeds: [["DO", dOut, [b, t, heads * headSize]], ["QKV", qkv, [b, t, 3 * heads * headSize]], ...masks] as [string, Float32Array, number[]][],
+              outputs: [["DQKV", [b, t, 3 * heads * headSize]]] as [string, number[]][],
+            },
+          ];
+        })
+        .flat(),
       ...[false, true].map((transposeA) => ({
         name: `matMul transposeA=${transposeA}`,
         model: matMulModel({ transposeA, transposeB: false, batched: false, bias: false, activation: "linear" }),

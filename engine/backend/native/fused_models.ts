@@ -1,5 +1,5 @@
-// ONNX graphs for the fused kernels: GELU and layer normalization, forward
-// and backward, each one native call. tfjs builds GELU from five ops and
+// ONNX graphs for the fused kernels: GELU, layer normalization and
+// multi-head self-attention, forward and backward, each one native call. tfjs builds GELU from five ops and
 // layer normalization from nine, and their gradients add a dozen more; every
 // one of them streams the whole activation through memory and costs tfjs's
 // per-op bookkeeping. One graph runs them on onnxruntime's threads without
@@ -27,6 +27,12 @@ class Graph {
   int64s(values: number[]): string {
     const name = `c${this.constants.length}`;
     this.constants.push({ name, dataType: DataType.INT64, dims: [values.length], raw: new Uint8Array(new BigInt64Array(values.map(BigInt)).buffer) });
+    return name;
+  }
+
+  int64Scalar(value: number): string {
+    const name = `c${this.constants.length}`;
+    this.constants.push({ name, dataType: DataType.INT64, dims: [], raw: new Uint8Array(new BigInt64Array([BigInt(value)]).buffer) });
     return name;
   }
 
@@ -107,4 +113,59 @@ export function layerNormGradModel(epsilon: number): Uint8Array {
   g.op("ReduceSum", [g.op("Mul", ["DY", "xhat"]), rows], { keepdims: attr.int(0) }, "DG");
   g.op("ReduceSum", ["DY", rows], { keepdims: attr.int(0) }, "DB");
   return g.encode("layer_norm_grad", [f32("DY", ["rows", "d"]), f32("X", ["rows", "d"]), f32("G", ["d"])], [f32("DX", ["rows", "d"]), f32("DG", ["d"]), f32("DB", ["d"])]);
+}
+
+/** Shape of multi-head self-attention over a packed [q | k | v] input [batch, T, 3·heads·headSize]. */
+export interface AttentionShape {
+  heads: number;
+  headSize: number;
+  /** Position i attends to positions ≤ i: the graph takes the additive mask [T, T] as input MASK. */
+  causal: boolean;
+}
+
+/** q, k, v [batch, heads, T, headSize] and the attention weights P = softmax(q·kᵀ/√headSize + mask) from QKV. */
+function attentionWeights(g: Graph, s: AttentionShape): { q: string; k: string; v: string; p: string } {
+  // [b, T, 3·h·dh] → [b, T, 3, h, dh] → [3, b, h, T, dh]: one transpose, then q, k, v are slices of the first axis.
+  const parts = g.op("Transpose", [g.op("Reshape", ["QKV", g.int64s([0, 0, 3, s.heads, s.headSize])])], { perm: attr.ints([2, 0, 3, 1, 4]) });
+  const [q, k, v] = [0, 1, 2].map((i) => g.op("Gather", [parts, g.int64Scalar(i)], { axis: attr.int(0) }));
+  const scores = g.op("FusedMatMul", [q, k], { transA: attr.int(0), transB: attr.int(1), alpha: attr.float(1 / Math.sqrt(s.headSize)) }, undefined, "com.microsoft");
+  const p = g.op("Softmax", [s.causal ? g.op("Add", [scores, "MASK"]) : scores], { axis: attr.int(-1) });
+  return { q, k, v, p };
+}
+
+const attentionInputs = (s: AttentionShape, first: ValueInfoDef[]): ValueInfoDef[] => [...first, ...(s.causal ? [f32("MASK", ["t", "t"])] : [])];
+
+/** O [batch, T, heads·headSize] = P·v with the heads side by side again. */
+export function attentionModel(s: AttentionShape): Uint8Array {
+  const g = new Graph();
+  const { v, p } = attentionWeights(g, s);
+  const heads = g.op("MatMul", [p, v]);
+  g.op("Reshape", [g.op("Transpose", [heads], { perm: attr.ints([0, 2, 1, 3]) }), g.int64s([0, 0, -1])], {}, "O");
+  return g.encode("attention", attentionInputs(s, [f32("QKV", ["b", "t", "packed"])]), [f32("O", ["b", "t", "d"])]);
+}
+
+/**
+ * dQKV from DO [batch, T, heads·headSize] and QKV (P is recomputed):
+ *   dV = Pᵀ·dO, dP = dO·vᵀ, dS = P·(dP - Σrow dP·P), dQ = dS·k/√dh, dK = dSᵀ·q/√dh.
+ */
+export function attentionGradModel(s: AttentionShape): Uint8Array {
+  const g = new Graph();
+  const { q, k, v, p } = attentionWeights(g, s);
+  const scale = attr.float(1 / Math.sqrt(s.headSize));
+  const mm = (a: string, b: string, transA: number, transB: number, alpha = attr.float(1)) =>
+    g.op("FusedMatMul", [a, b], { transA: attr.int(transA), transB: attr.int(transB), alpha }, undefined, "com.microsoft");
+  const dOut = g.op("Transpose", [g.op("Reshape", ["DO", g.int64s([0, 0, s.heads, s.headSize])])], { perm: attr.ints([0, 2, 1, 3]) });
+  const dV = mm(p, dOut, 1, 0);
+  const dP = mm(dOut, v, 0, 1);
+  const rowDot = g.op("ReduceSum", [g.op("Mul", [dP, p]), g.int64s([-1])], { keepdims: attr.int(1) });
+  const dS = g.op("Mul", [p, g.op("Sub", [dP, rowDot])]);
+  const dQ = mm(dS, k, 0, 0, scale);
+  const dK = mm(dS, q, 1, 0, scale);
+  const stacked = g.op(
+    "Concat",
+    [dQ, dK, dV].map((t) => g.op("Unsqueeze", [t, g.int64s([0])])),
+    { axis: attr.int(0) },
+  );
+  g.op("Reshape", [g.op("Transpose", [stacked], { perm: attr.ints([1, 3, 0, 2, 4]) }), g.int64s([0, 0, -1])], {}, "DQKV");
+  return g.encode("attention_grad", attentionInputs(s, [f32("DO", ["b", "t", "d"]), f32("QKV", ["b", "t", "packed"])]), [f32("DQKV", ["b", "t", "packed"])]);
 }

@@ -1,5 +1,5 @@
-// Fused kernels that exist only while the native runtime is on: GELU and
-// layer normalization, forward and backward, each one call into the graphs
+// Fused kernels that exist only while the native runtime is on: GELU,
+// layer normalization and multi-head self-attention, forward and backward, each one call into the graphs
 // of fused_models.ts, in place on the wasm heap. They are registered through
 // tfjs's public kernel and gradient registries under names of their own;
 // callers ask getKernel(name, backend) and fall back to the tfjs ops they
@@ -23,18 +23,21 @@ import {
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
 import { f32, type WasmBackendLike } from "../kernels/wasm_heap";
-import { geluGradModel, geluModel, layerNormGradModel, layerNormModel } from "./fused_models";
+import { attentionGradModel, attentionModel, geluGradModel, geluModel, layerNormGradModel, layerNormModel, type AttentionShape } from "./fused_models";
 import { countCall, nativeRuntime, sessionFor } from "./sessions";
 
 export const FUSED_GELU = "TscolabFusedGelu";
 export const FUSED_GELU_GRAD = "TscolabFusedGeluGrad";
 export const FUSED_LAYER_NORM = "TscolabFusedLayerNorm";
 export const FUSED_LAYER_NORM_GRAD = "TscolabFusedLayerNormGrad";
-export const FUSED_KERNEL_NAMES = [FUSED_GELU, FUSED_GELU_GRAD, FUSED_LAYER_NORM, FUSED_LAYER_NORM_GRAD] as const;
+export const FUSED_ATTENTION = "TscolabFusedAttention";
+export const FUSED_ATTENTION_GRAD = "TscolabFusedAttentionGrad";
+export const FUSED_KERNEL_NAMES = [FUSED_GELU, FUSED_GELU_GRAD, FUSED_LAYER_NORM, FUSED_LAYER_NORM_GRAD, FUSED_ATTENTION, FUSED_ATTENTION_GRAD] as const;
 
 interface Feed {
   name: string;
-  tensor: TensorInfo;
+  /** A tensor on the wasm heap, or plain values (a constant such as the causal mask). */
+  tensor: TensorInfo | Float32Array;
   dims: number[];
 }
 
@@ -48,11 +51,11 @@ interface Fetch {
 function runGraph(backend: WasmBackendLike, key: string, model: () => Uint8Array, feeds: Feed[], fetches: Fetch[]): TensorInfo[] {
   const rt = nativeRuntime();
   if (!rt) throw new Error(`${key} needs the native kernels, which are off in this process`);
-  for (const f of feeds) if (f.tensor.dtype !== "float32") throw new Error(`${key} takes float32 tensors; ${f.name} is ${f.tensor.dtype}`);
+  for (const f of feeds) if (!(f.tensor instanceof Float32Array) && f.tensor.dtype !== "float32") throw new Error(`${key} takes float32 tensors; ${f.name} is ${f.tensor.dtype}`);
   const session = sessionFor(rt, key, model);
   const outs = fetches.map((f) => backend.makeOutput(f.shape, "float32"));
   const size = (dims: number[]) => dims.reduce((p, d) => p * d, 1);
-  const feedTensors = Object.fromEntries(feeds.map((f) => [f.name, rt.tensor(f32(backend, f.tensor, size(f.dims)), f.dims)]));
+  const feedTensors = Object.fromEntries(feeds.map((f) => [f.name, rt.tensor(f.tensor instanceof Float32Array ? f.tensor : f32(backend, f.tensor, size(f.dims)), f.dims)]));
   const fetchTensors = Object.fromEntries(fetches.map((f, i) => [f.name, rt.tensor(f32(backend, outs[i], size(f.dims)), f.dims)]));
   try {
     session.run(feedTensors, fetchTensors, {});
@@ -130,11 +133,68 @@ const layerNormGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   );
 };
 
+/** The additive causal mask [T, T]: 0 on and below the diagonal, -1e9 above (what the attention layer adds). */
+const causalMasks = new Map<number, Float32Array>();
+function causalMask(t: number): Float32Array {
+  let mask = causalMasks.get(t);
+  if (!mask) {
+    mask = new Float32Array(t * t);
+    for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) mask[i * t + j] = -1e9;
+    causalMasks.set(t, mask);
+  }
+  return mask;
+}
+
+interface AttentionAttrs {
+  heads: number;
+  causal: boolean;
+}
+
+/** The graph's shape and feeds shared by the forward and backward kernels of attention over `qkv` [batch, T, 3·d]. */
+function attentionPlan(qkv: TensorInfo, attrs: AttentionAttrs): { shape: AttentionShape; key: string; qkvFeed: Feed; mask: Feed[] } {
+  const [b, t, packed] = qkv.shape;
+  const shape: AttentionShape = { heads: attrs.heads, headSize: packed / 3 / attrs.heads, causal: !!attrs.causal };
+  return {
+    shape,
+    key: `heads=${shape.heads},headSize=${shape.headSize},${shape.causal ? "causal" : "full"}`,
+    qkvFeed: { name: "QKV", tensor: qkv, dims: [b, t, packed] },
+    mask: shape.causal ? [{ name: "MASK", tensor: causalMask(t), dims: [t, t] }] : [],
+  };
+}
+
+const attention: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { qkv } = inputs as { qkv: TensorInfo };
+  const plan = attentionPlan(qkv, attrs as unknown as AttentionAttrs);
+  const [b, t, packed] = qkv.shape;
+  return runGraph(
+    backend as unknown as WasmBackendLike,
+    `fused:Attention(${plan.key})`,
+    () => attentionModel(plan.shape),
+    [plan.qkvFeed, ...plan.mask],
+    [{ name: "O", shape: [b, t, packed / 3], dims: [b, t, packed / 3] }],
+  )[0];
+};
+
+const attentionGrad: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, qkv } = inputs as { dy: TensorInfo; qkv: TensorInfo };
+  const plan = attentionPlan(qkv, attrs as unknown as AttentionAttrs);
+  const [b, t, packed] = qkv.shape;
+  return runGraph(
+    backend as unknown as WasmBackendLike,
+    `fused:AttentionGrad(${plan.key})`,
+    () => attentionGradModel(plan.shape),
+    [{ name: "DO", tensor: dy, dims: [b, t, packed / 3] }, plan.qkvFeed, ...plan.mask],
+    [{ name: "DQKV", shape: qkv.shape, dims: [b, t, packed] }],
+  )[0];
+};
+
 const KERNELS: [string, KernelFunc][] = [
   [FUSED_GELU, gelu],
   [FUSED_GELU_GRAD, geluGrad],
   [FUSED_LAYER_NORM, layerNorm],
   [FUSED_LAYER_NORM_GRAD, layerNormGrad],
+  [FUSED_ATTENTION, attention],
+  [FUSED_ATTENTION_GRAD, attentionGrad],
 ];
 
 let gradientsRegistered = false;
@@ -146,6 +206,13 @@ function registerFusedGradients(): void {
     kernelName: FUSED_GELU,
     inputsToSave: ["x"],
     gradFunc: (dy, saved) => ({ x: () => engine().runKernel(FUSED_GELU_GRAD, { dy: dy as Tensor, x: saved[0] }, {}) as Tensor }),
+  });
+  registerGradient({
+    kernelName: FUSED_ATTENTION,
+    inputsToSave: ["qkv"],
+    gradFunc: (dy, saved, attrs) => ({
+      qkv: () => engine().runKernel(FUSED_ATTENTION_GRAD, { dy: dy as Tensor, qkv: saved[0] }, attrs as unknown as NamedAttrMap) as Tensor,
+    }),
   });
   registerGradient({
     kernelName: FUSED_LAYER_NORM,

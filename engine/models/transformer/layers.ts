@@ -134,6 +134,9 @@ export function defineTransformerLayers(tf: TF): TransformerLayerClasses {
         const d = packed / 3;
         const h = this.heads;
         const dh = d / h;
+        // One fused kernel (forward and gradient) while tscolab's native kernels are on; see LayerNorm.
+        if (x.dtype === "float32" && tf.getKernel("TscolabFusedAttention", tf.getBackend()))
+          return tf.engine().runKernel("TscolabFusedAttention", { qkv: x }, { heads: h, causal: this.causal }) as tfType.Tensor;
         // [b, T, 3·d] → [b, 3·heads, T, dh] → q, k, v, each [b, heads, T, dh]: one rank-4 transpose
         // and block copies (splitting the last axis first is a strided copy per part, 3x slower on
         // wasm, and so is its gradient).
