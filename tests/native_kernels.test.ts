@@ -272,6 +272,14 @@ describe("%verify_env", () => {
     const off = await verifyEnv({ env: { ...process.env, TSCOLAB_BACKEND: "", TSCOLAB_NATIVE: "0" } });
     expect(off.backend.native).toMatchObject({ on: false, reason: "off: TSCOLAB_NATIVE=0", kernels: [] });
     expect(off.checks.find((c) => c.id === "backend.native")).toMatchObject({ status: "ok" });
+    // Native code is reached through tscolab's kernels: turning those off turns it off too, on purpose.
+    const stock = await verifyEnv({ env: { ...process.env, TSCOLAB_BACKEND: "", TSCOLAB_FAST_KERNELS: "0" } });
+    expect(stock.backend.native).toMatchObject({ on: false, reason: "off: TSCOLAB_FAST_KERNELS=0 (tscolab's kernels route to native code)", kernels: [] });
+    expect(stock.checks.find((c) => c.id === "backend.native")).toMatchObject({ status: "ok" });
+    // A thread count that is not one warns with the fix.
+    const bad = await verifyEnv({ env: { ...process.env, TSCOLAB_BACKEND: "", TSCOLAB_NATIVE_THREADS: "lots" } });
+    expect(bad.backend.native).toMatchObject({ on: false, reason: expect.stringContaining('TSCOLAB_NATIVE_THREADS="lots" is not a thread count') });
+    expect(bad.checks.find((c) => c.id === "backend.native")).toMatchObject({ status: "warn", fix: expect.stringMatching(/^unset TSCOLAB_NATIVE_THREADS/) });
   }, 120_000);
 });
 

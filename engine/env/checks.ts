@@ -181,8 +181,11 @@ function nativeCheck(n: Facts["native"]): Check {
   if (n.on) return { id: "backend.native", status: "ok", message: `native kernels (${n.reason}) for large shapes of ${n.kernels.join(", ")}${speeds ? `: ${speeds}` : ""}` };
   const message = `native kernels off (${n.reason}); large matMuls and convolutions run on wasm`;
   // Turned off on purpose is fine; off because the binding is missing or broken costs speed, so it warns.
-  if (n.reason === NATIVE_OFF_BY_ENV) return { id: "backend.native", status: "ok", message };
-  return { id: "backend.native", status: "warn", message, fix: "run `npm ci` to restore onnxruntime-node at the pinned version, or set TSCOLAB_NATIVE=0 to train on wasm alone" };
+  if ((NATIVE_OFF_BY_ENV as readonly string[]).includes(n.reason)) return { id: "backend.native", status: "ok", message };
+  const fix = n.reason.startsWith("TSCOLAB_NATIVE_THREADS=")
+    ? "unset TSCOLAB_NATIVE_THREADS (every core) or set it to a whole number of threads"
+    : "run `npm ci` to restore onnxruntime-node at the pinned version, or set TSCOLAB_NATIVE=0 to train on wasm alone";
+  return { id: "backend.native", status: "warn", message, fix };
 }
 
 const describeDevice = (d: GpuDevice): string =>

@@ -10,7 +10,7 @@ import { backendName, kernelModulesRoot, TFJS_BACKEND, nativeProbeTimeoutMs, pro
 import { resolveDriveRoot } from "../store/drive_root";
 import { detectGpus, findCudaLibraries, trainingGpu } from "../backend/gpu";
 import { patchesFor } from "../backend/kernels";
-import { describeNativeRuntime, NATIVE_KERNEL_NAMES, NATIVE_OFF_BY_ENV, nativeDisabledByEnv, probeNativeKernels } from "../backend/native";
+import { describeNativeRuntime, NATIVE_KERNEL_NAMES, nativeOffByEnv, probeNativeKernels } from "../backend/native";
 import { PROFILES, profileForDevice, type ProfileName } from "../backend/profile";
 import { backendChecks, gpuChecks, resourceChecks, tfjsChecks, toolchainChecks, type Facts } from "./checks";
 import { overallStatus, verifyEnvReport, type VerifyEnvReport } from "./report";
@@ -57,9 +57,8 @@ export async function verifyEnv(options: VerifyEnvOptions = {}): Promise<VerifyE
     signal: o.signal,
   });
   // A fresh probe, not the cached verdict training uses: this is where a user looks when native is off.
-  const nativeRun = nativeDisabledByEnv(env)
-    ? null
-    : probeNativeKernels({ fresh: true, timeoutMs: o.nativeTimeoutMs ?? nativeProbeTimeoutMs(env), budgetMs: 240, signal: o.signal });
+  const nativeOff = nativeOffByEnv(env);
+  const nativeRun = nativeOff ? null : probeNativeKernels({ fresh: true, timeoutMs: o.nativeTimeoutMs ?? nativeProbeTimeoutMs(env), budgetMs: 240, signal: o.signal, env });
 
   const kernelDir = kernelModulesRoot();
   const coreVersion = resolvedVersion("@tensorflow/tfjs-core", kernelDir)?.version ?? tf.version_core;
@@ -89,7 +88,7 @@ export async function verifyEnv(options: VerifyEnvOptions = {}): Promise<VerifyE
   const native: VerifyEnvReport["backend"]["native"] = {
     on: onWasm && !!nativeProbe?.ok,
     reason: !nativeProbe
-      ? NATIVE_OFF_BY_ENV
+      ? (nativeOff ?? "off")
       : !nativeProbe.ok
         ? (nativeProbe.error ?? "the probe failed")
         : onWasm

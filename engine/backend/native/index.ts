@@ -35,21 +35,24 @@ export const NATIVE_KERNEL_NAMES = [
   ...FUSED_KERNEL_NAMES,
 ] as const;
 
-/** Why native is off when the user turned it off. */
-export const NATIVE_OFF_BY_ENV = "off: TSCOLAB_NATIVE=0";
+/** Why native is off when the user turned it off: TSCOLAB_NATIVE=0, or TSCOLAB_FAST_KERNELS=0 (the patched kernels are what route to native code). */
+export const NATIVE_OFF_BY_ENV = ["off: TSCOLAB_NATIVE=0", "off: TSCOLAB_FAST_KERNELS=0 (tscolab's kernels route to native code)"] as const;
 
 /** What runs natively, in one phrase (%verify_env, the bench header, EnsuredBackend.native). */
 export const describeNativeRuntime = (version: string | null, threads: number): string => `onnxruntime-node ${version} (MLAS, ${threads} thread${threads === 1 ? "" : "s"})`;
 
-export const nativeDisabledByEnv = (env: NodeJS.ProcessEnv = process.env): boolean => env.TSCOLAB_NATIVE === "0";
+/** The reason native is off by the environment, or null when the environment allows it. */
+export const nativeOffByEnv = (env: NodeJS.ProcessEnv = process.env): string | null =>
+  env.TSCOLAB_NATIVE === "0" ? NATIVE_OFF_BY_ENV[0] : env.TSCOLAB_FAST_KERNELS === "0" ? NATIVE_OFF_BY_ENV[1] : null;
 
 let state: NativeKernelsState = { on: false, reason: "not probed yet", probe: null };
 
 /** Probes (cached on disk) and loads the native kernels once per process; later calls return the same state. */
 export async function prepareNativeKernels(opts: NativeProbeOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<NativeKernelsState> {
   if (state.on || state.probe) return state;
-  if (nativeDisabledByEnv(env)) return (state = { on: false, reason: NATIVE_OFF_BY_ENV, probe: null });
-  const probe = await probeNativeKernels(opts);
+  const offByEnv = nativeOffByEnv(env);
+  if (offByEnv) return (state = { on: false, reason: offByEnv, probe: null });
+  const probe = await probeNativeKernels({ env, ...opts });
   if (!probe.ok) return (state = { on: false, reason: probe.error ?? "the probe failed", probe });
   try {
     useNativeRuntime(loadOrtRuntime(probe.threads));

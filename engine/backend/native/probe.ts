@@ -115,8 +115,9 @@ export interface NativeProbeOptions {
   cacheDir?: string;
   /** The onnxruntime-node install to probe (default: the one this package resolves). */
   where?: ReturnType<typeof locateOrt>;
-  /** Threads per native call (default: nativeThreads() of the environment). */
+  /** Threads per native call (default: nativeThreads() of `env`). */
   threads?: number;
+  env?: NodeJS.ProcessEnv;
 }
 
 export const defaultProbeCacheDir = (): string => path.join(os.tmpdir(), "tscolab-native-probe");
@@ -154,7 +155,7 @@ export async function probeNativeKernels(opts: NativeProbeOptions = {}): Promise
   const where = opts.where ?? locateOrt();
   const unavailable = ortUnavailableReason(where);
   const started = Date.now();
-  const setting = opts.threads !== undefined ? { threads: opts.threads } : nativeThreads();
+  const setting = opts.threads !== undefined ? { threads: opts.threads } : nativeThreads(opts.env);
   const threads = "threads" in setting ? setting.threads : 1;
   const verdict = (error: string | null, extra: Partial<NativeProbeResult> = {}): NativeProbeResult => ({
     ok: error === null,
