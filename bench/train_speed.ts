@@ -191,6 +191,17 @@ async function main() {
       `| ${MODEL_TITLES[m]} | ${batchOf(m)} | ${speed(m, c.tscolab)} | ${speed(m, c.stock)} | ${torchText} | ${ratio(c.tscolab, t.cell)} | ${ratio(c.stock, t.cell)} | ${ratio(c.tscolab, c.stock)} |`,
     );
   }
+  // Each round times the columns back to back, so a round's ratio pairs measurements taken moments apart:
+  // on a machine whose speed drifts between runs, their spread says how far to trust the median.
+  for (const m of opts.models) {
+    const c = results[m];
+    const t = bestTorch(c);
+    const rounds = c.tscolab.samples.map((s, r) => s / t.cell.samples[r]).filter(Number.isFinite);
+    if (rounds.length > 1)
+      console.log(
+        `${m}: tscolab / PyTorch per round ${rounds.map((r) => `${r.toFixed(2)}×`).join(", ")} (range ${Math.min(...rounds).toFixed(2)}–${Math.max(...rounds).toFixed(2)}×)`,
+      );
+  }
   console.log("targets: MLP ≥ 1.0× PyTorch, CNN ≥ 1.0×, transformer ≥ 0.8× (stock wasm cannot train the CNN or the transformer)");
   if (!torch) console.log("!!! PyTorch column SKIPPED: install python3-torch to measure the targets !!!");
 
