@@ -77,7 +77,8 @@ export class Optimizer {
         // m ← β1·m + (1-β1)·g;  v ← β2·v + (1-β2)·g²;  w ← w·decay − lr·(m/bc1) / (√(v/bc2) + ε),
         // as one fused kernel on wasm/cpu, bit-identical to that float32 op sequence.
         const decay = kind === "adamw" && weightDecay > 0 ? 1 - lr * weightDecay : 1;
-        const next = adamUpdate(tf, { w, g, m, v }, { lr, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, bc1, bc2, l2: 0, decay });
+        // Donated: the variables take the outputs on the next lines, so the update may reuse their buffers.
+        const next = adamUpdate(tf, { w, g, m, v }, { lr, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, bc1, bc2, l2: 0, decay }, { donate: true });
         m.assign(next.m);
         v.assign(next.v);
         w.assign(next.w);
