@@ -524,3 +524,43 @@ describe("matMul plans are interchangeable bit for bit", () => {
     expect(results[1]).toEqual(results[0]);
   });
 });
+
+describe("ReLU's gradient on wasm", () => {
+  it("is one kernel whose bits are the stock gradient's (cpu), special values included", async () => {
+    const r = rng(5);
+    const n = 4099; // not a multiple of 4: the scalar tail runs too
+    const xs = r.data(n);
+    const dys = r.data(n);
+    const specials = [0, -0, NaN, Infinity, -Infinity, 1e-45, -1e-45];
+    specials.forEach((s, i) => {
+      xs[i] = s; // x at every special value
+      xs[100 + i] = -1;
+      dys[100 + i] = s; // dy too, where the step is 0 and where it is 1
+      xs[200 + i] = 2;
+      dys[200 + i] = s;
+    });
+    const run = () => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.relu(x), tf.tensor(dys, [n]))))(tf.tensor(xs, [n]));
+    await tf.setBackend("wasm");
+    const kernels = (await tf.profile(() => run())).kernelNames;
+    expect(kernels).toContain("TscolabReluGrad");
+    expect(kernels).not.toContain("Step");
+    const got = (await on("wasm", run))[0];
+    const want = (await on("cpu", run))[0];
+    for (let i = 0; i < n; i++) {
+      if (Number.isNaN(want[i])) expect(Number.isNaN(got[i]), `element ${i}`).toBe(true);
+      else expect(Object.is(got[i], want[i]), `element ${i}: ${got[i]} vs ${want[i]}`).toBe(true);
+    }
+  });
+
+  it("is tfjs's own gradient again once the kernels are uninstalled", async () => {
+    await tf.setBackend("wasm");
+    uninstallFastKernels("wasm");
+    try {
+      const kernels = (await tf.profile(() => tf.grad((x: tf.Tensor) => tf.sum(tf.relu(x)))(tf.tensor1d([1, -1, 2])))).kernelNames;
+      expect(kernels).not.toContain("TscolabReluGrad");
+      expect(kernels).toContain("Step");
+    } finally {
+      installFastKernels("wasm");
+    }
+  });
+});

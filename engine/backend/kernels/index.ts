@@ -21,6 +21,7 @@ import { wasmGatherV2Config } from "./wasm_gather";
 import { wasmSliceConfig, wasmSplitVConfig } from "./wasm_slice";
 import { wasmSumConfig } from "./wasm_sum";
 import { wasmUnsortedSegmentSumConfig } from "./wasm_unsorted_segment_sum";
+import { routeReluGradient, wasmReluGradConfig } from "./relu_grad";
 
 interface Patch {
   /** Shown in %verify_env, e.g. "wasm:BatchMatMul(transposed→XNNPACK)". */
@@ -53,6 +54,7 @@ const PATCHES: Patch[] = [
   wasm("GatherV2", "one row copy per index", (stock) => wasmGatherV2Config(stock?.setupFunc)),
   wasm("Exp", "large→native MLAS when on", (stock) => expConfig(stock?.setupFunc)),
   wasm("Erf", "large→native MLAS when on", (stock) => erfConfig(stock?.setupFunc)),
+  wasm("TscolabReluGrad", "added: relu gradient in one pass", () => wasmReluGradConfig()),
 ];
 
 const installed = new Map<string, Patch>();
@@ -66,6 +68,7 @@ const keyOf = (p: Patch) => `${p.backendName}/${p.kernelName}`;
  */
 export function installFastKernels(backendName: string): string[] {
   if (process.env.TSCOLAB_FAST_KERNELS === "0") return patchesInForce();
+  routeReluGradient();
   for (const patch of PATCHES) {
     if (patch.backendName !== backendName || installed.has(keyOf(patch))) continue;
     const stock = rememberStock(patch.kernelName, patch.backendName);

@@ -26,6 +26,8 @@ export interface SimdKernels {
     decay: number,
     flags: number,
   ): void;
+  /** out = dy · step(x) over n floats (step: 1 above 0, 0 at or below, NaN for NaN). */
+  reluGrad(dy: number, x: number, out: number, n: number): void;
   /** out[c] = Σ_r in[r,c] (r ascending) over rows×cols floats. */
   sumRows(inOffset: number, outOffset: number, rows: number, cols: number): void;
   /** out[c,r] = in[r,c]; byte offsets, rows×cols floats. */

@@ -416,4 +416,29 @@
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $lr)))
   )
+
+  (func (export "reluGrad") (param $dy i32) (param $x i32) (param $out i32) (param $n i32)
+    ;; out = dy · step(x), step(x) = 1 where x > 0, 0 where x <= 0 and NaN where x is NaN: the
+    ;; product tfjs's relu gradient computes with two kernels and a cast, in one pass.
+    (local $i i32) (local $end4 i32) (local $end i32) (local $xv v128) (local $step v128) (local $xs f32) (local $ss f32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $end4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (block $vdone (loop $lv
+      (br_if $vdone (i32.ge_u (local.get $i) (local.get $end4)))
+      (local.set $xv (v128.load align=4 (i32.add (local.get $x) (local.get $i))))
+      (local.set $step (v128.bitselect (v128.const f32x4 1 1 1 1) (v128.const f32x4 0 0 0 0) (f32x4.gt (local.get $xv) (v128.const f32x4 0 0 0 0))))
+      (local.set $step (v128.bitselect (local.get $xv) (local.get $step) (f32x4.ne (local.get $xv) (local.get $xv))))
+      (v128.store align=4 (i32.add (local.get $out) (local.get $i))
+        (f32x4.mul (v128.load align=4 (i32.add (local.get $dy) (local.get $i))) (local.get $step)))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $lv)))
+    (block $sdone (loop $ls
+      (br_if $sdone (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $xs (f32.load (i32.add (local.get $x) (local.get $i))))
+      (local.set $ss (select (f32.const 1) (f32.const 0) (f32.gt (local.get $xs) (f32.const 0))))
+      (local.set $ss (select (local.get $xs) (local.get $ss) (f32.ne (local.get $xs) (local.get $xs))))
+      (f32.store (i32.add (local.get $out) (local.get $i)) (f32.mul (f32.load (i32.add (local.get $dy) (local.get $i))) (local.get $ss)))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $ls)))
+  )
 )

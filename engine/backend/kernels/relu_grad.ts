@@ -1,0 +1,52 @@
+// ReLU's gradient in one pass. tfjs computes it as mul(dy, cast(step(x))):
+// two kernels that each stream the activation through memory (a conv
+// layer's is 5.5 MB at batch 64) and a tensor in between. One SIMD loop
+// computes the same product, element for element the same IEEE operations
+// (dy·1, dy·0 and dy·NaN), so the bits are the stock gradient's.
+//
+// The gradient registry is global, so the gradient installed here serves
+// every backend: it takes the fused kernel where one is registered for the
+// active backend and tfjs's own gradient everywhere else.
+import { Relu, engine, getGradient, getKernel, registerGradient, type GradConfig, type KernelConfig, type KernelFunc, type Tensor, type TensorInfo } from "@tensorflow/tfjs-core";
+import { simdKernelsFor } from "./simd";
+import { offsetOf, type WasmBackendLike } from "./wasm_heap";
+
+export const RELU_GRAD = "TscolabReluGrad";
+
+const reluGrad: KernelFunc = ({ inputs, backend }) => {
+  const b = backend as unknown as WasmBackendLike;
+  const { dy, x } = inputs as { dy: TensorInfo; x: TensorInfo };
+  const simd = simdKernelsFor(backend);
+  if (!simd) throw new Error(`${RELU_GRAD} needs wasm SIMD`);
+  const out = b.makeOutput(x.shape, "float32");
+  simd.reluGrad(
+    offsetOf(b, dy),
+    offsetOf(b, x),
+    offsetOf(b, out),
+    x.shape.reduce((p, d) => p * d, 1),
+  );
+  return out;
+};
+
+export function wasmReluGradConfig(): KernelConfig {
+  return { kernelName: RELU_GRAD, backendName: "wasm", kernelFunc: reluGrad };
+}
+
+let stockGradient: GradConfig | null = null;
+
+/** Routes Relu's gradient to the one-pass kernel where the active backend has it (idempotent). */
+export function routeReluGradient(): void {
+  if (stockGradient) return;
+  const stock = getGradient(Relu);
+  if (!stock) return;
+  stockGradient = stock;
+  registerGradient({
+    ...stock,
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      const fused = x.dtype === "float32" && (dy as Tensor).dtype === "float32" && getKernel(RELU_GRAD, engine().backendName) && simdKernelsFor(engine().backend);
+      if (!fused) return stock.gradFunc(dy, saved, attrs);
+      return { x: () => engine().runKernel(RELU_GRAD, { dy: dy as Tensor, x }, {}) as Tensor };
+    },
+  });
+}
