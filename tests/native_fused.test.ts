@@ -213,14 +213,14 @@ describe("where the operands sit on the heap", () => {
             {
               name: `attention causal=${causal}`,
               model: attentionModel({ heads, headSize, causal }),
-              feeds: [["QKV", qkv, [b, t, 3 * heads * headSize]], ...masks] as [string, Float32Array, number[]][],
-              outputs: [["O", [b, t, heads * headSize]]] as [string, number[]][],
+              feeds: [["QKV", qkv, [b, t, 3, heads, headSize]], ...masks] as [string, Float32Array, number[]][],
+              outputs: [["O", [b, t, heads, headSize]]] as [string, number[]][],
             },
             {
               name: `attention grad causal=${causal}`,
               model: attentionGradModel({ heads, headSize, causal }),
-              feeds: [["DO", dOut, [b, t, heads * headSize]], ["QKV", qkv, [b, t, 3 * heads * headSize]], ...masks] as [string, Float32Array, number[]][],
-              outputs: [["DQKV", [b, t, 3 * heads * headSize]]] as [string, number[]][],
+              feeds: [["DO", dOut, [b, t, heads, headSize]], ["QKV", qkv, [b, t, 3, heads, headSize]], ...masks] as [string, Float32Array, number[]][],
+              outputs: [["DQKV", [b, t, 3, heads, headSize]]] as [string, number[]][],
             },
           ];
         })

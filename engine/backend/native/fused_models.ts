@@ -125,8 +125,9 @@ export interface AttentionShape {
 
 /** q, k, v [batch, heads, T, headSize] and the attention weights P = softmax(q·kᵀ/√headSize + mask) from QKV. */
 function attentionWeights(g: Graph, s: AttentionShape): { q: string; k: string; v: string; p: string } {
-  // [b, T, 3·h·dh] → [b, T, 3, h, dh] → [3, b, h, T, dh]: one transpose, then q, k, v are slices of the first axis.
-  const parts = g.op("Transpose", [g.op("Reshape", ["QKV", g.int64s([0, 0, 3, s.heads, s.headSize])])], { perm: attr.ints([2, 0, 3, 1, 4]) });
+  // QKV comes in as [b, T, 3, h, dh] (the packed [b, T, 3·h·dh] bytes seen 5-D: a Reshape node would
+  // copy a graph input) → [3, b, h, T, dh]: one transpose, then q, k, v are slices of the first axis.
+  const parts = g.op("Transpose", ["QKV"], { perm: attr.ints([2, 0, 3, 1, 4]) });
   const [q, k, v] = [0, 1, 2].map((i) => g.op("Gather", [parts, g.int64Scalar(i)], { axis: attr.int(0) }));
   const scores = g.op("FusedMatMul", [q, k], { transA: attr.int(0), transB: attr.int(1), alpha: attr.float(1 / Math.sqrt(s.headSize)) }, undefined, "com.microsoft");
   const p = g.op("Softmax", [s.causal ? g.op("Add", [scores, "MASK"]) : scores], { axis: attr.int(-1) });
@@ -134,14 +135,18 @@ function attentionWeights(g: Graph, s: AttentionShape): { q: string; k: string; 
 }
 
 const attentionInputs = (s: AttentionShape, first: ValueInfoDef[]): ValueInfoDef[] => [...first, ...(s.causal ? [f32("MASK", ["t", "t"])] : [])];
+/** The packed input [b, T, 3·h·dh] and its gradient, seen 5-D. */
+const packedQkv = (name: string, s: AttentionShape) => f32(name, ["b", "t", 3, s.heads, s.headSize]);
+/** The output [b, T, h·dh] and its gradient, seen 4-D: the last transpose writes them directly. */
+const perHead = (name: string, s: AttentionShape) => f32(name, ["b", "t", s.heads, s.headSize]);
 
 /** O [batch, T, heads·headSize] = P·v with the heads side by side again. */
 export function attentionModel(s: AttentionShape): Uint8Array {
   const g = new Graph();
   const { v, p } = attentionWeights(g, s);
   const heads = g.op("MatMul", [p, v]);
-  g.op("Reshape", [g.op("Transpose", [heads], { perm: attr.ints([0, 2, 1, 3]) }), g.int64s([0, 0, -1])], {}, "O");
-  return g.encode("attention", attentionInputs(s, [f32("QKV", ["b", "t", "packed"])]), [f32("O", ["b", "t", "d"])]);
+  g.op("Transpose", [heads], { perm: attr.ints([0, 2, 1, 3]) }, "O");
+  return g.encode("attention", attentionInputs(s, [packedQkv("QKV", s)]), [perHead("O", s)]);
 }
 
 /**
@@ -154,7 +159,7 @@ export function attentionGradModel(s: AttentionShape): Uint8Array {
   const scale = attr.float(1 / Math.sqrt(s.headSize));
   const mm = (a: string, b: string, transA: number, transB: number, alpha = attr.float(1)) =>
     g.op("FusedMatMul", [a, b], { transA: attr.int(transA), transB: attr.int(transB), alpha }, undefined, "com.microsoft");
-  const dOut = g.op("Transpose", [g.op("Reshape", ["DO", g.int64s([0, 0, s.heads, s.headSize])])], { perm: attr.ints([0, 2, 1, 3]) });
+  const dOut = g.op("Transpose", ["DO"], { perm: attr.ints([0, 2, 1, 3]) });
   const dV = mm(p, dOut, 1, 0);
   const dP = mm(dOut, v, 0, 1);
   const rowDot = g.op("ReduceSum", [g.op("Mul", [dP, p]), g.int64s([-1])], { keepdims: attr.int(1) });
@@ -166,6 +171,6 @@ export function attentionGradModel(s: AttentionShape): Uint8Array {
     [dQ, dK, dV].map((t) => g.op("Unsqueeze", [t, g.int64s([0])])),
     { axis: attr.int(0) },
   );
-  g.op("Reshape", [g.op("Transpose", [stacked], { perm: attr.ints([1, 3, 0, 2, 4]) }), g.int64s([0, 0, -1])], {}, "DQKV");
-  return g.encode("attention_grad", attentionInputs(s, [f32("DO", ["b", "t", "d"]), f32("QKV", ["b", "t", "packed"])]), [f32("DQKV", ["b", "t", "packed"])]);
+  g.op("Transpose", [stacked], { perm: attr.ints([1, 3, 0, 2, 4]) }, "DQKV");
+  return g.encode("attention_grad", attentionInputs(s, [perHead("DO", s), packedQkv("QKV", s)]), [packedQkv("DQKV", s)]);
 }

@@ -157,7 +157,7 @@ function attentionPlan(qkv: TensorInfo, attrs: AttentionAttrs): { shape: Attenti
   return {
     shape,
     key: `heads=${shape.heads},headSize=${shape.headSize},${shape.causal ? "causal" : "full"}`,
-    qkvFeed: { name: "QKV", tensor: qkv, dims: [b, t, packed] },
+    qkvFeed: { name: "QKV", tensor: qkv, dims: [b, t, 3, shape.heads, shape.headSize] },
     mask: shape.causal ? [{ name: "MASK", tensor: causalMask(t), dims: [t, t] }] : [],
   };
 }
@@ -171,7 +171,7 @@ const attention: KernelFunc = ({ inputs, backend, attrs }) => {
     `fused:Attention(${plan.key})`,
     () => attentionModel(plan.shape),
     [plan.qkvFeed, ...plan.mask],
-    [{ name: "O", shape: [b, t, packed / 3], dims: [b, t, packed / 3] }],
+    [{ name: "O", shape: [b, t, packed / 3], dims: [b, t, plan.shape.heads, plan.shape.headSize] }],
   )[0];
 };
 
@@ -183,8 +183,8 @@ const attentionGrad: KernelFunc = ({ inputs, backend, attrs }) => {
     backend as unknown as WasmBackendLike,
     `fused:AttentionGrad(${plan.key})`,
     () => attentionGradModel(plan.shape),
-    [{ name: "DO", tensor: dy, dims: [b, t, packed / 3] }, plan.qkvFeed, ...plan.mask],
-    [{ name: "DQKV", shape: qkv.shape, dims: [b, t, packed] }],
+    [{ name: "DO", tensor: dy, dims: [b, t, plan.shape.heads, plan.shape.headSize] }, plan.qkvFeed, ...plan.mask],
+    [{ name: "DQKV", shape: qkv.shape, dims: plan.qkvFeed.dims }],
   )[0];
 };
 
