@@ -564,3 +564,28 @@ describe("ReLU's gradient on wasm", () => {
     }
   });
 });
+
+describe("Add on wasm", () => {
+  const cases: { a: number[]; b: number[]; fast: boolean }[] = [
+    { a: [64, 26, 26, 32], b: [32], fast: true }, // a conv layer's bias in training
+    { a: [32], b: [64, 26, 26, 32], fast: true }, // the bias first
+    { a: [32, 64, 1024], b: [1, 1, 1024], fast: true }, // a Dense layer's on a sequence
+    { a: [7, 13], b: [13], fast: true }, // a row that is not a multiple of four
+    { a: [6, 5], b: [6, 5], fast: false },
+    { a: [5, 1], b: [1, 4], fast: false },
+    { a: [3, 4], b: [3, 1], fast: false },
+    { a: [1, 9], b: [9], fast: false },
+  ];
+  for (const c of cases) {
+    it(`[${c.a}] + [${c.b}]: the bits of cpu's add${c.fast ? ", one SIMD pass" : ", stock"}`, async () => {
+      const r = rng(c.a.length * 10 + c.b.length);
+      const av = r.data(size(c.a));
+      const bv = r.data(size(c.b));
+      const run = () => tf.add(tf.tensor(av, c.a), tf.tensor(bv, c.b));
+      const got = (await on("wasm", run))[0];
+      const want = (await on("cpu", run))[0];
+      expect(got.length).toBe(want.length);
+      expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(want.buffer, want.byteOffset, want.byteLength))).toBe(true);
+    });
+  }
+});

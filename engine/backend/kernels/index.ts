@@ -22,6 +22,7 @@ import { wasmSliceConfig, wasmSplitVConfig } from "./wasm_slice";
 import { wasmSumConfig } from "./wasm_sum";
 import { wasmUnsortedSegmentSumConfig } from "./wasm_unsorted_segment_sum";
 import { routeReluGradient, wasmReluGradConfig } from "./relu_grad";
+import { wasmBiasAddConfig } from "./wasm_bias_add";
 
 interface Patch {
   /** Shown in %verify_env, e.g. "wasm:BatchMatMul(transposed→XNNPACK)". */
@@ -55,6 +56,7 @@ const PATCHES: Patch[] = [
   wasm("Exp", "large→native MLAS when on", (stock) => expConfig(stock?.setupFunc)),
   wasm("Erf", "large→native MLAS when on", (stock) => erfConfig(stock?.setupFunc)),
   wasm("TscolabReluGrad", "added: relu gradient in one pass", () => wasmReluGradConfig()),
+  wasm("Add", "bias over rows, SIMD", (stock) => wasmBiasAddConfig(stock?.setupFunc)),
 ];
 
 const installed = new Map<string, Patch>();

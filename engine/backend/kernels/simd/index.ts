@@ -26,6 +26,8 @@ export interface SimdKernels {
     decay: number,
     flags: number,
   ): void;
+  /** out[r,c] = x[r,c] + bias[c] over rows×cols floats. */
+  addRows(x: number, bias: number, out: number, rows: number, cols: number): void;
   /** out = dy · step(x) over n floats (step: 1 above 0, 0 at or below, NaN for NaN). */
   reluGrad(dy: number, x: number, out: number, n: number): void;
   /** out[c] = Σ_r in[r,c] (r ascending) over rows×cols floats. */

@@ -441,4 +441,30 @@
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br $ls)))
   )
+
+  (func (export "addRows") (param $x i32) (param $bias i32) (param $out i32) (param $rows i32) (param $cols i32)
+    ;; out[r, c] = x[r, c] + bias[c]: a layer's bias added to every row, the bias staying in cache.
+    (local $r i32) (local $c i32) (local $c4 i32) (local $colBytes i32)
+    (local.set $colBytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $c4 (i32.shl (i32.and (local.get $cols) (i32.const -4)) (i32.const 2)))
+    (block $rdone (loop $lr
+      (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $c (i32.const 0))
+      (block $vdone (loop $lv
+        (br_if $vdone (i32.ge_u (local.get $c) (local.get $c4)))
+        (v128.store align=4 (i32.add (local.get $out) (local.get $c))
+          (f32x4.add (v128.load align=4 (i32.add (local.get $x) (local.get $c))) (v128.load align=4 (i32.add (local.get $bias) (local.get $c)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br $lv)))
+      (block $sdone (loop $ls
+        (br_if $sdone (i32.ge_u (local.get $c) (local.get $colBytes)))
+        (f32.store (i32.add (local.get $out) (local.get $c))
+          (f32.add (f32.load (i32.add (local.get $x) (local.get $c))) (f32.load (i32.add (local.get $bias) (local.get $c)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $ls)))
+      (local.set $x (i32.add (local.get $x) (local.get $colBytes)))
+      (local.set $out (i32.add (local.get $out) (local.get $colBytes)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $lr)))
+  )
 )
