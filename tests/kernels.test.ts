@@ -589,3 +589,35 @@ describe("Add on wasm", () => {
     });
   }
 });
+
+describe("MaxPoolGrad for windows that tile the input", () => {
+  const tilings = [
+    { batch: 2, inH: 26, inW: 26, inC: 8, fh: 2, fw: 2 }, // the bench CNN's first pool
+    { batch: 2, inH: 11, inW: 11, inC: 6, fh: 2, fw: 2 }, // a row and a column no window covers; a channel tail
+    { batch: 1, inH: 9, inW: 7, inC: 3, fh: 3, fw: 3 }, // fewer channels than a vector
+    { batch: 3, inH: 4, inW: 6, inC: 5, fh: 1, fw: 2 },
+    { batch: 1, inH: 5, inW: 5, inC: 4, fh: 1, fw: 1 },
+  ];
+  it.each(tilings.map((g, i) => [i, g] as const))("tiling %i: the same bits as the zero-fill-and-scatter kernel (ties, NaN and -0 included)", async (_i, t) => {
+    const { simdKernelsFor } = await import("../engine/backend/kernels/simd");
+    await tf.setBackend("wasm");
+    const simd = simdKernelsFor(tf.backend())!;
+    const outH = Math.floor(t.inH / t.fh);
+    const outW = Math.floor(t.inW / t.fw);
+    const r = rng(t.inH * 31 + t.inC);
+    const xData = r.data(t.batch * t.inH * t.inW * t.inC).map((v) => Math.round(v * 2) / 2); // many ties
+    xData[3] = NaN;
+    xData.fill(NaN, t.inC * 2, t.inC * 3); // a whole pixel of NaN
+    const dyData = r.data(t.batch * outH * outW * t.inC);
+    dyData[0] = -0;
+    dyData[1] = NaN;
+    const b = tf.backend() as BackendWasm;
+    const [x, dy, tiles, scatter] = [tf.tensor(xData), tf.tensor(dyData), tf.fill([xData.length], 7), tf.zeros([xData.length])];
+    const at = (u: tf.Tensor) => b.getMemoryOffset(u.dataId);
+    simd.maxPoolGradTiles(at(x), at(dy), at(tiles), t.batch, t.inH, t.inW, t.inC, outH, outW, t.fh, t.fw); // over garbage: every element must be written
+    simd.maxPoolGrad(at(x), at(dy), at(scatter), t.batch, t.inH, t.inW, t.inC, outH, outW, t.fh, t.fw, t.fh, t.fw, 0, 0);
+    const [got, want] = [tiles.dataSync() as Float32Array, scatter.dataSync() as Float32Array];
+    tf.dispose([x, dy, tiles, scatter]);
+    expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(want.buffer, want.byteOffset, want.byteLength))).toBe(true);
+  });
+});

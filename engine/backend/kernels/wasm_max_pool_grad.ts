@@ -75,7 +75,10 @@ const maxPoolGrad: KernelFunc = (args) => {
   const dx = backend.makeOutput(input.shape, "float32");
   const simd = simdKernelsFor(backend);
   if (simd) {
-    simd.maxPoolGrad(offsetOf(backend, input), offsetOf(backend, dy), offsetOf(backend, dx), ...geometryArgs(g));
+    // Windows that tile the input (2×2 stride 2 and the like): each element is written once, no zero fill and scatter.
+    const tiles = g.strideH === g.fh && g.strideW === g.fw && g.padTop === 0 && g.padLeft === 0 && g.outH * g.fh <= g.inH && g.outW * g.fw <= g.inW;
+    if (tiles) simd.maxPoolGradTiles(offsetOf(backend, input), offsetOf(backend, dy), offsetOf(backend, dx), g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.fh, g.fw);
+    else simd.maxPoolGrad(offsetOf(backend, input), offsetOf(backend, dy), offsetOf(backend, dx), ...geometryArgs(g));
     return dx;
   }
   const dxData = f32(backend, dx);

@@ -26,6 +26,8 @@ export interface SimdKernels {
     decay: number,
     flags: number,
   ): void;
+  /** maxPoolGrad for windows that tile the input (strides = window, no padding): every covered element written once. */
+  maxPoolGradTiles(x: number, dy: number, dx: number, batch: number, inH: number, inW: number, channels: number, outH: number, outW: number, fh: number, fw: number): void;
   /** out[r,c] = x[r,c] + bias[c] over rows×cols floats. */
   addRows(x: number, bias: number, out: number, rows: number, cols: number): void;
   /** out = dy · step(x) over n floats (step: 1 above 0, 0 at or below, NaN for NaN). */

@@ -467,4 +467,108 @@
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $lr)))
   )
+
+  ;; maxPoolGrad for windows that tile the input (strides equal to the window, no padding): each
+  ;; input element lies in at most one window, so instead of zero-filling dx and scattering, every
+  ;; covered element is written once, 0 + dy at its window's first maximum and 0 elsewhere (the
+  ;; same bits as the scatter). Rows and columns no window covers are zeroed by a fill first.
+  (func (export "maxPoolGradTiles")
+    (param $x i32) (param $dy i32) (param $dx i32) (param $batch i32) (param $inH i32) (param $inW i32) (param $c i32)
+    (param $outH i32) (param $outW i32) (param $fh i32) (param $fw i32)
+    (local $b i32) (local $oy i32) (local $ox i32) (local $iy i32) (local $ix i32) (local $ch i32) (local $c4 i32)
+    (local $o i32) (local $p i32) (local $best v128) (local $idx v128) (local $val v128) (local $mask v128) (local $dyv v128)
+    (local $bs f32) (local $is i32) (local $vs f32) (local $ds f32)
+    (local.set $c4 (i32.and (local.get $c) (i32.const -4)))
+    (if (i32.or (i32.lt_s (i32.mul (local.get $outH) (local.get $fh)) (local.get $inH)) (i32.lt_s (i32.mul (local.get $outW) (local.get $fw)) (local.get $inW)))
+      (then (memory.fill (local.get $dx) (i32.const 0)
+        (i32.shl (i32.mul (i32.mul (i32.mul (local.get $batch) (local.get $inH)) (local.get $inW)) (local.get $c)) (i32.const 2)))))
+    (local.set $b (i32.const 0))
+    (block $bdone (loop $lb
+      (br_if $bdone (i32.ge_u (local.get $b) (local.get $batch)))
+      (local.set $oy (i32.const 0))
+      (block $oydone (loop $loy
+        (br_if $oydone (i32.ge_u (local.get $oy) (local.get $outH)))
+        (local.set $ox (i32.const 0))
+        (block $oxdone (loop $lox
+          (br_if $oxdone (i32.ge_u (local.get $ox) (local.get $outW)))
+          (local.set $o (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $outH)) (local.get $oy)) (local.get $outW)) (local.get $ox)) (local.get $c)))
+          (local.set $ch (i32.const 0))
+          (block $c4done (loop $lc4
+            (br_if $c4done (i32.ge_u (local.get $ch) (local.get $c4)))
+            ;; the first maximum of the window, per lane (element indices; -1 when none, e.g. all NaN)
+            (local.set $best (f32x4.splat (f32.const -inf)))
+            (local.set $idx (i32x4.splat (i32.const -1)))
+            (local.set $iy (i32.mul (local.get $oy) (local.get $fh)))
+            (block $wydone (loop $lwy
+              (br_if $wydone (i32.ge_s (local.get $iy) (i32.mul (i32.add (local.get $oy) (i32.const 1)) (local.get $fh))))
+              (local.set $ix (i32.mul (local.get $ox) (local.get $fw)))
+              (block $wxdone (loop $lwx
+                (br_if $wxdone (i32.ge_s (local.get $ix) (i32.mul (i32.add (local.get $ox) (i32.const 1)) (local.get $fw))))
+                (local.set $p (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $inH)) (local.get $iy)) (local.get $inW)) (local.get $ix)) (local.get $c)) (local.get $ch)))
+                (local.set $val (v128.load align=4 (i32.add (local.get $x) (i32.shl (local.get $p) (i32.const 2)))))
+                (local.set $mask (f32x4.gt (local.get $val) (local.get $best)))
+                (local.set $best (v128.bitselect (local.get $val) (local.get $best) (local.get $mask)))
+                (local.set $idx (v128.bitselect (i32x4.add (i32x4.splat (local.get $p)) (v128.const i32x4 0 1 2 3)) (local.get $idx) (local.get $mask)))
+                (local.set $ix (i32.add (local.get $ix) (i32.const 1)))
+                (br $lwx)))
+              (local.set $iy (i32.add (local.get $iy) (i32.const 1)))
+              (br $lwy)))
+            ;; write the window once: 0 + dy where the maximum is, 0 elsewhere
+            (local.set $dyv (f32x4.add (v128.const f32x4 0 0 0 0) (v128.load align=4 (i32.add (local.get $dy) (i32.shl (i32.add (local.get $o) (local.get $ch)) (i32.const 2))))))
+            (local.set $iy (i32.mul (local.get $oy) (local.get $fh)))
+            (block $wydone2 (loop $lwy2
+              (br_if $wydone2 (i32.ge_s (local.get $iy) (i32.mul (i32.add (local.get $oy) (i32.const 1)) (local.get $fh))))
+              (local.set $ix (i32.mul (local.get $ox) (local.get $fw)))
+              (block $wxdone2 (loop $lwx2
+                (br_if $wxdone2 (i32.ge_s (local.get $ix) (i32.mul (i32.add (local.get $ox) (i32.const 1)) (local.get $fw))))
+                (local.set $p (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $inH)) (local.get $iy)) (local.get $inW)) (local.get $ix)) (local.get $c)) (local.get $ch)))
+                (v128.store align=4 (i32.add (local.get $dx) (i32.shl (local.get $p) (i32.const 2)))
+                  (v128.and (local.get $dyv) (i32x4.eq (local.get $idx) (i32x4.add (i32x4.splat (local.get $p)) (v128.const i32x4 0 1 2 3)))))
+                (local.set $ix (i32.add (local.get $ix) (i32.const 1)))
+                (br $lwx2)))
+              (local.set $iy (i32.add (local.get $iy) (i32.const 1)))
+              (br $lwy2)))
+            (local.set $ch (i32.add (local.get $ch) (i32.const 4)))
+            (br $lc4)))
+          ;; the channels past the last four, one at a time
+          (block $cdone (loop $lc
+            (br_if $cdone (i32.ge_u (local.get $ch) (local.get $c)))
+            (local.set $bs (f32.const -inf))
+            (local.set $is (i32.const -1))
+            (local.set $iy (i32.mul (local.get $oy) (local.get $fh)))
+            (block $sydone (loop $lsy
+              (br_if $sydone (i32.ge_s (local.get $iy) (i32.mul (i32.add (local.get $oy) (i32.const 1)) (local.get $fh))))
+              (local.set $ix (i32.mul (local.get $ox) (local.get $fw)))
+              (block $sxdone (loop $lsx
+                (br_if $sxdone (i32.ge_s (local.get $ix) (i32.mul (i32.add (local.get $ox) (i32.const 1)) (local.get $fw))))
+                (local.set $p (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $inH)) (local.get $iy)) (local.get $inW)) (local.get $ix)) (local.get $c)) (local.get $ch)))
+                (local.set $vs (f32.load (i32.add (local.get $x) (i32.shl (local.get $p) (i32.const 2)))))
+                (if (f32.gt (local.get $vs) (local.get $bs)) (then (local.set $bs (local.get $vs)) (local.set $is (local.get $p))))
+                (local.set $ix (i32.add (local.get $ix) (i32.const 1)))
+                (br $lsx)))
+              (local.set $iy (i32.add (local.get $iy) (i32.const 1)))
+              (br $lsy)))
+            (local.set $ds (f32.add (f32.const 0) (f32.load (i32.add (local.get $dy) (i32.shl (i32.add (local.get $o) (local.get $ch)) (i32.const 2))))))
+            (local.set $iy (i32.mul (local.get $oy) (local.get $fh)))
+            (block $sydone2 (loop $lsy2
+              (br_if $sydone2 (i32.ge_s (local.get $iy) (i32.mul (i32.add (local.get $oy) (i32.const 1)) (local.get $fh))))
+              (local.set $ix (i32.mul (local.get $ox) (local.get $fw)))
+              (block $sxdone2 (loop $lsx2
+                (br_if $sxdone2 (i32.ge_s (local.get $ix) (i32.mul (i32.add (local.get $ox) (i32.const 1)) (local.get $fw))))
+                (local.set $p (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $inH)) (local.get $iy)) (local.get $inW)) (local.get $ix)) (local.get $c)) (local.get $ch)))
+                (f32.store (i32.add (local.get $dx) (i32.shl (local.get $p) (i32.const 2)))
+                  (select (local.get $ds) (f32.const 0) (i32.eq (local.get $p) (local.get $is))))
+                (local.set $ix (i32.add (local.get $ix) (i32.const 1)))
+                (br $lsx2)))
+              (local.set $iy (i32.add (local.get $iy) (i32.const 1)))
+              (br $lsy2)))
+            (local.set $ch (i32.add (local.get $ch) (i32.const 1)))
+            (br $lc)))
+          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+          (br $lox)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $loy)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $lb)))
+  )
 )
