@@ -3,20 +3,16 @@
 // tfjs cpu: a Dense layer's GELU and the transformer's layer norm, values and
 // every gradient, at odd sizes and at the transformer's own. With the native
 // kernels off, the same layers take their tfjs ops again.
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { installFastKernels } from "../engine/backend/kernels";
-import { disableNativeKernels, enableNativeKernels, fusedKernelsOn, nativeCalls, prepareNativeKernels } from "../engine/backend/native";
+import { describe, expect, it } from "vitest";
+import { disableNativeKernels, enableNativeKernels, fusedKernelsOn, nativeCalls } from "../engine/backend/native";
 import { attentionGradModel, attentionModel, geluGradModel, geluModel, layerNormGradModel, layerNormModel } from "../engine/backend/native/fused_models";
 import { matMulModel } from "../engine/backend/native/matmul_models";
 import { nativeRuntime } from "../engine/backend/native/sessions";
 import type { OrtRuntime } from "../engine/backend/native/ort_runtime";
 import { transformerLayers } from "../engine/models/transformer/layers";
-import { expectClose, on } from "./helpers/backends";
+import { expectClose, on, withNativeKernels } from "./helpers/backends";
 
 function rng(seed: number, scale = 1) {
   let s = seed >>> 0;
@@ -30,16 +26,7 @@ function rng(seed: number, scale = 1) {
 const calls = (prefix: string) => [...nativeCalls.entries()].filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
 const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-fused-"));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-beforeAll(async () => {
-  await tf.setBackend("wasm");
-  await tf.ready();
-  installFastKernels("wasm");
-  const state = await prepareNativeKernels({ cacheDir: path.join(tmp, "cache") });
-  expect(state.on, state.reason).toBe(true);
-}, 60_000);
+withNativeKernels("tscolab-fused-");
 
 /** The layer norm layer's output, and the gradients of Σ y·w for x, γ and β. */
 function layerNormProgram(shape: number[], seed: number, epsilon: number) {

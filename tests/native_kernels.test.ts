@@ -10,13 +10,12 @@ import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { linearRegression } from "simple-statistics";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { installFastKernels } from "../engine/backend/kernels";
-import { disableNativeKernels, enableNativeKernels, nativeCalls, nativeKernelsInForce, NATIVE_MIN_MACS, prepareNativeKernels, probeNativeKernels } from "../engine/backend/native";
+import { describe, expect, it } from "vitest";
+import { disableNativeKernels, enableNativeKernels, nativeCalls, nativeKernelsInForce, NATIVE_MIN_MACS, probeNativeKernels } from "../engine/backend/native";
 import { loadOrtRuntime, locateOrt, nativeThreads, PINNED_ORT_VERSION, type OrtRuntime } from "../engine/backend/native/ort_runtime";
 import { nativeRuntime, useNativeRuntime } from "../engine/backend/native/sessions";
 import { verifyEnv } from "../engine/env/verify_env";
-import { expectClose, on } from "./helpers/backends";
+import { expectClose, on, withNativeKernels } from "./helpers/backends";
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -29,16 +28,7 @@ function rng(seed: number) {
 
 const totalCalls = () => [...nativeCalls.values()].reduce((a, b) => a + b, 0);
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tscolab-native-"));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-beforeAll(async () => {
-  await tf.setBackend("wasm");
-  await tf.ready();
-  installFastKernels("wasm");
-  const state = await prepareNativeKernels({ cacheDir: path.join(tmp, "cache") });
-  expect(state.on, state.reason).toBe(true);
-}, 60_000);
+const tmp = withNativeKernels("tscolab-native-");
 
 describe("native matMul against stock cpu", () => {
   // tfjs's own BatchMatMul gradient does not sum a broadcast operand's gradient over the batch (on any backend), so broadcast cases check values only.

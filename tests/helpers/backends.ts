@@ -1,8 +1,14 @@
 // The comparison the kernel tests share: run the same tensor program on two
 // backends (tscolab's wasm kernels and stock tfjs cpu) and compare plain
 // arrays within float32 rounding of a sum of `inner` products.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { expect } from "vitest";
+import "@tensorflow/tfjs-backend-wasm";
+import { afterAll, beforeAll, expect } from "vitest";
+import { installFastKernels } from "../../engine/backend/kernels";
+import { prepareNativeKernels } from "../../engine/backend/native";
 
 /** Runs `f` on `backend` with tensors it builds there; returns plain arrays. */
 export async function on(backend: "wasm" | "cpu", f: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
@@ -28,4 +34,22 @@ export function expectClose(actual: Float32Array, expected: Float32Array, inner:
     }
   }
   expect(worst, `${what}: worst relative error at ${at} (${actual[at]} vs ${expected[at]})`).toBeLessThanOrEqual(tol);
+}
+
+/**
+ * For the test file that calls it: wasm with tscolab's kernels and the native
+ * ones on (probed into a cache under a temp folder, removed afterwards).
+ * Returns that folder, for the file's own scratch files.
+ */
+export function withNativeKernels(prefix: string): string {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  beforeAll(async () => {
+    await tf.setBackend("wasm");
+    await tf.ready();
+    installFastKernels("wasm");
+    const state = await prepareNativeKernels({ cacheDir: path.join(tmp, "cache") });
+    expect(state.on, state.reason).toBe(true);
+  }, 60_000);
+  return tmp;
 }
