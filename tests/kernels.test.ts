@@ -488,6 +488,27 @@ describe("UnsortedSegmentSum on wasm (missing in stock) vs cpu", () => {
     expectClose(got, want, size(idShape), "unsortedSegmentSum");
   });
 
+  it.each([
+    [2048, 256, 73],
+    [37, 7, 5],
+    [9, 1, 3],
+  ])("SIMD rows: %i ids of %i floats into %i segments, the bits of the plain loop", async (n, inner, numSegments) => {
+    const { simdKernelsFor } = await import("../engine/backend/kernels/simd");
+    const { segmentSum } = await import("../engine/backend/kernels/wasm_unsorted_segment_sum");
+    await tf.setBackend("wasm");
+    const simd = simdKernelsFor(tf.backend())!;
+    const xData = r.data(n * inner);
+    const ids = Int32Array.from({ length: n }, () => r.int(-1, numSegments)); // repeats, and -1 and numSegments dropped
+    const want = new Float32Array(numSegments * inner);
+    segmentSum(xData, ids, want, inner, numSegments);
+    const b = tf.backend() as BackendWasm;
+    const [x, id, out] = [tf.tensor(xData), tf.tensor1d(ids, "int32"), tf.fill([numSegments * inner], 9)];
+    simd.segmentSum(b.getMemoryOffset(x.dataId), b.getMemoryOffset(id.dataId), b.getMemoryOffset(out.dataId), n, inner, numSegments);
+    const got = out.dataSync() as Float32Array;
+    tf.dispose([x, id, out]);
+    expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(want.buffer))).toBe(true);
+  });
+
   it("an Embedding layer trains on wasm: gather's gradient equals cpu's", async () => {
     const table = r.data(10 * 4);
     const idx = Int32Array.from([3, 1, 3, 9, 0, 3]);

@@ -28,6 +28,8 @@ export interface SimdKernels {
   ): void;
   /** maxPoolGrad for windows that tile the input (strides = window, no padding): every covered element written once. */
   maxPoolGradTiles(x: number, dy: number, dx: number, batch: number, inH: number, inW: number, channels: number, outH: number, outW: number, fh: number, fw: number): void;
+  /** out = 0, then out[ids[i]] += x[i] for rows of `inner` floats, i ascending; ids outside [0, numSegments) dropped. */
+  segmentSum(x: number, ids: number, out: number, n: number, inner: number, numSegments: number): void;
   /** out[r,c] = x[r,c] + bias[c] over rows×cols floats. */
   addRows(x: number, bias: number, out: number, rows: number, cols: number): void;
   /** out = dy · step(x) over n floats (step: 1 above 0, 0 at or below, NaN for NaN). */

@@ -571,4 +571,35 @@
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $lb)))
   )
+
+  ;; out = 0, then out[ids[i]] += x[i] (rows of `inner` floats), i ascending, ids outside
+  ;; [0, numSegments) dropped: the gradient of an embedding lookup.
+  (func (export "segmentSum") (param $x i32) (param $ids i32) (param $out i32) (param $n i32) (param $inner i32) (param $numSegments i32)
+    (local $i i32) (local $id i32) (local $k i32) (local $k4 i32) (local $rowBytes i32) (local $src i32) (local $dst i32)
+    (local.set $rowBytes (i32.shl (local.get $inner) (i32.const 2)))
+    (local.set $k4 (i32.shl (i32.and (local.get $inner) (i32.const -4)) (i32.const 2)))
+    (memory.fill (local.get $out) (i32.const 0) (i32.mul (local.get $numSegments) (local.get $rowBytes)))
+    (block $done (loop $li
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $id (i32.load (i32.add (local.get $ids) (i32.shl (local.get $i) (i32.const 2)))))
+      (if (i32.and (i32.ge_s (local.get $id) (i32.const 0)) (i32.lt_s (local.get $id) (local.get $numSegments)))
+        (then
+          (local.set $src (i32.add (local.get $x) (i32.mul (local.get $i) (local.get $rowBytes))))
+          (local.set $dst (i32.add (local.get $out) (i32.mul (local.get $id) (local.get $rowBytes))))
+          (local.set $k (i32.const 0))
+          (block $vdone (loop $lv
+            (br_if $vdone (i32.ge_u (local.get $k) (local.get $k4)))
+            (v128.store align=4 (i32.add (local.get $dst) (local.get $k))
+              (f32x4.add (v128.load align=4 (i32.add (local.get $dst) (local.get $k))) (v128.load align=4 (i32.add (local.get $src) (local.get $k)))))
+            (local.set $k (i32.add (local.get $k) (i32.const 16)))
+            (br $lv)))
+          (block $sdone (loop $ls
+            (br_if $sdone (i32.ge_u (local.get $k) (local.get $rowBytes)))
+            (f32.store (i32.add (local.get $dst) (local.get $k))
+              (f32.add (f32.load (i32.add (local.get $dst) (local.get $k))) (f32.load (i32.add (local.get $src) (local.get $k)))))
+            (local.set $k (i32.add (local.get $k) (i32.const 4)))
+            (br $ls)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $li)))
+  )
 )
