@@ -5,7 +5,8 @@
 // per-op bookkeeping. One graph runs them on onnxruntime's threads without
 // coming back to JavaScript. Shapes are symbolic, so one session serves every
 // size; the math is the one the tfjs ops compute (tests hold them together).
-import { attr, DataType, encodeModel, type NodeDef, type TensorDef, type ValueInfoDef } from "../../export/onnx/onnx_messages";
+import { attr, DataType, type NodeDef, type TensorDef, type ValueInfoDef } from "../../export/onnx/onnx_messages";
+import { f32, floatScalar, nativeModel } from "./model";
 
 /** Nodes and constants of one graph, each intermediate named by the builder. */
 class Graph {
@@ -18,43 +19,25 @@ class Graph {
     return output;
   }
 
+  private constant(make: (name: string) => TensorDef): string {
+    const name = `c${this.constants.length}`;
+    this.constants.push(make(name));
+    return name;
+  }
+
   float(value: number): string {
-    const name = `c${this.constants.length}`;
-    this.constants.push({ name, dataType: DataType.FLOAT, dims: [], raw: new Uint8Array(new Float32Array([value]).buffer) });
-    return name;
+    return this.constant((name) => floatScalar(name, value));
   }
 
-  int64s(values: number[]): string {
-    const name = `c${this.constants.length}`;
-    this.constants.push({ name, dataType: DataType.INT64, dims: [values.length], raw: new Uint8Array(new BigInt64Array(values.map(BigInt)).buffer) });
-    return name;
-  }
-
-  int64Scalar(value: number): string {
-    const name = `c${this.constants.length}`;
-    this.constants.push({ name, dataType: DataType.INT64, dims: [], raw: new Uint8Array(new BigInt64Array([BigInt(value)]).buffer) });
-    return name;
+  /** An int64 constant: a vector by default, a scalar with dims []. */
+  int64s(values: number[], dims = [values.length]): string {
+    return this.constant((name) => ({ name, dataType: DataType.INT64, dims, raw: new Uint8Array(new BigInt64Array(values.map(BigInt)).buffer) }));
   }
 
   encode(name: string, inputs: ValueInfoDef[], outputs: ValueInfoDef[]): Uint8Array {
-    const contrib = this.nodes.some((n) => n.domain === "com.microsoft");
-    return encodeModel({
-      irVersion: 8,
-      opsetVersion: 17,
-      producerName: "tscolab-native-kernels",
-      producerVersion: "1",
-      graphName: name,
-      nodes: this.nodes,
-      initializers: this.constants,
-      inputs,
-      outputs,
-      metadata: {},
-      extraOpsets: contrib ? { "com.microsoft": 1 } : undefined,
-    });
+    return nativeModel(name, { nodes: this.nodes, initializers: this.constants, inputs, outputs });
   }
 }
-
-const f32 = (name: string, shape: (string | number)[]): ValueInfoDef => ({ name, elemType: DataType.FLOAT, shape });
 
 /** Y = x·Φ(x) = x·(1 + erf(x/√2))/2, onnxruntime's one-pass Gelu. */
 export function geluModel(): Uint8Array {
@@ -128,7 +111,7 @@ function attentionWeights(g: Graph, s: AttentionShape): { q: string; k: string; 
   // QKV comes in as [b, T, 3, h, dh] (the packed [b, T, 3·h·dh] bytes seen 5-D: a Reshape node would
   // copy a graph input) → [3, b, h, T, dh]: one transpose, then q, k, v are slices of the first axis.
   const parts = g.op("Transpose", ["QKV"], { perm: attr.ints([2, 0, 3, 1, 4]) });
-  const [q, k, v] = [0, 1, 2].map((i) => g.op("Gather", [parts, g.int64Scalar(i)], { axis: attr.int(0) }));
+  const [q, k, v] = [0, 1, 2].map((i) => g.op("Gather", [parts, g.int64s([i], [])], { axis: attr.int(0) }));
   const scores = g.op("FusedMatMul", [q, k], { transA: attr.int(0), transB: attr.int(1), alpha: attr.float(1 / Math.sqrt(s.headSize)) }, undefined, "com.microsoft");
   const p = g.op("Softmax", [s.causal ? g.op("Add", [scores, "MASK"]) : scores], { axis: attr.int(-1) });
   return { q, k, v, p };

@@ -1,7 +1,8 @@
 // The one-node ONNX models the native matMul kernels run: each shape of a
 // call is free (symbolic dimensions), so one session serves every size of a
 // variant. Variants differ by transposes, bias and fused activation only.
-import { attr, DataType, encodeModel, type NodeDef, type ValueInfoDef } from "../../export/onnx/onnx_messages";
+import { attr, type NodeDef, type ValueInfoDef } from "../../export/onnx/onnx_messages";
+import { f32, floatScalar, nativeModel } from "./model";
 
 /** Activations tfjs fuses into _FusedMatMul that ONNX has as one op with the same definition. */
 export const NATIVE_ACTIVATIONS = ["linear", "relu", "relu6", "elu", "sigmoid", "leakyrelu"] as const;
@@ -20,8 +21,6 @@ export interface MatMulVariant {
 
 export const variantKey = (v: MatMulVariant): string =>
   `${v.batched ? "bmm" : "gemm"}:${+v.transposeA}${+v.transposeB}:${v.bias ? "bias" : "nobias"}:${v.activation}${v.activation === "leakyrelu" ? `(${v.leakyAlpha})` : ""}`;
-
-const f32 = (name: string, shape: (string | number)[]): ValueInfoDef => ({ name, elemType: DataType.FLOAT, shape });
 
 function activationNode(v: MatMulVariant, input: string, output: string): NodeDef | null {
   const node = (opType: string, attributes: NodeDef["attributes"] = {}): NodeDef => ({ opType, name: "activation", inputs: [input], outputs: [output], attributes });
@@ -79,18 +78,10 @@ export function matMulModel(v: MatMulVariant): Uint8Array {
     }
   }
   if (act) nodes.push(act);
-  const scalar = (name: string, value: number) => ({ name, dataType: DataType.FLOAT, dims: [], raw: new Uint8Array(new Float32Array([value]).buffer) });
-  return encodeModel({
-    irVersion: 8,
-    opsetVersion: 17,
-    producerName: "tscolab-native-kernels",
-    producerVersion: "1",
-    graphName: variantKey(v),
+  return nativeModel(variantKey(v), {
     nodes,
-    initializers: v.activation === "relu6" ? [scalar("zero", 0), scalar("six", 6)] : [],
+    initializers: v.activation === "relu6" ? [floatScalar("zero", 0), floatScalar("six", 6)] : [],
     inputs,
     outputs: [f32("Y", v.batched ? ["yb", "y1", "y2"] : ["y0", "y1"])],
-    metadata: {},
-    extraOpsets: v.batched ? { "com.microsoft": 1 } : undefined,
   });
 }

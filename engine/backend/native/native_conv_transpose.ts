@@ -7,12 +7,14 @@
 // Layout: dy and dx stay NHWC on the wasm heap; the transposes to and from
 // onnxruntime's NCHW are nodes of the same model.
 import type { TensorInfo } from "@tensorflow/tfjs-core";
-import { attr, DataType, encodeModel } from "../../export/onnx/onnx_messages";
+import { attr } from "../../export/onnx/onnx_messages";
 import { NATIVE_CONV_MIN_DEPTH } from "../kernels/conv2d";
 import type { ConvGeometry } from "../kernels/conv_layout";
 import type { WasmBackendLike } from "../kernels/wasm_heap";
 import { NATIVE_MIN_MACS } from "./native_matmul";
-import { countCall, nativeRuntime, sessionFor } from "./sessions";
+import { f32, nativeModel } from "./model";
+import { runGraph } from "./run_graph";
+import { nativeRuntime } from "./sessions";
 
 interface Placement {
   strides: [number, number];
@@ -44,12 +46,7 @@ function convTransposeModel(p: Placement): Uint8Array {
     outputs: [output],
     attributes: { perm: attr.ints(order) },
   });
-  return encodeModel({
-    irVersion: 8,
-    opsetVersion: 17,
-    producerName: "tscolab-native-kernels",
-    producerVersion: "1",
-    graphName: keyOf(p),
+  return nativeModel(keyOf(p), {
     nodes: [
       perm("dy_nchw", "dy", "dyc", [0, 3, 1, 2]),
       // tfjs filter [fh, fw, inC, outC] → ConvTranspose weight [outC (its input channels), inC, fh, fw]
@@ -63,43 +60,26 @@ function convTransposeModel(p: Placement): Uint8Array {
       },
       perm("dx_nhwc", "dxc", "dx", [0, 2, 3, 1]),
     ],
-    initializers: [],
-    inputs: [
-      { name: "dy", elemType: DataType.FLOAT, shape: ["n", "oh", "ow", "oc"] },
-      { name: "filter", elemType: DataType.FLOAT, shape: ["fh", "fw", "ic", "oc"] },
-    ],
-    outputs: [{ name: "dx", elemType: DataType.FLOAT, shape: ["n", "ih", "iw", "ic"] }],
-    metadata: {},
+    inputs: [f32("dy", ["n", "oh", "ow", "oc"]), f32("filter", ["fh", "fw", "ic", "oc"])],
+    outputs: [f32("dx", ["n", "ih", "iw", "ic"])],
   });
 }
 
 /** dx (NHWC) for dy (NHWC) and the filter natively, or null when this geometry should stay on wasm. */
 export function nativeConvBackpropInput(backend: WasmBackendLike, dy: TensorInfo, filter: TensorInfo, g: ConvGeometry): TensorInfo | null {
-  const rt = nativeRuntime();
-  if (!rt || dy.dtype !== "float32" || filter.dtype !== "float32") return null;
+  if (!nativeRuntime() || dy.dtype !== "float32" || filter.dtype !== "float32") return null;
   const depth = g.fh * g.fw * g.inC;
   // Shallow windows stay on wasm by the forward convolution's measured rule (the same product, transposed).
   if (depth < NATIVE_CONV_MIN_DEPTH || g.batch * g.outH * g.outW * g.outC * depth < NATIVE_MIN_MACS) return null;
   const p = placement(g);
-  const key = keyOf(p);
-  const session = sessionFor(rt, key, () => convTransposeModel(p));
-  const dxShape = [g.batch, g.inH, g.inW, g.inC];
-  const dx = backend.makeOutput(dxShape, "float32");
-  const heap = backend.wasm.HEAPU8.buffer; // after the allocation: it may have grown the heap
-  const view = (t: TensorInfo, n: number) => new Float32Array(heap, backend.dataIdMap.get(t.dataId).memoryOffset, n);
-  try {
-    session.run(
-      {
-        dy: rt.tensor(view(dy, g.batch * g.outH * g.outW * g.outC), [g.batch, g.outH, g.outW, g.outC]),
-        filter: rt.tensor(view(filter, depth * g.outC), [g.fh, g.fw, g.inC, g.outC]),
-      },
-      { dx: rt.tensor(view(dx, g.batch * g.inH * g.inW * g.inC), dxShape) },
-      {},
-    );
-  } catch (e) {
-    backend.disposeData(dx.dataId);
-    throw e;
-  }
-  countCall(key);
-  return dx;
+  return runGraph(
+    backend,
+    keyOf(p),
+    () => convTransposeModel(p),
+    [
+      { name: "dy", tensor: dy, dims: [g.batch, g.outH, g.outW, g.outC] },
+      { name: "filter", tensor: filter, dims: [g.fh, g.fw, g.inC, g.outC] },
+    ],
+    [{ name: "dx", shape: [g.batch, g.inH, g.inW, g.inC], dims: [g.batch, g.inH, g.inW, g.inC] }],
+  )[0];
 }

@@ -16,15 +16,16 @@ import {
   registerKernel,
   serialization,
   unregisterKernel,
+  util,
   type KernelFunc,
   type NamedAttrMap,
   type NamedTensorMap,
   type Tensor,
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
-import { f32, type WasmBackendLike } from "../kernels/wasm_heap";
+import type { WasmBackendLike } from "../kernels/wasm_heap";
 import { attentionGradModel, attentionModel, geluGradModel, geluModel, layerNormGradModel, layerNormModel, type AttentionShape } from "./fused_models";
-import { countCall, nativeRuntime, sessionFor } from "./sessions";
+import { runGraph, type GraphFeed } from "./run_graph";
 
 export const FUSED_GELU = "TscolabFusedGelu";
 export const FUSED_GELU_GRAD = "TscolabFusedGeluGrad";
@@ -34,55 +35,21 @@ export const FUSED_ATTENTION = "TscolabFusedAttention";
 export const FUSED_ATTENTION_GRAD = "TscolabFusedAttentionGrad";
 export const FUSED_KERNEL_NAMES = [FUSED_GELU, FUSED_GELU_GRAD, FUSED_LAYER_NORM, FUSED_LAYER_NORM_GRAD, FUSED_ATTENTION, FUSED_ATTENTION_GRAD] as const;
 
-interface Feed {
-  name: string;
-  /** A tensor on the wasm heap, or plain values (a constant such as the causal mask). */
-  tensor: TensorInfo | Float32Array;
-  dims: number[];
-}
-
-interface Fetch {
-  name: string;
-  shape: number[];
-  dims: number[];
-}
-
-/** Runs one graph on wasm tensors: outputs are allocated on the heap first, then every view is taken. */
-function runGraph(backend: WasmBackendLike, key: string, model: () => Uint8Array, feeds: Feed[], fetches: Fetch[]): TensorInfo[] {
-  const rt = nativeRuntime();
-  if (!rt) throw new Error(`${key} needs the native kernels, which are off in this process`);
-  for (const f of feeds) if (!(f.tensor instanceof Float32Array) && f.tensor.dtype !== "float32") throw new Error(`${key} takes float32 tensors; ${f.name} is ${f.tensor.dtype}`);
-  const session = sessionFor(rt, key, model);
-  const outs = fetches.map((f) => backend.makeOutput(f.shape, "float32"));
-  const size = (dims: number[]) => dims.reduce((p, d) => p * d, 1);
-  const feedTensors = Object.fromEntries(feeds.map((f) => [f.name, rt.tensor(f.tensor instanceof Float32Array ? f.tensor : f32(backend, f.tensor, size(f.dims)), f.dims)]));
-  const fetchTensors = Object.fromEntries(fetches.map((f, i) => [f.name, rt.tensor(f32(backend, outs[i], size(f.dims)), f.dims)]));
-  try {
-    session.run(feedTensors, fetchTensors, {});
-  } catch (e) {
-    for (const o of outs) backend.disposeData(o.dataId);
-    throw e;
-  }
-  countCall(key);
-  return outs;
-}
-
-const sizeOf = (t: TensorInfo) => t.shape.reduce((p, d) => p * d, 1);
 /** [rows, d] of a tensor normalized over its last axis. */
 const rowsOf = (t: TensorInfo): [number, number] => {
   const d = t.shape[t.shape.length - 1] ?? 1;
-  return [d === 0 ? 0 : sizeOf(t) / d, d];
+  return [d === 0 ? 0 : util.sizeFromShape(t.shape) / d, d];
 };
 
 const gelu: KernelFunc = ({ inputs, backend }) => {
   const { x } = inputs as { x: TensorInfo };
-  const n = [sizeOf(x)];
+  const n = [util.sizeFromShape(x.shape)];
   return runGraph(backend as unknown as WasmBackendLike, "fused:Gelu", geluModel, [{ name: "X", tensor: x, dims: n }], [{ name: "Y", shape: x.shape, dims: n }])[0];
 };
 
 const geluGrad: KernelFunc = ({ inputs, backend }) => {
   const { dy, x } = inputs as { dy: TensorInfo; x: TensorInfo };
-  const n = [sizeOf(x)];
+  const n = [util.sizeFromShape(x.shape)];
   return runGraph(
     backend as unknown as WasmBackendLike,
     "fused:GeluGrad",
@@ -95,40 +62,41 @@ const geluGrad: KernelFunc = ({ inputs, backend }) => {
   )[0];
 };
 
-const layerNorm: KernelFunc = ({ inputs, backend, attrs }) => {
-  const { x, gamma, beta } = inputs as { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo };
+/** A layer norm call's epsilon and the rows × d view of x and γ both directions feed. */
+function layerNormPlan(x: TensorInfo, gamma: TensorInfo, attrs: unknown) {
   const { epsilon } = attrs as { epsilon: number };
   const [rows, d] = rowsOf(x);
+  const feeds: GraphFeed[] = [
+    { name: "X", tensor: x, dims: [rows, d] },
+    { name: "G", tensor: gamma, dims: [d] },
+  ];
+  return { epsilon, rows, d, feeds };
+}
+
+const layerNorm: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, gamma, beta } = inputs as { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo };
+  const p = layerNormPlan(x, gamma, attrs);
   return runGraph(
     backend as unknown as WasmBackendLike,
-    `fused:LayerNorm(${epsilon})`,
-    () => layerNormModel(epsilon),
-    [
-      { name: "X", tensor: x, dims: [rows, d] },
-      { name: "G", tensor: gamma, dims: [d] },
-      { name: "B", tensor: beta, dims: [d] },
-    ],
-    [{ name: "Y", shape: x.shape, dims: [rows, d] }],
+    `fused:LayerNorm(${p.epsilon})`,
+    () => layerNormModel(p.epsilon),
+    [...p.feeds, { name: "B", tensor: beta, dims: [p.d] }],
+    [{ name: "Y", shape: x.shape, dims: [p.rows, p.d] }],
   )[0];
 };
 
 const layerNormGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, x, gamma } = inputs as { dy: TensorInfo; x: TensorInfo; gamma: TensorInfo };
-  const { epsilon } = attrs as { epsilon: number };
-  const [rows, d] = rowsOf(x);
+  const p = layerNormPlan(x, gamma, attrs);
   return runGraph(
     backend as unknown as WasmBackendLike,
-    `fused:LayerNormGrad(${epsilon})`,
-    () => layerNormGradModel(epsilon),
+    `fused:LayerNormGrad(${p.epsilon})`,
+    () => layerNormGradModel(p.epsilon),
+    [{ name: "DY", tensor: dy, dims: [p.rows, p.d] }, ...p.feeds],
     [
-      { name: "DY", tensor: dy, dims: [rows, d] },
-      { name: "X", tensor: x, dims: [rows, d] },
-      { name: "G", tensor: gamma, dims: [d] },
-    ],
-    [
-      { name: "DX", shape: x.shape, dims: [rows, d] },
-      { name: "DG", shape: gamma.shape, dims: [d] },
-      { name: "DB", shape: gamma.shape, dims: [d] },
+      { name: "DX", shape: x.shape, dims: [p.rows, p.d] },
+      { name: "DG", shape: gamma.shape, dims: [p.d] },
+      { name: "DB", shape: gamma.shape, dims: [p.d] },
     ],
   );
 };
@@ -151,7 +119,7 @@ interface AttentionAttrs {
 }
 
 /** The graph's shape and feeds shared by the forward and backward kernels of attention over `qkv` [batch, T, 3·d]. */
-function attentionPlan(qkv: TensorInfo, attrs: AttentionAttrs): { shape: AttentionShape; key: string; qkvFeed: Feed; mask: Feed[] } {
+function attentionPlan(qkv: TensorInfo, attrs: AttentionAttrs): { shape: AttentionShape; key: string; qkvFeed: GraphFeed; mask: GraphFeed[] } {
   const [b, t, packed] = qkv.shape;
   const shape: AttentionShape = { heads: attrs.heads, headSize: packed / 3 / attrs.heads, causal: !!attrs.causal };
   return {

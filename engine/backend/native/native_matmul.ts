@@ -1,13 +1,14 @@
-// matMuls on the wasm heap computed by MLAS, in place: the operands are read
-// through Float32Array views of the heap and the product is written into a
-// tensor the wasm backend allocated, so no float is copied on either side.
+// matMuls on the wasm heap computed by MLAS, in place (run_graph.ts): the
+// operands are read through views of the heap and the product is written
+// into a tensor the wasm backend allocated.
 // A call costs ~10-15 µs, so small products stay on the wasm kernels; the
 // choice depends on the shape alone, never on timing, so a run and its resume
 // take the same path at every step.
 import { broadcast_util, util, type TensorInfo } from "@tensorflow/tfjs-core";
 import type { WasmBackendLike } from "../kernels/wasm_heap";
 import { matMulModel, NATIVE_ACTIVATIONS, variantKey, type MatMulVariant, type NativeActivation } from "./matmul_models";
-import { countCall, nativeRuntime, sessionFor } from "./sessions";
+import { runGraph, type GraphFeed } from "./run_graph";
+import { nativeRuntime } from "./sessions";
 
 /** Fewer multiply-adds than this and the wasm kernels win (measured: bench/step_profile.ts shapes; a one-node Gemm here costs ~10-15 µs a call). */
 export const NATIVE_MIN_MACS = 1 << 18;
@@ -30,8 +31,7 @@ export interface NativeMatMulArgs {
  * has no single op for). Operands have rank 2 or more, as tfjs kernels get them.
  */
 export function nativeMatMul(backend: WasmBackendLike, args: NativeMatMulArgs): TensorInfo | null {
-  const rt = nativeRuntime();
-  if (!rt) return null;
+  if (!nativeRuntime()) return null;
   const { a, b, transposeA, transposeB, bias } = args;
   if (a.dtype !== "float32" || b.dtype !== "float32" || (bias && bias.dtype !== "float32")) return null;
   const activation = (args.activation ?? "linear") as NativeActivation;
@@ -69,26 +69,10 @@ export function nativeMatMul(backend: WasmBackendLike, args: NativeMatMulArgs): 
     activation,
     leakyAlpha: activation === "leakyrelu" ? (args.leakyAlpha ?? 0.2) : undefined,
   };
-  const key = variantKey(variant);
-  const session = sessionFor(rt, key, () => matMulModel(variant));
-  const out = backend.makeOutput(outShape, "float32");
-  // Views are taken after the allocation above: growing the heap replaces its buffer.
-  const heap = backend.wasm.HEAPU8.buffer;
-  const view = (t: TensorInfo, size: number) => new Float32Array(heap, backend.dataIdMap.get(t.dataId).memoryOffset, size);
-  const dimsA = variant.batched ? [batchA, aRows, aCols] : [aRows, aCols];
-  const dimsB = variant.batched ? [batchB, bRows, bCols] : [bRows, bCols];
-  const feeds: Record<string, unknown> = {
-    A: rt.tensor(view(a, batchA * aRows * aCols), dimsA),
-    B: rt.tensor(view(b, batchB * bRows * bCols), dimsB),
-  };
-  if (bias) feeds.C = rt.tensor(view(bias, n), [n]);
-  const outDims = variant.batched ? [batch, m, n] : [m, n];
-  try {
-    session.run(feeds, { Y: rt.tensor(view(out, batch * m * n), outDims) }, {});
-  } catch (e) {
-    backend.disposeData(out.dataId);
-    throw e;
-  }
-  countCall(key);
-  return out;
+  const feeds: GraphFeed[] = [
+    { name: "A", tensor: a, dims: variant.batched ? [batchA, aRows, aCols] : [aRows, aCols] },
+    { name: "B", tensor: b, dims: variant.batched ? [batchB, bRows, bCols] : [bRows, bCols] },
+  ];
+  if (bias) feeds.push({ name: "C", tensor: bias, dims: [n] });
+  return runGraph(backend, variantKey(variant), () => matMulModel(variant), feeds, [{ name: "Y", shape: outShape, dims: variant.batched ? [batch, m, n] : [m, n] }])[0];
 }
