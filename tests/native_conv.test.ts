@@ -6,20 +6,11 @@
 // show which path each convolution took.
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { installFastKernels } from "../engine/backend/kernels";
+import { afterAll, describe, expect, it } from "vitest";
 import { NATIVE_CONV_MIN_DEPTH } from "../engine/backend/kernels/conv2d";
-import { disableNativeKernels, enableNativeKernels, nativeCalls, nativeKernelsInForce, NATIVE_MIN_MACS, prepareNativeKernels } from "../engine/backend/native";
-import { expectClose, on } from "./helpers/backends";
+import { disableNativeKernels, enableNativeKernels, nativeCalls, nativeKernelsInForce, NATIVE_MIN_MACS } from "../engine/backend/native";
+import { expectClose, on, rng, withNativeKernels } from "./helpers/backends";
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return (n: number) =>
-    Float32Array.from({ length: n }, () => {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      return (s / 2 ** 32) * 2 - 1;
-    });
-}
 const data = rng(11);
 const size = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
 
@@ -126,13 +117,7 @@ function expectGradients(c: ConvCase, got: Float32Array[], want: Float32Array[])
   names.forEach((n, i) => expectClose(got[i], want[i], inner[i], n));
 }
 
-beforeAll(async () => {
-  await tf.setBackend("wasm");
-  await tf.ready();
-  installFastKernels("wasm");
-  const state = await prepareNativeKernels();
-  expect(state.on, `native kernels off: ${state.reason}`).toBe(true);
-});
+withNativeKernels("tscolab-native-conv-");
 
 afterAll(() => {
   enableNativeKernels();

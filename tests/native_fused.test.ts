@@ -12,16 +12,7 @@ import { matMulModel } from "../engine/backend/native/matmul_models";
 import { nativeRuntime } from "../engine/backend/native/sessions";
 import type { OrtRuntime } from "../engine/backend/native/ort_runtime";
 import { transformerLayers } from "../engine/models/transformer/layers";
-import { expectClose, on, withNativeKernels } from "./helpers/backends";
-
-function rng(seed: number, scale = 1) {
-  let s = seed >>> 0;
-  return (n: number) =>
-    Float32Array.from({ length: n }, () => {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      return ((s / 2 ** 32) * 2 - 1) * scale;
-    });
-}
+import { expectClose, on, rng, withNativeKernels } from "./helpers/backends";
 
 const calls = (prefix: string) => [...nativeCalls.entries()].filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
 const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);

@@ -15,16 +15,7 @@ import { disableNativeKernels, enableNativeKernels, nativeCalls, nativeKernelsIn
 import { loadOrtRuntime, locateOrt, nativeThreads, PINNED_ORT_VERSION, type OrtRuntime } from "../engine/backend/native/ort_runtime";
 import { nativeRuntime, useNativeRuntime } from "../engine/backend/native/sessions";
 import { verifyEnv } from "../engine/env/verify_env";
-import { expectClose, on, withNativeKernels } from "./helpers/backends";
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return (n: number) =>
-    Float32Array.from({ length: n }, () => {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      return (s / 2 ** 32) * 2 - 1;
-    });
-}
+import { expectClose, on, rng, withNativeKernels } from "./helpers/backends";
 
 const totalCalls = () => [...nativeCalls.values()].reduce((a, b) => a + b, 0);
 

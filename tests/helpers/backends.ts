@@ -10,6 +10,16 @@ import { afterAll, beforeAll, expect } from "vitest";
 import { installFastKernels } from "../../engine/backend/kernels";
 import { prepareNativeKernels } from "../../engine/backend/native";
 
+/** Deterministic uniform floats in [-scale, scale): `rng(seed)(n)` gives the next n (failures reproduce). */
+export function rng(seed: number, scale = 1) {
+  let s = seed >>> 0;
+  return (n: number) =>
+    Float32Array.from({ length: n }, () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return ((s / 2 ** 32) * 2 - 1) * scale;
+    });
+}
+
 /** Runs `f` on `backend` with tensors it builds there; returns plain arrays. */
 export async function on(backend: "wasm" | "cpu", f: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
   await tf.setBackend(backend);
