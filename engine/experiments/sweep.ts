@@ -20,6 +20,7 @@ import { isPlainObject, parseLiteral, setDotted } from "./dotted";
 import { checkConfigKey, expandTrials, parseAblation, parseGrid, parseSpace, trialConfig, validateTrials, type SweepSpace } from "./space";
 import { assertSweepNotRunning, createSweepDir, currentSweepWriter, openSweep, writeSweep, type SweepRecord, type TrialRecord } from "./sweep_store";
 import type { TrialMessage, TrialRequest } from "./trial_worker";
+import { compiledScript } from "../util/compiled_script";
 
 type Obj = Record<string, unknown>;
 
@@ -149,12 +150,8 @@ function objectiveOf(input: SweepInput, base: Obj): { objective: string; mode: "
 
 /** The compiled trial worker (sweeps run from dist/ or, under tests, from sources beside a built dist/). */
 export function workerPath(): string {
-  const here = path.join(__dirname, "trial_worker.js");
-  if (fs.existsSync(here)) return here;
-  for (let dir = __dirname; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
-    const built = path.join(dir, "dist", "engine", "experiments", "trial_worker.js");
-    if (fs.existsSync(built)) return built;
-  }
+  const script = compiledScript(__dirname, "engine/experiments/trial_worker.js");
+  if (script) return script;
   throw new TscolabError("the sweep's trial worker (dist/engine/experiments/trial_worker.js) is not built", "run npm run build in the tscolab package");
 }
 

@@ -4,20 +4,16 @@
 // and rotates; an async commit on the loop's own thread would advance only
 // when the loop yields between steps. One worker per process, started on
 // first use, never keeping the process alive while idle.
-import fs from "node:fs";
-import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { TscolabError } from "../errors";
 import type { CommitCheckpointOptions, CommittedCheckpoint } from "./checkpoints";
 import type { CommitReply, CommitRequest } from "./commit_worker";
+import { compiledScript } from "../util/compiled_script";
 
 function workerScript(): string {
-  const here = path.join(__dirname, "commit_worker.js");
-  if (fs.existsSync(here)) return here;
-  // Running from source (the tests): the compiled copy.
-  const built = path.resolve(__dirname, "..", "..", "dist", "engine", "store", "commit_worker.js");
-  if (fs.existsSync(built)) return built;
-  throw new Error(`cannot find commit_worker.js next to ${__filename} or in dist/; build with \`npm run build\``);
+  const script = compiledScript(__dirname, "engine/store/commit_worker.js");
+  if (!script) throw new Error(`cannot find commit_worker.js next to ${__filename} or in dist/; build with \`npm run build\``);
+  return script;
 }
 
 let worker: Worker | null = null;
