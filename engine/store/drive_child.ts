@@ -39,8 +39,6 @@ export interface DriveStep {
 export interface DriveRunInfo {
   exists: boolean;
   runJson: string | null;
-  metricsSha: string | null;
-  runJsonSha: string | null;
   /** Every file at the top of the run folder (run.json, metrics.jsonl, and what else the run wrote there) → its sha256. */
   files: Record<string, string>;
   steps: DriveStep[];
@@ -329,7 +327,7 @@ function readBytes(file: string): Buffer | null {
 }
 
 function inspect(runDir: string, verify: string[] = [], newestValid = false): DriveRunInfo {
-  if (!exists("drive", runDir)) return { exists: false, runJson: null, metricsSha: null, runJsonSha: null, files: {}, steps: [], best: null };
+  if (!exists("drive", runDir)) return { exists: false, runJson: null, files: {}, steps: [], best: null };
   const runJson = readText(path.join(runDir, "run.json"));
   const metrics = readText(path.join(runDir, "metrics.jsonl"));
   const ck = path.join(runDir, CHECKPOINTS_DIR);
@@ -370,7 +368,7 @@ function inspect(runDir: string, verify: string[] = [], newestValid = false): Dr
     const sha = name.name === "run.json" ? shaOf(runJson) : name.name === "metrics.jsonl" ? shaOf(metrics) : shaOf(readBytes(path.join(runDir, name.name)));
     if (sha) files[name.name] = sha;
   }
-  return { exists: true, runJson, metricsSha: shaOf(metrics), runJsonSha: shaOf(runJson), files, steps, best };
+  return { exists: true, runJson, files, steps, best };
 }
 
 function pullFolder(src: string, dest: string): void {

@@ -10,13 +10,12 @@
 // The child and its pipe never keep this process alive; a request in flight
 // does, through its watchdog timer.
 import { fork, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
 import type { Socket } from "node:net";
 import os from "node:os";
-import path from "node:path";
 import type { ChildError, Message, Request, Side } from "./drive_child";
+import { compiledScript } from "../util/compiled_script";
 
-export const DEFAULT_DRIVE_TIMEOUT_S = 30;
+const DEFAULT_DRIVE_TIMEOUT_S = 30;
 
 /** How long one Drive call may take before it counts as hung: $TSCOLAB_DRIVE_TIMEOUT seconds, default 30. */
 export function driveCallTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
@@ -40,12 +39,9 @@ export class DriveIOError extends Error {
 }
 
 function childScript(): string {
-  const here = path.join(__dirname, "drive_child.js");
-  if (fs.existsSync(here)) return here;
-  // Running from source (the tests): the compiled copy.
-  const built = path.resolve(__dirname, "..", "..", "dist", "engine", "store", "drive_child.js");
-  if (fs.existsSync(built)) return built;
-  throw new Error(`cannot find drive_child.js next to ${__filename} or in dist/; build with \`npm run build\``);
+  const script = compiledScript(__dirname, "engine/store/drive_child.js");
+  if (!script) throw new Error(`cannot find drive_child.js next to ${__filename} or in dist/; build with \`npm run build\``);
+  return script;
 }
 
 const clock = (d: Date) => d.toTimeString().slice(0, 8);

@@ -49,10 +49,10 @@ async function withinMs<T>(work: Promise<T>, ms: number): Promise<T | undefined>
 export async function createLocalFirstRun(
   driveRoot: string,
   localRoot: string,
-  opts: { runName?: string; now?: Date; fields?: Record<string, unknown>; io?: DriveIO },
+  opts: { runName?: string; now?: Date; fields?: Record<string, unknown> },
 ): Promise<RunPlace & { run: RunHandle }> {
   noteLocalRoot(localRoot);
-  const io = opts.io ?? new DriveIO();
+  const io = new DriveIO();
   const names = await withinMs(io.call<string[]>({ op: "runNames", driveRoot }), Math.min(ID_CHECK_MS, io.timeoutMs));
   const run = await createRun(localDriveRoot(localRoot, driveRoot), { ...opts, taken: new Set(names ?? []) });
   return { run, runId: run.runId, driveRoot, runDir: path.join(runsDir(driveRoot), run.runId), workDir: run.runDir, io };
@@ -115,15 +115,11 @@ async function pullFromDrive(io: DriveIO, driveDir: string, localDir: string, in
  * and why). A run whose config says `checkpoint.local: false` (or `local`
  * false here) resumes from the Drive directly, as before.
  */
-export async function prepareLocalFirstResume(
-  driveRoot: string,
-  ref: string,
-  opts: { cwd?: string; local?: LocalSetting } = {},
-): Promise<ResumePoint & { place: RunPlace; source: "local" | "drive" | "direct" }> {
+export async function prepareLocalFirstResume(driveRoot: string, ref: string, opts: { cwd?: string; local?: LocalSetting } = {}): Promise<ResumePoint & { place: RunPlace }> {
   const cwd = opts.cwd ?? process.cwd();
   const direct = async () => {
     const point = await prepareResume(driveRoot, ref, { cwd });
-    return { ...point, source: "direct" as const, place: { runId: point.run.runId, driveRoot: point.run.driveRoot, runDir: point.run.runDir, workDir: point.run.runDir } };
+    return { ...point, place: { runId: point.run.runId, driveRoot: point.run.driveRoot, runDir: point.run.runDir, workDir: point.run.runDir } };
   };
   const given = opts.local !== undefined && opts.local !== null;
   const firstRoot = resolveLocalRoot(given ? opts.local : undefined, cwd);
@@ -206,7 +202,6 @@ export async function prepareLocalFirstResume(
       checkpoint,
       skipped,
       notes,
-      source: fromDrive ? "drive" : "local",
       place: { runId, driveRoot, runDir: driveDir, workDir: run.runDir, io },
     };
   } catch (err) {

@@ -30,7 +30,7 @@ import { sha256, tempSibling } from "./durable_fs";
 import { MANIFEST_NAME } from "./manifest";
 import { METRICS_FILE, RUN_JSON } from "./runs";
 
-export const outageSchema = z.object({ since: z.string(), until: z.string().nullable(), reason: z.string() });
+const outageSchema = z.object({ since: z.string(), until: z.string().nullable(), reason: z.string() });
 export type Outage = z.infer<typeof outageSchema>;
 
 /** What the progress line, the summary and `%drive status` show. */
@@ -209,9 +209,9 @@ export class RunMirror {
   /** Something changed in the local folder: copy it when the Drive allows. */
   notify(): void {
     if (this.closed) return;
-    this.local = snapshotLocal(this.opts.localDir);
     this.dirty = true;
-    this.kick();
+    // A pass that starts now reads the folder itself; otherwise read it here, so status() is current.
+    if (!this.kick()) this.local = snapshotLocal(this.opts.localDir);
   }
 
   status(): MirrorState {
@@ -287,8 +287,9 @@ export class RunMirror {
     });
   }
 
-  private kick(): void {
-    if (this.running || this.closed || !this.dirty) return;
+  /** Starts a pass when one is due and none runs; true when it started one. */
+  private kick(): boolean {
+    if (this.running || this.closed || !this.dirty) return false;
     const wait = this.retryAt - Date.now();
     if (wait > 0) {
       if (!this.retryTimer) {
@@ -298,7 +299,7 @@ export class RunMirror {
         }, wait);
         this.retryTimer.unref();
       }
-      return;
+      return false;
     }
     this.running = this.passes().finally(() => {
       this.running = null;
@@ -306,6 +307,7 @@ export class RunMirror {
       this.maybeRemoveLocal();
       this.kick();
     });
+    return true;
   }
 
   private async passes(): Promise<void> {
@@ -363,7 +365,7 @@ export class RunMirror {
     const { localDir, driveDir, driveRoot } = this.opts;
     const local = (this.local = snapshotLocal(localDir));
     if (!this.inspected) {
-      await this.io.call({ op: "ensureRun", driveRoot, runDir: driveDir, createdAt: this.opts.createdAt, createRoot: !this.inspected && !this.outages.length });
+      await this.io.call({ op: "ensureRun", driveRoot, runDir: driveDir, createdAt: this.opts.createdAt, createRoot: !this.outages.length });
       const verify = [...local.steps.map(([n]) => n), ...(local.best ? [BEST_DIR] : [])];
       const info = await this.io.call<DriveRunInfo>({ op: "inspect", runDir: driveDir, verify });
       this.driveSteps = new Set(info.steps.map((s) => s.name));
@@ -420,7 +422,7 @@ export class RunMirror {
     const steps = [...this.driveSteps].map((n) => parseCheckpointName(n)!);
     const remove = checkpointsToRemove(steps, { committed: parseCheckpointName(newest[0])!, keepLast: this.keepLast, keepBest: this.keepBest, bestStep: this.driveBestStep });
     if (!remove.length) return;
-    const names = steps.filter((s) => remove.includes(s)).map((s) => `step-${String(s).padStart(9, "0")}`);
+    const names = [...this.driveSteps].filter((n) => remove.includes(parseCheckpointName(n)!));
     await this.io.call({ op: "remove", dirs: names.map((n) => path.join(this.opts.driveDir, CHECKPOINTS_DIR, n)) });
     for (const n of names) {
       this.driveSteps.delete(n);

@@ -59,7 +59,6 @@ export async function runFullTier(ctx: FullRunContext): Promise<FullRun> {
   const monitor = monitorFor(config.earlyStopping?.monitor, trainer.validCount > 0);
   const best = new BestTracker(progress, monitor);
   const saver = new CheckpointSaver(trainer, progress, runDir, config.checkpoint, config.epochs, best, ctx.onStoreChange);
-  saver.localCopy = ctx.onStoreChange !== undefined;
   const hooks: TrainHook[] = [
     new WeightDigests(trainer, runDir),
     new MetricsLog(runDir, ctx.history, ctx.onStoreChange),

@@ -18,8 +18,6 @@ import type { BestTracker } from "./best";
 export class CheckpointSaver implements TrainHook {
   /** Checkpoints committed by this run. */
   saved = 0;
-  /** Writing a local-first run's local copy: no fsync (the Drive copy is the durable one), committed in the background. */
-  localCopy = false;
   private lastSavedStep: number | null = null;
   private inFlight: Promise<void> | null = null;
 
@@ -34,6 +32,11 @@ export class CheckpointSaver implements TrainHook {
     /** Called after every commit (a local-first run's mirror copies it to the Drive). */
     private readonly onCommitted?: () => void,
   ) {}
+
+  /** Writing a local-first run's local copy (the one with a mirror to tell): no fsync (the Drive copy is the durable one), committed in the background. */
+  private get localCopy(): boolean {
+    return this.onCommitted !== undefined;
+  }
 
   async onStepEnd(s: StepEnd): Promise<void> {
     if (saveAfterStep(this.policy, s)) await s.offTheClock(() => this.save(false));
