@@ -288,10 +288,22 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
  * that did not verify (report their `message`s: file and sha256 mismatch).
  */
 export async function loadLatestCheckpoint(runDir: string): Promise<{ checkpoint: LoadedCheckpoint | null; skipped: CorruptCheckpoint[] }> {
+  return newestThatVerifies(runDir, true);
+}
+
+/** The newest checkpoint that verifies (its bytes hashed, not kept), or null; older ones are not read. */
+export async function newestValidCheckpoint(runDir: string): Promise<ValidCheckpoint | null> {
+  const { checkpoint } = await newestThatVerifies(runDir, false);
+  if (!checkpoint) return null;
+  const { files: _none, ...info } = checkpoint;
+  return info;
+}
+
+async function newestThatVerifies(runDir: string, keepBytes: boolean): Promise<{ checkpoint: LoadedCheckpoint | null; skipped: CorruptCheckpoint[] }> {
   const ckDir = path.join(runDir, CHECKPOINTS_DIR);
   const skipped: CorruptCheckpoint[] = [];
   for (const f of await stepFolders(ckDir)) {
-    const r = await inspectStepFolder(ckDir, f, true);
+    const r = await inspectStepFolder(ckDir, f, keepBytes);
     if ("ok" in r) return { checkpoint: r.ok, skipped };
     skipped.push(r.bad);
   }

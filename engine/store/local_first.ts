@@ -9,16 +9,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import { TscolabError } from "../errors";
-import { BEST_DIR, CHECKPOINTS_DIR, cleanStaleTemporaries, listValidCheckpoints, loadLatestCheckpoint } from "./checkpoints";
+import { BEST_DIR, CHECKPOINTS_DIR, cleanStaleTemporaries, newestValidCheckpoint } from "./checkpoints";
 import type { DriveRunInfo } from "./drive_child";
 import { DriveIO, DriveIOError } from "./drive_io";
 import { runsDir } from "./drive_root";
 import { makeDirs, tempSibling, writeFileAtomic } from "./durable_fs";
 import { localDriveRoot, noteLocalRoot, resolveLocalRoot, type LocalSetting } from "./local_root";
-import { rewindMetrics } from "./metrics";
 import { prepareResume, type ResumePoint } from "./resume";
-import { createRun, EXPORTS_DIR, listRunIds, METRICS_FILE, openRun, RUN_JSON, updateRunJson, type RunHandle } from "./runs";
-import { assertNoOtherWriter, currentWriter } from "./writer";
+import { createRun, EXPORTS_DIR, listRunIds, METRICS_FILE, openRun, RUN_JSON, type RunHandle } from "./runs";
 
 /** A run being trained: its Drive folder, and the folder the trainer writes (the local copy, or the Drive folder itself). */
 export interface RunPlace {
@@ -158,7 +156,7 @@ export async function prepareLocalFirstResume(driveRoot: string, ref: string, op
     const localDir = path.join(runsDir(localBase), runId);
     const hasLocal = fs.existsSync(path.join(localDir, RUN_JSON));
     if (hasLocal) await cleanStaleTemporaries(localDir);
-    const localNewest = hasLocal ? (await listValidCheckpoints(localDir)).valid[0] : undefined;
+    const localNewest = hasLocal ? await newestValidCheckpoint(localDir) : null;
     const driveNewest = info?.steps.find((s) => s.valid);
     const onDrive = info?.exists && info.runJson !== null;
     if (!hasLocal && !onDrive) {
@@ -185,25 +183,11 @@ export async function prepareLocalFirstResume(driveRoot: string, ref: string, op
     for (const s of info?.steps ?? [])
       if (s.valid === false && s.step > (driveNewest?.step ?? -1)) notes.push(`skipping ${s.name} on the Drive: ${s.name} is corrupt: ${s.problems}`);
 
-    const run = await openRun(localBase, runId);
-    assertNoOtherWriter(run.runId, run.runJson);
-    run.runJson = await updateRunJson(run.runDir, { status: "running", writer: currentWriter() });
-    const { checkpoint, skipped } = await loadLatestCheckpoint(run.runDir);
-    notes.push(...skipped.map((s) => `skipping ${s.message}`));
-    const { dropped } = await rewindMetrics(run.runDir, checkpoint ? checkpoint.step : -1);
     const where = fromDrive
       ? "from the Drive (this machine had no newer copy)"
       : `from the local copy on this machine (${driveError ? `the Drive did not answer: ${driveError.message}` : driveNewest ? `the Drive has up to ${driveNewest.name}` : "the Drive has no checkpoint yet"})`;
-    if (checkpoint) notes.push(`resuming ${runId} from ${checkpoint.name} (epoch ${checkpoint.epoch}) ${where}`);
-    else notes.push(`no valid checkpoint in ${runId}; starting it over from step 0`);
-    if (dropped) notes.push(`metrics.jsonl: dropped ${dropped} line(s) written after that checkpoint`);
-    return {
-      run,
-      checkpoint,
-      skipped,
-      notes,
-      place: { runId, driveRoot, runDir: driveDir, workDir: run.runDir, io },
-    };
+    const point = await prepareResume(localBase, runId, { where });
+    return { ...point, notes: [...notes, ...point.notes], place: { runId, driveRoot, runDir: driveDir, workDir: point.run.runDir, io } };
   } catch (err) {
     io.close();
     throw err;

@@ -17,7 +17,15 @@ export interface ResumePoint {
 }
 
 /** Refuses a run another live process is training (run.json `writer`), then claims it. */
-export async function prepareResume(driveRoot: string, ref: string, opts: { cwd?: string } = {}): Promise<ResumePoint> {
+export async function prepareResume(
+  driveRoot: string,
+  ref: string,
+  opts: {
+    cwd?: string;
+    /** Where the checkpoint came from, said after "resuming … (epoch N)". */
+    where?: string;
+  } = {},
+): Promise<ResumePoint> {
   const run = await openRun(driveRoot, ref, opts);
   assertNoOtherWriter(run.runId, run.runJson);
   // Claim the run before touching it: a second resume of it now stops at the check above.
@@ -26,7 +34,7 @@ export async function prepareResume(driveRoot: string, ref: string, opts: { cwd?
   const notes = skipped.map((s) => `skipping ${s.message}`);
   const step = checkpoint ? checkpoint.step : -1;
   const { dropped } = await rewindMetrics(run.runDir, step);
-  if (checkpoint) notes.push(`resuming ${run.runId} from ${checkpoint.name} (epoch ${checkpoint.epoch})`);
+  if (checkpoint) notes.push(`resuming ${run.runId} from ${checkpoint.name} (epoch ${checkpoint.epoch})${opts.where ? ` ${opts.where}` : ""}`);
   else notes.push(`no valid checkpoint in ${run.runId}; starting it over from step 0`);
   if (dropped) notes.push(`metrics.jsonl: dropped ${dropped} line(s) written after that checkpoint`);
   return { run, checkpoint, skipped, notes };
