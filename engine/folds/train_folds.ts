@@ -33,7 +33,6 @@ import type { TrainSummary } from "../train/summary";
 import type { TierResult } from "../train/tiers";
 import { mirrorFlushMs, TrainResult, train, type TrainOptions } from "../train/train";
 import { syncLocalCopy } from "../store/drive";
-import { activeMirrors } from "../store/mirror";
 import { checkFoldCount } from "./assign";
 import { argMax, float32Value, metricsOf, predictSplit, spread } from "./predictions";
 import { foldCount, foldsRecord, type FoldEntry, type FoldsRecord, type FoldsReport } from "./record";
@@ -100,9 +99,7 @@ async function syncFinishedFolds(places: FoldPlaces, record: FoldsRecord): Promi
     if (!entry.runId || (entry.status !== "completed" && entry.status !== "failed")) continue;
     const dir = places.dirOf(entry.runId);
     if (!places.localBase || !dir.startsWith(places.localBase + path.sep)) continue;
-    const running = activeMirrors().find((m) => m.opts.localDir === dir);
-    if (running) await running.flush(mirrorFlushMs());
-    else await syncLocalCopy(places.driveRoot, entry.runId, dir, mirrorFlushMs());
+    await syncLocalCopy(places.driveRoot, entry.runId, dir, mirrorFlushMs());
   }
 }
 

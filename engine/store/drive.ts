@@ -168,17 +168,14 @@ export async function driveStatus(opts: { drive?: string; cwd?: string; verify?:
 }
 
 /**
- * Copies every local copy of this Drive's runs to the Drive (each waits at
- * most `timeoutMs`); a copy that is complete and verified there, of a run
- * nobody trains, is removed locally. Runs this process trains are only
- * waited for; runs another live process trains are left to it.
- */
-/**
- * Copies what a local copy left by an ended process holds to the Drive (a bounded wait); null when its run.json is
- * unreadable or another process is writing it. The copy is removed once the Drive holds all of it, unless its run
- * was left "running" (it stays for a fast --resume).
+ * Copies what a local copy holds to the Drive (a bounded wait): a run this process trains is only waited for (its
+ * mirror flushed); one left by an ended process gets a mirror of its own. Null when its run.json is unreadable or
+ * another process is writing it. The copy is removed once the Drive holds all of it, unless its run was left
+ * "running" (it stays for a fast --resume).
  */
 export async function syncLocalCopy(root: string, runId: string, localDir: string, timeoutMs: number): Promise<MirrorState | null> {
+  const running = activeMirrors().find((m) => m.opts.localDir === localDir);
+  if (running) return running.flush(timeoutMs);
   let json: Record<string, unknown>;
   try {
     json = JSON.parse(fs.readFileSync(path.join(localDir, RUN_JSON), "utf8"));
@@ -202,16 +199,17 @@ export async function syncLocalCopy(root: string, runId: string, localDir: strin
   return state;
 }
 
+/**
+ * Copies every local copy of this Drive's runs to the Drive (each waits at
+ * most `timeoutMs`); a copy that is complete and verified there, of a run
+ * nobody trains, is removed locally. Runs this process trains are only
+ * waited for; runs another live process trains are left to it.
+ */
 export async function driveSync(opts: { drive?: string; cwd?: string; timeoutMs?: number } = {}): Promise<DriveStatus> {
   const root = resolveDriveRoot(opts.drive, opts.cwd);
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const synced: LocalCopy[] = [];
   for (const copy of await localCopies(root, opts.cwd)) {
-    const running = activeMirrors().find((m) => m.opts.localDir === copy.localDir);
-    if (running) {
-      synced.push({ ...copy, mirror: await running.flush(timeoutMs) });
-      continue;
-    }
     const state = await syncLocalCopy(root, copy.runId, copy.localDir, timeoutMs);
     if (state) synced.push({ ...copy, mirror: state });
   }
