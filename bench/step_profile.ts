@@ -54,7 +54,17 @@ interface KernelTiming extends Timing {
   shapes: Map<string, Timing>;
 }
 
-const FLOP_KERNELS = new Set(["MatMul", "BatchMatMul", "_FusedMatMul", "Conv2D", "FusedConv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"]);
+const FLOP_KERNELS = new Set([
+  "MatMul",
+  "BatchMatMul",
+  "_FusedMatMul",
+  "TscolabFusedDense",
+  "TscolabFusedDenseGrad",
+  "Conv2D",
+  "FusedConv2D",
+  "Conv2DBackpropInput",
+  "Conv2DBackpropFilter",
+]);
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 const dims = (t: TensorInfo) => (t.shape.length ? t.shape.join("×") : "scalar");
@@ -72,6 +82,14 @@ function flopsOf(name: string, inputs: Record<string, TensorInfo>, attrs: Record
     const n = tB ? br : bc;
     const batch = Math.max(prod(a.shape.slice(0, -2)), prod(b.shape.slice(0, -2)));
     return { flops: 2 * batch * m * n * k, shape: `${dims(a)}${tA ? "ᵀ" : ""} · ${dims(b)}${tB ? "ᵀ" : ""}` };
+  }
+  // A Dense layer [rows, in] → [rows, out]: its forward product, and its weight gradient Xᵀ·dZ.
+  if (name === "TscolabFusedDense" || name === "TscolabFusedDenseGrad") {
+    const { x } = inputs;
+    const inSize = x.shape[x.shape.length - 1];
+    const rows = prod(x.shape) / inSize;
+    const units = name === "TscolabFusedDense" ? out.shape[out.shape.length - 1] : out.shape[1];
+    return { flops: 2 * rows * inSize * units, shape: `${rows}×${inSize} → ${units}${name === "TscolabFusedDenseGrad" ? " (dW, db)" : ""}` };
   }
   // A convolution costs 2 · output positions · filters · (kernel area · input channels), NHWC.
   if (name === "Conv2D" || name === "FusedConv2D") {

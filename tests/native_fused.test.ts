@@ -8,6 +8,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import { describe, expect, it } from "vitest";
 import { disableNativeKernels, enableNativeKernels, fusedKernelsOn, nativeCalls } from "../engine/backend/native";
 import { attentionGradModel, attentionModel, geluGradModel, geluModel, layerNormGradModel, layerNormModel } from "../engine/backend/native/fused_models";
+import { denseGradModel } from "../engine/backend/native/dense_models";
 import { matMulModel } from "../engine/backend/native/matmul_models";
 import { nativeRuntime } from "../engine/backend/native/sessions";
 import type { OrtRuntime } from "../engine/backend/native/ort_runtime";
@@ -145,6 +146,7 @@ describe("where the operands sit on the heap", () => {
     const [x, dy, w] = [data(rows * d), data(rows * d), data(d * 48)];
     const gamma = data(d).map((v) => 1 + v);
     const beta = data(d);
+    const [denseDy, denseY] = [data(rows * 48), data(rows * 48)];
     const graphs: { name: string; model: Uint8Array; feeds: [string, Float32Array, number[]][]; outputs: [string, number[]][] }[] = [
       { name: "gelu", model: geluModel(), feeds: [["X", x, [rows * d]]], outputs: [["Y", [rows * d]]] },
       {
@@ -203,6 +205,22 @@ describe("where the operands sit on the heap", () => {
           ];
         })
         .flat(),
+      ...(["relu", "linear"] as const).map((activation) => ({
+        name: `dense grad ${activation}`,
+        model: denseGradModel({ activation, bias: true }),
+        feeds: [["DY", denseDy, [rows, 48]], ["X", x, [rows, d]], ...(activation === "relu" ? [["Y", denseY, [rows, 48]]] : [])] as [string, Float32Array, number[]][],
+        outputs: [["DW", [d, 48]], ["DB", [48]], ...(activation === "relu" ? [["DZ", [rows, 48]]] : [])] as [string, number[]][],
+      })),
+      ...(["relu", "linear"] as const).map((activation) => ({
+        name: `dense ${activation} with bias`,
+        model: matMulModel({ transposeA: false, transposeB: false, batched: false, bias: true, activation }),
+        feeds: [
+          ["A", x, [rows, d]],
+          ["B", w, [d, 48]],
+          ["C", gamma.subarray(0, 48), [48]],
+        ] as [string, Float32Array, number[]][],
+        outputs: [["Y", [rows, 48]]] as [string, number[]][],
+      })),
       ...[false, true].map((transposeA) => ({
         name: `matMul transposeA=${transposeA}`,
         model: matMulModel({ transposeA, transposeB: false, batched: false, bias: false, activation: "linear" }),

@@ -5,39 +5,9 @@
 // per-op bookkeeping. One graph runs them on onnxruntime's threads without
 // coming back to JavaScript. Shapes are symbolic, so one session serves every
 // size; the math is the one the tfjs ops compute (tests hold them together).
-import { attr, DataType, type NodeDef, type TensorDef, type ValueInfoDef } from "../../export/onnx/onnx_messages";
-import { f32, floatScalar, nativeModel } from "./model";
-
-/** Nodes and constants of one graph, each intermediate named by the builder. */
-class Graph {
-  readonly nodes: NodeDef[] = [];
-  readonly constants: TensorDef[] = [];
-  private count = 0;
-
-  op(opType: string, inputs: string[], attributes: NodeDef["attributes"] = {}, output = `t${this.count++}`, domain?: string): string {
-    this.nodes.push({ opType, domain, name: output, inputs, outputs: [output], attributes });
-    return output;
-  }
-
-  private constant(make: (name: string) => TensorDef): string {
-    const name = `c${this.constants.length}`;
-    this.constants.push(make(name));
-    return name;
-  }
-
-  float(value: number): string {
-    return this.constant((name) => floatScalar(name, value));
-  }
-
-  /** An int64 constant: a vector by default, a scalar with dims []. */
-  int64s(values: number[], dims = [values.length]): string {
-    return this.constant((name) => ({ name, dataType: DataType.INT64, dims, raw: new Uint8Array(new BigInt64Array(values.map(BigInt)).buffer) }));
-  }
-
-  encode(name: string, inputs: ValueInfoDef[], outputs: ValueInfoDef[]): Uint8Array {
-    return nativeModel(name, { nodes: this.nodes, initializers: this.constants, inputs, outputs });
-  }
-}
+import { attr, type ValueInfoDef } from "../../export/onnx/onnx_messages";
+import { Graph } from "./graph";
+import { f32 } from "./model";
 
 /** Y = x·Φ(x) = x·(1 + erf(x/√2))/2, onnxruntime's one-pass Gelu. */
 export function geluModel(): Uint8Array {

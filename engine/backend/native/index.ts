@@ -5,6 +5,7 @@
 import { nativeMatMulOn } from "./native_matmul";
 import { useNativeRuntime } from "./sessions";
 import { FUSED_KERNEL_NAMES, registerFusedKernels, unregisterFusedKernels } from "./native_fused";
+import { DENSE_KERNEL_NAMES, registerDenseKernels, unregisterDenseKernels } from "./native_dense";
 import { probeNativeKernels, type NativeProbeOptions, type NativeProbeResult } from "./probe";
 import { loadOrtRuntime } from "./ort_runtime";
 
@@ -33,6 +34,7 @@ export const NATIVE_KERNEL_NAMES = [
   "Exp",
   "Erf",
   ...FUSED_KERNEL_NAMES,
+  ...DENSE_KERNEL_NAMES,
 ] as const;
 
 /** Why native is off when the user turned it off: TSCOLAB_NATIVE=0, or TSCOLAB_FAST_KERNELS=0 (the patched kernels are what route to native code). */
@@ -45,6 +47,12 @@ export const describeNativeRuntime = (version: string | null, threads: number): 
 export const nativeOffByEnv = (env: NodeJS.ProcessEnv = process.env): string | null =>
   env.TSCOLAB_NATIVE === "0" ? NATIVE_OFF_BY_ENV[0] : env.TSCOLAB_FAST_KERNELS === "0" ? NATIVE_OFF_BY_ENV[1] : null;
 
+/** The kernels that exist only while native is on (fused layers); their callers fall back to tfjs ops without them. */
+function registerNativeOnlyKernels(): void {
+  registerFusedKernels();
+  registerDenseKernels();
+}
+
 let state: NativeKernelsState = { on: false, reason: "not probed yet", probe: null };
 
 /** Probes (cached on disk) and loads the native kernels once per process; later calls return the same state. */
@@ -56,7 +64,7 @@ export async function prepareNativeKernels(opts: NativeProbeOptions = {}, env: N
   if (!probe.ok) return (state = { on: false, reason: probe.error ?? "the probe failed", probe });
   try {
     useNativeRuntime(loadOrtRuntime(probe.threads));
-    registerFusedKernels();
+    registerNativeOnlyKernels();
   } catch (e) {
     return (state = { on: false, reason: `the probe passed but loading in this process failed: ${(e as Error).message}`, probe });
   }
@@ -73,6 +81,7 @@ export function nativeKernelsInForce(): string[] {
 /** Back to wasm only (tests and benches compare both paths). */
 export function disableNativeKernels(reason = "off: turned off in this process"): void {
   unregisterFusedKernels();
+  unregisterDenseKernels();
   useNativeRuntime(null);
   state = { on: false, reason, probe: state.probe };
 }
@@ -81,7 +90,7 @@ export function disableNativeKernels(reason = "off: turned off in this process")
 export function enableNativeKernels(): boolean {
   if (!state.probe?.ok) return false;
   useNativeRuntime(loadOrtRuntime(state.probe.threads));
-  registerFusedKernels();
+  registerNativeOnlyKernels();
   state = { ...state, on: true, reason: describeNativeRuntime(state.probe.version, state.probe.threads) };
   return true;
 }

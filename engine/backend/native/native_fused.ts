@@ -25,7 +25,7 @@ import {
 } from "@tensorflow/tfjs-core";
 import type { WasmBackendLike } from "../kernels/wasm_heap";
 import { attentionGradModel, attentionModel, geluGradModel, geluModel, layerNormGradModel, layerNormModel, type AttentionShape } from "./fused_models";
-import { runGraph, type GraphFeed } from "./run_graph";
+import { rowsOf, runGraph, type GraphFeed } from "./run_graph";
 
 export const FUSED_GELU = "TscolabFusedGelu";
 export const FUSED_GELU_GRAD = "TscolabFusedGeluGrad";
@@ -34,12 +34,6 @@ export const FUSED_LAYER_NORM_GRAD = "TscolabFusedLayerNormGrad";
 export const FUSED_ATTENTION = "TscolabFusedAttention";
 export const FUSED_ATTENTION_GRAD = "TscolabFusedAttentionGrad";
 export const FUSED_KERNEL_NAMES = [FUSED_GELU, FUSED_GELU_GRAD, FUSED_LAYER_NORM, FUSED_LAYER_NORM_GRAD, FUSED_ATTENTION, FUSED_ATTENTION_GRAD] as const;
-
-/** [rows, d] of a tensor normalized over its last axis. */
-const rowsOf = (t: TensorInfo): [number, number] => {
-  const d = t.shape[t.shape.length - 1] ?? 1;
-  return [d === 0 ? 0 : util.sizeFromShape(t.shape) / d, d];
-};
 
 const gelu: KernelFunc = ({ inputs, backend }) => {
   const { x } = inputs as { x: TensorInfo };

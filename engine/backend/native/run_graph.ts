@@ -6,6 +6,12 @@ import { util, type TensorInfo } from "@tensorflow/tfjs-core";
 import { f32, type WasmBackendLike } from "../kernels/wasm_heap";
 import { countCall, nativeRuntime, sessionFor } from "./sessions";
 
+/** [rows, features] of a tensor whose last axis is the features (what a row-wise graph sees). */
+export const rowsOf = (t: TensorInfo): [number, number] => {
+  const d = t.shape[t.shape.length - 1] ?? 1;
+  return [d === 0 ? 0 : util.sizeFromShape(t.shape) / d, d];
+};
+
 export interface GraphFeed {
   name: string;
   /** A tensor on the wasm heap, or plain values (a constant such as the causal mask). */

@@ -1,0 +1,172 @@
+// A Dense layer as two native kernels while the native runtime is on:
+//   forward   act(x·W + b) in one Gemm (the ReLU inside it), and
+//   backward  dW and db (and the ReLU-masked gradient) in one call,
+// with the input's gradient, when something upstream needs it, one native
+// product of that masked gradient with Wᵀ. tfjs runs the same layer in
+// training as a product, a bias add and a ReLU (its fused matMul does not
+// fuse under a gradient tape), and its backward as a ReLU gradient, two
+// products and a column sum, each crossing into native code and back.
+//
+// tfjs-layers' Dense.call is wrapped so a layer takes these kernels when
+// they are registered for the active backend, its activation is one the
+// graphs have, it trains (a frozen layer's weight gradients would be wasted
+// work) and the product is large enough for native code to win. That choice
+// depends on the shapes, the backend and the native switch alone, so a
+// resumed run takes the same path at every step as the uninterrupted one.
+import {
+  engine,
+  getKernel,
+  matMul,
+  registerGradient,
+  registerKernel,
+  reshape,
+  serialization,
+  tidy,
+  unregisterKernel,
+  type KernelFunc,
+  type NamedAttrMap,
+  type NamedTensorMap,
+  type Tensor,
+  type TensorInfo,
+} from "@tensorflow/tfjs-core";
+import type { WasmBackendLike } from "../kernels/wasm_heap";
+import { DENSE_ACTIVATIONS, denseGradKey, denseGradModel, type DenseActivation, type DenseVariant } from "./dense_models";
+import { matMulModel, variantKey, type MatMulVariant } from "./matmul_models";
+import { NATIVE_MIN_MACS } from "./native_matmul";
+import { rowsOf, runGraph, type GraphFeed } from "./run_graph";
+
+export const FUSED_DENSE = "TscolabFusedDense";
+export const FUSED_DENSE_GRAD = "TscolabFusedDenseGrad";
+export const DENSE_KERNEL_NAMES = [FUSED_DENSE, FUSED_DENSE_GRAD] as const;
+
+interface DenseAttrs {
+  activation: DenseActivation;
+  bias: boolean;
+}
+
+const dense: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, kernel, bias } = inputs as { x: TensorInfo; kernel: TensorInfo; bias?: TensorInfo };
+  const { activation } = attrs as unknown as DenseAttrs;
+  const [rows, inSize] = rowsOf(x);
+  const units = kernel.shape[1];
+  // The same Gemm session the native _FusedMatMul uses for this variant.
+  const variant: MatMulVariant = { transposeA: false, transposeB: false, batched: false, bias: !!bias, activation };
+  const feeds: GraphFeed[] = [
+    { name: "A", tensor: x, dims: [rows, inSize] },
+    { name: "B", tensor: kernel, dims: [inSize, units] },
+  ];
+  if (bias) feeds.push({ name: "C", tensor: bias, dims: [units] });
+  const outShape = [...x.shape.slice(0, -1), units];
+  return runGraph(backend as unknown as WasmBackendLike, variantKey(variant), () => matMulModel(variant), feeds, [{ name: "Y", shape: outShape, dims: [rows, units] }])[0];
+};
+
+/** Outputs: dW, then db (with a bias), then the masked gradient (after a ReLU). */
+const denseGrad: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, x, y } = inputs as { dy: TensorInfo; x: TensorInfo; y?: TensorInfo };
+  const v = attrs as unknown as DenseVariant;
+  const [rows, inSize] = rowsOf(x);
+  const units = dy.shape[dy.shape.length - 1];
+  const relu = v.activation === "relu";
+  const feeds: GraphFeed[] = [
+    { name: "DY", tensor: dy, dims: [rows, units] },
+    { name: "X", tensor: x, dims: [rows, inSize] },
+  ];
+  if (relu) feeds.push({ name: "Y", tensor: y as TensorInfo, dims: [rows, units] });
+  return runGraph(backend as unknown as WasmBackendLike, denseGradKey(v), () => denseGradModel(v), feeds, [
+    { name: "DW", shape: [inSize, units], dims: [inSize, units] },
+    ...(v.bias ? [{ name: "DB", shape: [units], dims: [units] }] : []),
+    ...(relu ? [{ name: "DZ", shape: dy.shape, dims: [rows, units] }] : []),
+  ]);
+};
+
+let gradientRegistered = false;
+
+function registerDenseGradient(): void {
+  if (gradientRegistered) return;
+  gradientRegistered = true;
+  registerGradient({
+    kernelName: FUSED_DENSE,
+    inputsToSave: ["x", "kernel"],
+    outputsToSave: [true],
+    // The weights' gradients run here, in one call, outside the tidy each
+    // input's gradient function runs in (the gradient computation's own
+    // scope disposes any not asked for). The input's gradient is a thunk:
+    // tfjs calls it only when something upstream needs it, and the first
+    // layer's input (the data) does not.
+    gradFunc: (dy, saved, attrs) => {
+      const [x, kernel, y] = saved;
+      const v = attrs as unknown as DenseVariant;
+      const inputs = (v.activation === "relu" ? { dy, x, y } : { dy, x }) as NamedTensorMap;
+      const outs = engine().runKernel(FUSED_DENSE_GRAD, inputs, attrs as unknown as NamedAttrMap) as Tensor[];
+      const dw = outs[0];
+      const db = v.bias ? outs[1] : null;
+      const dz = v.activation === "relu" ? outs[outs.length - 1] : (dy as Tensor);
+      const units = kernel.shape[1] as number;
+      const grads: Record<string, () => Tensor> = {
+        x: () => reshape(matMul(reshape(dz, [-1, units]), kernel, false, true), x.shape),
+        kernel: () => dw,
+      };
+      if (db) grads.bias = () => db;
+      return grads;
+    },
+  });
+}
+
+/** tfjs-layers' Dense prototype and its own call, while wrapped. */
+let denseLayer: { proto: DenseLike; stockCall: DenseLike["call"] } | null = null;
+
+interface DenseLike {
+  call(inputs: Tensor | Tensor[], kwargs: Record<string, unknown>): Tensor | Tensor[];
+  invokeCallHook(inputs: Tensor | Tensor[], kwargs: Record<string, unknown>): void;
+  trainable: boolean;
+  activation: { getClassName(): string } | null;
+  kernel: { read(): Tensor };
+  bias: { read(): Tensor } | null;
+}
+
+/** The activation when this call should take the fused kernels, else null (the layer's own call runs). */
+function fusedActivation(layer: DenseLike, x: Tensor): DenseActivation | null {
+  if (!layer.trainable || x.dtype !== "float32" || x.rank < 2 || !getKernel(FUSED_DENSE, engine().backendName)) return null;
+  const activation = (layer.activation?.getClassName() ?? "linear") as DenseActivation;
+  if (!DENSE_ACTIVATIONS.includes(activation)) return null;
+  const kernel = layer.kernel.read();
+  if (kernel.dtype !== "float32" || kernel.shape[0] !== x.shape[x.rank - 1]) return null;
+  return x.size * (kernel.shape[1] ?? 0) < NATIVE_MIN_MACS ? null : activation;
+}
+
+function routeDenseLayer(): void {
+  if (denseLayer) return;
+  const entry = serialization.SerializationMap.getMap().classNameMap["Dense"] as unknown as [{ prototype: DenseLike }] | undefined;
+  if (!entry) return; // tfjs-layers not loaded
+  const proto = entry[0].prototype;
+  const stockCall = proto.call;
+  denseLayer = { proto, stockCall };
+  proto.call = function (this: DenseLike, inputs, kwargs) {
+    const x = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : null) : inputs;
+    const activation = x ? fusedActivation(this, x) : null;
+    if (!x || !activation) return stockCall.call(this, inputs, kwargs);
+    return tidy(() => {
+      this.invokeCallHook(inputs, kwargs);
+      const bias = this.bias?.read();
+      const operands = (bias ? { x, kernel: this.kernel.read(), bias } : { x, kernel: this.kernel.read() }) as NamedTensorMap;
+      return engine().runKernel(FUSED_DENSE, operands, { activation, bias: !!bias } as unknown as NamedAttrMap) as Tensor;
+    });
+  };
+}
+
+const KERNELS: [string, KernelFunc][] = [
+  [FUSED_DENSE, dense],
+  [FUSED_DENSE_GRAD, denseGrad],
+];
+
+/** Registers the Dense kernels on wasm (native on) and routes tfjs-layers' Dense to them. */
+export function registerDenseKernels(): void {
+  registerDenseGradient();
+  for (const [kernelName, kernelFunc] of KERNELS) if (!getKernel(kernelName, "wasm")) registerKernel({ kernelName, backendName: "wasm", kernelFunc });
+  routeDenseLayer();
+}
+
+/** Removes them again (native off): Dense layers take their own call. */
+export function unregisterDenseKernels(): void {
+  for (const [kernelName] of KERNELS) if (getKernel(kernelName, "wasm")) unregisterKernel(kernelName, "wasm");
+}

@@ -1,0 +1,136 @@
+// A Dense layer on the fused native kernels (forward in one call, the
+// weights' gradients in one call) against the same layer on stock tfjs cpu:
+// output and the gradients of the input, kernel and bias, for ReLU and
+// linear layers, with and without a bias, on rank-2 and rank-3 inputs. The
+// layers that must keep their own call (small, frozen, another activation,
+// native off) do, and a whole model's training step agrees with cpu's.
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { describe, expect, it } from "vitest";
+import { disableNativeKernels, enableNativeKernels, nativeCalls } from "../engine/backend/native";
+import { expectClose, on, rng, withNativeKernels } from "./helpers/backends";
+
+const calls = (prefix: string) => [...nativeCalls.entries()].filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
+const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
+
+withNativeKernels("tscolab-dense-");
+
+interface DenseCase {
+  inShape: number[];
+  units: number;
+  activation: "relu" | "linear" | "tanh";
+  useBias?: boolean;
+  trainable?: boolean;
+}
+
+/** The layer's output, and the gradients of Σ y·w for the input and each weight. */
+function denseProgram(c: DenseCase, seed: number) {
+  const data = rng(seed, 1);
+  const inSize = c.inShape[c.inShape.length - 1];
+  const outShape = [...c.inShape.slice(0, -1), c.units];
+  const xv = data(size(c.inShape));
+  const wv = data(size(outShape));
+  const kv = data(inSize * c.units).map((v) => v / Math.sqrt(inSize));
+  const bv = data(c.units);
+  return () => {
+    const layer = tf.layers.dense({ units: c.units, activation: c.activation, useBias: c.useBias ?? true, trainable: c.trainable ?? true });
+    layer.build(c.inShape);
+    const weights = layer.getWeights() as tf.Variable[];
+    weights[0].assign(tf.tensor(kv, [inSize, c.units]));
+    if (weights[1]) weights[1].assign(tf.tensor1d(bv));
+    const x = tf.tensor(xv, c.inShape);
+    const w = tf.tensor(wv, outShape);
+    const y = layer.apply(x) as tf.Tensor;
+    const [gx] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(layer.apply(a) as tf.Tensor, w)))([x]);
+    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, w)) as tf.Scalar, weights);
+    return [y, gx, ...weights.map((v) => grads[v.name])];
+  };
+}
+
+describe("fused Dense against the tfjs layer on cpu", () => {
+  const cases: DenseCase[] = [
+    { inShape: [64, 300], units: 200, activation: "relu" },
+    { inShape: [37, 129], units: 70, activation: "linear" },
+    { inShape: [4, 16, 96], units: 288, activation: "linear" },
+    { inShape: [3, 21, 64], units: 130, activation: "relu", useBias: false },
+  ];
+  for (const c of cases) {
+    it(`Dense(${c.units}, ${c.activation}${c.useBias === false ? ", no bias" : ""}) on [${c.inShape}]: values and every gradient`, async () => {
+      const f = denseProgram(c, c.units + c.inShape[0]);
+      const [forward, backward] = [calls("gemm:00"), calls("dense-grad:")];
+      const fused = await on("wasm", f);
+      // Three forward passes (the output, and inside each gradient); the weights' gradient once, in one call.
+      expect(calls("gemm:00") - forward).toBeGreaterThanOrEqual(3);
+      expect(calls("dense-grad:") - backward).toBe(2); // tf.grads (input only) still runs it once; variableGrads once
+      const reference = await on("cpu", f);
+      const rows = size(c.inShape) / c.inShape[c.inShape.length - 1];
+      const inner = { value: c.inShape[c.inShape.length - 1], dx: c.units, dkernel: rows, dbias: rows };
+      (["value", "dx", "dkernel", "dbias"] as const).slice(0, fused.length).forEach((what, i) => expectClose(fused[i], reference[i], inner[what], what));
+    });
+  }
+});
+
+describe("layers that keep their own call", () => {
+  for (const [why, c] of [
+    ["too small for native code to win", { inShape: [8, 20], units: 30, activation: "relu" }],
+    ["frozen", { inShape: [64, 300], units: 200, activation: "relu", trainable: false }],
+    ["an activation the graphs do not have", { inShape: [64, 300], units: 200, activation: "tanh" }],
+  ] as [string, DenseCase][]) {
+    it(`${why}: no fused call, the same results as cpu`, async () => {
+      const f = denseProgram(c, 3);
+      const before = calls("dense-grad:");
+      const wasm = await on("wasm", f);
+      expect(calls("dense-grad:")).toBe(before);
+      const reference = await on("cpu", f);
+      wasm.forEach((got, i) => expectClose(got, reference[i], 300, `output ${i}`));
+    });
+  }
+
+  it("with native off, Dense takes its own call again, and the fused one comes back with native", async () => {
+    const f = denseProgram({ inShape: [64, 300], units: 200, activation: "relu" }, 7);
+    const fused = await on("wasm", f);
+    disableNativeKernels();
+    try {
+      const before = calls("dense-grad:");
+      const plain = await on("wasm", f);
+      expect(calls("dense-grad:")).toBe(before);
+      plain.forEach((p, i) => expectClose(fused[i], p, 300, `output ${i}`));
+    } finally {
+      expect(enableNativeKernels()).toBe(true);
+    }
+    const before = calls("dense-grad:");
+    await on("wasm", f);
+    expect(calls("dense-grad:")).toBeGreaterThan(before);
+  });
+});
+
+describe("a model's training step", () => {
+  it("an MLP's loss and weight gradients match cpu's, and no tensor is left behind", async () => {
+    const data = rng(11, 1);
+    const [xv, yv] = [data(48 * 400), data(48)];
+    const program = () => {
+      const model = tf.sequential({
+        layers: [
+          tf.layers.dense({ inputShape: [400], units: 256, activation: "relu", kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+          tf.layers.dense({ units: 128, activation: "relu", kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+          tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+        ],
+      });
+      const x = tf.tensor2d(xv, [48, 400]);
+      const y = tf.tensor2d(yv, [48, 1]);
+      const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      const before = tf.memory().numTensors;
+      const { value, grads } = tf.variableGrads(() => tf.losses.meanSquaredError(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars);
+      // The gradient pass leaves only its results: loss and one gradient per variable.
+      expect(tf.memory().numTensors - before).toBe(1 + vars.length);
+      const out = [value, ...vars.map((v) => grads[v.name])];
+      model.dispose();
+      return out;
+    };
+    const before = calls("dense-grad:");
+    const fused = await on("wasm", program);
+    expect(calls("dense-grad:") - before).toBe(2); // the 400→256 and 256→128 layers; the last is too small
+    const reference = await on("cpu", program);
+    fused.forEach((got, i) => expectClose(got, reference[i], 400, `output ${i}`));
+  });
+});
