@@ -60,6 +60,7 @@ const FLOP_KERNELS = new Set([
   "_FusedMatMul",
   "TscolabFusedDense",
   "TscolabFusedDenseGrad",
+  "TscolabFusedConv2D",
   "Conv2D",
   "FusedConv2D",
   "Conv2DBackpropInput",
@@ -92,7 +93,7 @@ function flopsOf(name: string, inputs: Record<string, TensorInfo>, attrs: Record
     return { flops: 2 * rows * inSize * units, shape: `${rows}×${inSize} → ${units}${name === "TscolabFusedDenseGrad" ? " (dW, db)" : ""}` };
   }
   // A convolution costs 2 · output positions · filters · (kernel area · input channels), NHWC.
-  if (name === "Conv2D" || name === "FusedConv2D") {
+  if (name === "Conv2D" || name === "FusedConv2D" || name === "TscolabFusedConv2D") {
     const { x, filter } = inputs;
     const perOutput = prod(filter.shape.slice(0, 3));
     return { flops: 2 * prod(out.shape) * perOutput, shape: `x ${dims(x)} ⊛ f ${dims(filter)} → ${dims(out)}` };

@@ -6,6 +6,7 @@ import { nativeMatMulOn } from "./native_matmul";
 import { useNativeRuntime } from "./sessions";
 import { FUSED_KERNEL_NAMES, registerFusedKernels, unregisterFusedKernels } from "./native_fused";
 import { DENSE_KERNEL_NAMES, registerDenseKernels, unregisterDenseKernels } from "./native_dense";
+import { CONV_LAYER_KERNEL_NAMES, registerConvLayerKernels, unregisterConvLayerKernels } from "./native_conv_layer";
 import { probeNativeKernels, type NativeProbeOptions, type NativeProbeResult } from "./probe";
 import { loadOrtRuntime } from "./ort_runtime";
 
@@ -35,6 +36,7 @@ export const NATIVE_KERNEL_NAMES = [
   "Erf",
   ...FUSED_KERNEL_NAMES,
   ...DENSE_KERNEL_NAMES,
+  ...CONV_LAYER_KERNEL_NAMES,
 ] as const;
 
 /** Why native is off when the user turned it off: TSCOLAB_NATIVE=0, or TSCOLAB_FAST_KERNELS=0 (the patched kernels are what route to native code). */
@@ -51,6 +53,7 @@ export const nativeOffByEnv = (env: NodeJS.ProcessEnv = process.env): string | n
 function registerNativeOnlyKernels(): void {
   registerFusedKernels();
   registerDenseKernels();
+  registerConvLayerKernels();
 }
 
 let state: NativeKernelsState = { on: false, reason: "not probed yet", probe: null };
@@ -82,6 +85,7 @@ export function nativeKernelsInForce(): string[] {
 export function disableNativeKernels(reason = "off: turned off in this process"): void {
   unregisterFusedKernels();
   unregisterDenseKernels();
+  unregisterConvLayerKernels();
   useNativeRuntime(null);
   state = { on: false, reason, probe: state.probe };
 }

@@ -13,26 +13,13 @@
 // work) and the product is large enough for native code to win. That choice
 // depends on the shapes, the backend and the native switch alone, so a
 // resumed run takes the same path at every step as the uninterrupted one.
-import {
-  engine,
-  getKernel,
-  matMul,
-  registerGradient,
-  registerKernel,
-  reshape,
-  serialization,
-  tidy,
-  unregisterKernel,
-  type KernelFunc,
-  type NamedAttrMap,
-  type NamedTensorMap,
-  type Tensor,
-  type TensorInfo,
-} from "@tensorflow/tfjs-core";
+import { engine, getKernel, matMul, registerGradient, reshape, type KernelFunc, type NamedAttrMap, type NamedTensorMap, type Tensor, type TensorInfo } from "@tensorflow/tfjs-core";
 import type { WasmBackendLike } from "../kernels/wasm_heap";
 import { DENSE_ACTIVATIONS, denseGradKey, denseGradModel, type DenseActivation, type DenseVariant } from "./dense_models";
 import { matMulModel, variantKey, type MatMulVariant } from "./matmul_models";
 import { NATIVE_MIN_MACS } from "./native_matmul";
+import { routeLayerCall, type RoutedLayer } from "./layer_routing";
+import { registerOnWasm, unregisterFromWasm, type KernelList } from "./wasm_registry";
 import { rowsOf, runGraph, type GraphFeed } from "./run_graph";
 
 export const FUSED_DENSE = "TscolabFusedDense";
@@ -95,7 +82,7 @@ function registerDenseGradient(): void {
     // layer's input (the data) does not.
     gradFunc: (dy, saved, attrs) => {
       const [x, kernel, y] = saved;
-      const v = attrs as unknown as DenseVariant;
+      const v = attrs as unknown as DenseAttrs;
       const inputs = (v.activation === "relu" ? { dy, x, y } : { dy, x }) as NamedTensorMap;
       const outs = engine().runKernel(FUSED_DENSE_GRAD, inputs, attrs as unknown as NamedAttrMap) as Tensor[];
       const dw = outs[0];
@@ -112,20 +99,8 @@ function registerDenseGradient(): void {
   });
 }
 
-/** tfjs-layers' Dense prototype and its own call, while wrapped. */
-let denseLayer: { proto: DenseLike; stockCall: DenseLike["call"] } | null = null;
-
-interface DenseLike {
-  call(inputs: Tensor | Tensor[], kwargs: Record<string, unknown>): Tensor | Tensor[];
-  invokeCallHook(inputs: Tensor | Tensor[], kwargs: Record<string, unknown>): void;
-  trainable: boolean;
-  activation: { getClassName(): string } | null;
-  kernel: { read(): Tensor };
-  bias: { read(): Tensor } | null;
-}
-
 /** The activation when this call should take the fused kernels, else null (the layer's own call runs). */
-function fusedActivation(layer: DenseLike, x: Tensor): DenseActivation | null {
+function fusedActivation(layer: RoutedLayer, x: Tensor): DenseActivation | null {
   if (!layer.trainable || x.dtype !== "float32" || x.rank < 2 || !getKernel(FUSED_DENSE, engine().backendName)) return null;
   const activation = (layer.activation?.getClassName() ?? "linear") as DenseActivation;
   if (!DENSE_ACTIVATIONS.includes(activation)) return null;
@@ -134,27 +109,17 @@ function fusedActivation(layer: DenseLike, x: Tensor): DenseActivation | null {
   return x.size * (kernel.shape[1] ?? 0) < NATIVE_MIN_MACS ? null : activation;
 }
 
-function routeDenseLayer(): void {
-  if (denseLayer) return;
-  const entry = serialization.SerializationMap.getMap().classNameMap["Dense"] as unknown as [{ prototype: DenseLike }] | undefined;
-  if (!entry) return; // tfjs-layers not loaded
-  const proto = entry[0].prototype;
-  const stockCall = proto.call;
-  denseLayer = { proto, stockCall };
-  proto.call = function (this: DenseLike, inputs, kwargs) {
-    const x = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : null) : inputs;
-    const activation = x ? fusedActivation(this, x) : null;
-    if (!x || !activation) return stockCall.call(this, inputs, kwargs);
-    return tidy(() => {
-      this.invokeCallHook(inputs, kwargs);
-      const bias = this.bias?.read();
-      const operands = (bias ? { x, kernel: this.kernel.read(), bias } : { x, kernel: this.kernel.read() }) as NamedTensorMap;
-      return engine().runKernel(FUSED_DENSE, operands, { activation, bias: !!bias } as unknown as NamedAttrMap) as Tensor;
-    });
+function routeDense(layer: RoutedLayer, x: Tensor): ((x: Tensor) => Tensor) | null {
+  const activation = fusedActivation(layer, x);
+  if (!activation) return null;
+  return (input) => {
+    const bias = layer.bias?.read();
+    const operands = (bias ? { x: input, kernel: layer.kernel.read(), bias } : { x: input, kernel: layer.kernel.read() }) as NamedTensorMap;
+    return engine().runKernel(FUSED_DENSE, operands, { activation, bias: !!bias } as unknown as NamedAttrMap) as Tensor;
   };
 }
 
-const KERNELS: [string, KernelFunc][] = [
+const KERNELS: KernelList = [
   [FUSED_DENSE, dense],
   [FUSED_DENSE_GRAD, denseGrad],
 ];
@@ -162,11 +127,11 @@ const KERNELS: [string, KernelFunc][] = [
 /** Registers the Dense kernels on wasm (native on) and routes tfjs-layers' Dense to them. */
 export function registerDenseKernels(): void {
   registerDenseGradient();
-  for (const [kernelName, kernelFunc] of KERNELS) if (!getKernel(kernelName, "wasm")) registerKernel({ kernelName, backendName: "wasm", kernelFunc });
-  routeDenseLayer();
+  registerOnWasm(KERNELS);
+  routeLayerCall("Dense", routeDense);
 }
 
 /** Removes them again (native off): Dense layers take their own call. */
 export function unregisterDenseKernels(): void {
-  for (const [kernelName] of KERNELS) if (getKernel(kernelName, "wasm")) unregisterKernel(kernelName, "wasm");
+  unregisterFromWasm(KERNELS);
 }

@@ -13,9 +13,7 @@ import {
   engine,
   getKernel,
   registerGradient,
-  registerKernel,
   serialization,
-  unregisterKernel,
   util,
   type KernelFunc,
   type NamedAttrMap,
@@ -25,6 +23,7 @@ import {
 } from "@tensorflow/tfjs-core";
 import type { WasmBackendLike } from "../kernels/wasm_heap";
 import { attentionGradModel, attentionModel, geluGradModel, geluModel, layerNormGradModel, layerNormModel, type AttentionShape } from "./fused_models";
+import { registerOnWasm, unregisterFromWasm, type KernelList } from "./wasm_registry";
 import { rowsOf, runGraph, type GraphFeed } from "./run_graph";
 
 export const FUSED_GELU = "TscolabFusedGelu";
@@ -150,7 +149,7 @@ const attentionGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   )[0];
 };
 
-const KERNELS: [string, KernelFunc][] = [
+const KERNELS: KernelList = [
   [FUSED_GELU, gelu],
   [FUSED_GELU_GRAD, geluGrad],
   [FUSED_LAYER_NORM, layerNorm],
@@ -208,13 +207,13 @@ function routeGeluActivation(): void {
 /** Registers the fused kernels on wasm (native on). */
 export function registerFusedKernels(): void {
   registerFusedGradients();
-  for (const [kernelName, kernelFunc] of KERNELS) if (!getKernel(kernelName, "wasm")) registerKernel({ kernelName, backendName: "wasm", kernelFunc });
+  registerOnWasm(KERNELS);
   routeGeluActivation();
 }
 
 /** Removes them again (native off): callers take their tfjs ops. */
 export function unregisterFusedKernels(): void {
-  for (const [kernelName] of KERNELS) if (getKernel(kernelName, "wasm")) unregisterKernel(kernelName, "wasm");
+  unregisterFromWasm(KERNELS);
 }
 
 /** True while `backendName` has the fused kernels. */

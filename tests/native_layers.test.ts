@@ -1,9 +1,10 @@
-// A Dense layer on the fused native kernels (forward in one call, the
-// weights' gradients in one call) against the same layer on stock tfjs cpu:
-// output and the gradients of the input, kernel and bias, for ReLU and
-// linear layers, with and without a bias, on rank-2 and rank-3 inputs. The
-// layers that must keep their own call (small, frozen, another activation,
-// native off) do, and a whole model's training step agrees with cpu's.
+// Dense and Conv2D layers on their fused kernels (a Dense layer's forward in
+// one native call and its weights' gradients in another; a Conv2D layer's
+// convolution, bias and ReLU in one call) against the same layers on stock
+// tfjs cpu: output and the gradients of the input, kernel and bias, for ReLU
+// and linear layers, with and without a bias. The layers that must keep
+// their own call (small, frozen, another activation, native off) do, and a
+// whole model's training step agrees with cpu's.
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { describe, expect, it } from "vitest";
@@ -13,7 +14,7 @@ import { expectClose, on, rng, withNativeKernels } from "./helpers/backends";
 const calls = (prefix: string) => [...nativeCalls.entries()].filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
 const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
 
-withNativeKernels("tscolab-dense-");
+withNativeKernels("tscolab-layers-");
 
 interface DenseCase {
   inShape: number[];
@@ -132,5 +133,100 @@ describe("a model's training step", () => {
     expect(calls("dense-grad:") - before).toBe(2); // the 400→256 and 256→128 layers; the last is too small
     const reference = await on("cpu", program);
     fused.forEach((got, i) => expectClose(got, reference[i], 400, `output ${i}`));
+  });
+});
+
+interface ConvCase {
+  inShape: [number, number, number, number];
+  filters: number;
+  kernelSize: number;
+  strides?: number;
+  padding?: "valid" | "same";
+  activation: "relu" | "linear" | "tanh";
+  useBias?: boolean;
+}
+
+/** The Conv2D layer's output, and the gradients of Σ y·w for the input and each weight. */
+function convProgram(c: ConvCase, seed: number) {
+  const data = rng(seed, 1);
+  const layerOf = () =>
+    tf.layers.conv2d({
+      filters: c.filters,
+      kernelSize: c.kernelSize,
+      strides: c.strides ?? 1,
+      padding: c.padding ?? "valid",
+      activation: c.activation,
+      useBias: c.useBias ?? true,
+    });
+  const probe = layerOf();
+  const outShape = probe.computeOutputShape(c.inShape) as number[];
+  const depth = c.kernelSize * c.kernelSize * c.inShape[3];
+  const xv = data(size(c.inShape));
+  const wv = data(size(outShape));
+  const kv = data(depth * c.filters).map((v) => v / Math.sqrt(depth));
+  const bv = data(c.filters);
+  return () => {
+    const layer = layerOf();
+    layer.build(c.inShape);
+    const weights = layer.getWeights() as tf.Variable[];
+    weights[0].assign(tf.tensor(kv, [c.kernelSize, c.kernelSize, c.inShape[3], c.filters]));
+    if (weights[1]) weights[1].assign(tf.tensor1d(bv));
+    const x = tf.tensor(xv, c.inShape);
+    const w = tf.tensor(wv, outShape);
+    const y = layer.apply(x) as tf.Tensor;
+    const [gx] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(layer.apply(a) as tf.Tensor, w)))([x]);
+    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, w)) as tf.Scalar, weights);
+    return [y, gx, ...weights.map((v) => grads[v.name])];
+  };
+}
+
+/** The kernels a training step of `f` runs on the active backend. */
+async function kernelsOf(f: () => tf.Tensor | tf.Tensor[]): Promise<string[]> {
+  await tf.setBackend("wasm");
+  const info = await tf.profile(() => f());
+  return info.kernelNames;
+}
+
+describe("fused Conv2D against the tfjs layer on cpu", () => {
+  const cases: ConvCase[] = [
+    { inShape: [8, 28, 28, 1], filters: 32, kernelSize: 3, activation: "relu" }, // the bench CNN's first layer: XNNPACK
+    { inShape: [4, 13, 13, 32], filters: 64, kernelSize: 3, activation: "relu" }, // its second: one native Gemm
+    { inShape: [3, 15, 15, 24], filters: 40, kernelSize: 3, strides: 2, padding: "same", activation: "linear", useBias: false },
+    { inShape: [2, 9, 9, 70], filters: 16, kernelSize: 1, activation: "relu" },
+  ];
+  for (const c of cases) {
+    const name = `Conv2D(${c.filters}, ${c.kernelSize}×${c.kernelSize}, stride ${c.strides ?? 1}, ${c.padding ?? "valid"}, ${c.activation}${c.useBias === false ? ", no bias" : ""}) on [${c.inShape}]`;
+    it(`${name}: one forward kernel, values and every gradient`, async () => {
+      const f = convProgram(c, c.filters + c.inShape[1]);
+      const kernels = await kernelsOf(f);
+      expect(kernels).toContain("TscolabFusedConv2D");
+      expect(kernels).not.toContain("Relu"); // the activation ran inside the convolution, not after it
+      const fused = await on("wasm", f);
+      const reference = await on("cpu", f);
+      const depth = c.kernelSize * c.kernelSize * c.inShape[3];
+      const positions = size(c.inShape) / c.inShape[3];
+      const inner = { value: depth, dx: c.kernelSize * c.kernelSize * c.filters, dkernel: positions, dbias: positions };
+      (["value", "dx", "dkernel", "dbias"] as const).slice(0, fused.length).forEach((what, i) => expectClose(fused[i], reference[i], inner[what], what));
+    });
+  }
+
+  it("an activation the kernel does not take keeps the layer's own call, with cpu's results", async () => {
+    const c: ConvCase = { inShape: [4, 13, 13, 32], filters: 64, kernelSize: 3, activation: "tanh" };
+    const f = convProgram(c, 5);
+    expect(await kernelsOf(f)).not.toContain("TscolabFusedConv2D");
+    const wasm = await on("wasm", f);
+    const reference = await on("cpu", f);
+    wasm.forEach((got, i) => expectClose(got, reference[i], 3000, `output ${i}`));
+  });
+
+  it("with native off, Conv2D takes its own call again", async () => {
+    const f = convProgram({ inShape: [4, 13, 13, 32], filters: 64, kernelSize: 3, activation: "relu" }, 6);
+    disableNativeKernels();
+    try {
+      expect(await kernelsOf(f)).not.toContain("TscolabFusedConv2D");
+    } finally {
+      expect(enableNativeKernels()).toBe(true);
+    }
+    expect(await kernelsOf(f)).toContain("TscolabFusedConv2D");
   });
 });
