@@ -24,22 +24,28 @@ interface DenseCase {
   trainable?: boolean;
 }
 
-/** The layer's output, and the gradients of Σ y·w for the input and each weight. */
-function denseProgram(c: DenseCase, seed: number) {
+/**
+ * A program building `makeLayer()` on `inShape` with seeded weights (the
+ * kernel scaled by 1/√fan-in, where fan-in is its size over `units`) and
+ * returning the layer's output and the gradients of Σ y·w for the input and
+ * each weight.
+ */
+function layerProgram(makeLayer: () => tf.layers.Layer, inShape: number[], units: number, seed: number) {
   const data = rng(seed, 1);
-  const inSize = c.inShape[c.inShape.length - 1];
-  const outShape = [...c.inShape.slice(0, -1), c.units];
-  const xv = data(size(c.inShape));
+  const probe = makeLayer();
+  const outShape = probe.computeOutputShape(inShape) as number[];
+  probe.build(inShape);
+  const shapes = probe.getWeights().map((v) => v.shape);
+  const fanIn = size(shapes[0]) / units;
+  const xv = data(size(inShape));
   const wv = data(size(outShape));
-  const kv = data(inSize * c.units).map((v) => v / Math.sqrt(inSize));
-  const bv = data(c.units);
+  const values = shapes.map((shape, i) => data(size(shape)).map((v) => (i === 0 ? v / Math.sqrt(fanIn) : v)));
   return () => {
-    const layer = tf.layers.dense({ units: c.units, activation: c.activation, useBias: c.useBias ?? true, trainable: c.trainable ?? true });
-    layer.build(c.inShape);
+    const layer = makeLayer();
+    layer.build(inShape);
     const weights = layer.getWeights() as tf.Variable[];
-    weights[0].assign(tf.tensor(kv, [inSize, c.units]));
-    if (weights[1]) weights[1].assign(tf.tensor1d(bv));
-    const x = tf.tensor(xv, c.inShape);
+    weights.forEach((v, i) => v.assign(tf.tensor(values[i], shapes[i])));
+    const x = tf.tensor(xv, inShape);
     const w = tf.tensor(wv, outShape);
     const y = layer.apply(x) as tf.Tensor;
     const [gx] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(layer.apply(a) as tf.Tensor, w)))([x]);
@@ -47,6 +53,9 @@ function denseProgram(c: DenseCase, seed: number) {
     return [y, gx, ...weights.map((v) => grads[v.name])];
   };
 }
+
+const denseProgram = (c: DenseCase, seed: number) =>
+  layerProgram(() => tf.layers.dense({ units: c.units, activation: c.activation, useBias: c.useBias ?? true, trainable: c.trainable ?? true }), c.inShape, c.units, seed);
 
 describe("fused Dense against the tfjs layer on cpu", () => {
   const cases: DenseCase[] = [
@@ -146,39 +155,21 @@ interface ConvCase {
   useBias?: boolean;
 }
 
-/** The Conv2D layer's output, and the gradients of Σ y·w for the input and each weight. */
-function convProgram(c: ConvCase, seed: number) {
-  const data = rng(seed, 1);
-  const layerOf = () =>
-    tf.layers.conv2d({
-      filters: c.filters,
-      kernelSize: c.kernelSize,
-      strides: c.strides ?? 1,
-      padding: c.padding ?? "valid",
-      activation: c.activation,
-      useBias: c.useBias ?? true,
-    });
-  const probe = layerOf();
-  const outShape = probe.computeOutputShape(c.inShape) as number[];
-  const depth = c.kernelSize * c.kernelSize * c.inShape[3];
-  const xv = data(size(c.inShape));
-  const wv = data(size(outShape));
-  const kv = data(depth * c.filters).map((v) => v / Math.sqrt(depth));
-  const bv = data(c.filters);
-  return () => {
-    const layer = layerOf();
-    layer.build(c.inShape);
-    const weights = layer.getWeights() as tf.Variable[];
-    weights[0].assign(tf.tensor(kv, [c.kernelSize, c.kernelSize, c.inShape[3], c.filters]));
-    if (weights[1]) weights[1].assign(tf.tensor1d(bv));
-    const x = tf.tensor(xv, c.inShape);
-    const w = tf.tensor(wv, outShape);
-    const y = layer.apply(x) as tf.Tensor;
-    const [gx] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(layer.apply(a) as tf.Tensor, w)))([x]);
-    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, w)) as tf.Scalar, weights);
-    return [y, gx, ...weights.map((v) => grads[v.name])];
-  };
-}
+const convProgram = (c: ConvCase, seed: number) =>
+  layerProgram(
+    () =>
+      tf.layers.conv2d({
+        filters: c.filters,
+        kernelSize: c.kernelSize,
+        strides: c.strides ?? 1,
+        padding: c.padding ?? "valid",
+        activation: c.activation,
+        useBias: c.useBias ?? true,
+      }),
+    c.inShape,
+    c.filters,
+    seed,
+  );
 
 /** The kernels a training step of `f` runs on the active backend. */
 async function kernelsOf(f: () => tf.Tensor | tf.Tensor[]): Promise<string[]> {
