@@ -294,7 +294,8 @@ describe("1,000 training steps", () => {
       if (i % 25 === 0) rss.push(process.memoryUsage().rss);
     }
     expect(tf.memory().numTensors).toBe(tensors0);
-    // per step: the convolution forward and its filter gradient, and the first two Dense layers' forward, dW and dx (the last is too small)
+    // per step: the convolution forward and its filter gradient; the first Dense layer's forward, weight gradients (one call) and dx;
+    // the second's forward, dW and dx (sigmoid: the layer's own call); the last is too small
     expect(totalCalls() - calls0).toBe(1000 * 8);
     // The trend over 40 samples, not two: garbage collection moves RSS by ±15 MiB between samples when
     // other tests of this file left garbage behind (a fitted slope's noise is then about 6 KiB a step).

@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { describe, expect, it } from "vitest";
+import { installFastKernels, uninstallFastKernels } from "../engine/backend/kernels";
 import { disableNativeKernels, enableNativeKernels, nativeCalls } from "../engine/backend/native";
 import { expectClose, on, rng, withNativeKernels } from "./helpers/backends";
 
@@ -219,5 +220,25 @@ describe("fused Conv2D against the tfjs layer on cpu", () => {
       expect(enableNativeKernels()).toBe(true);
     }
     expect(await kernelsOf(f)).toContain("TscolabFusedConv2D");
+  });
+});
+
+describe("stock tfjs", () => {
+  it("with tscolab's kernels uninstalled the layers take their own call, and installing them brings the fused kernels back", async () => {
+    const dense = denseProgram({ inShape: [64, 300], units: 200, activation: "relu" }, 8);
+    // Forward only: stock tfjs wasm has no convolution gradient.
+    const convForward = () => {
+      const layer = tf.layers.conv2d({ filters: 64, kernelSize: 3, activation: "relu" });
+      return layer.apply(tf.ones([4, 13, 13, 32])) as tf.Tensor;
+    };
+    uninstallFastKernels("wasm");
+    try {
+      const names = [...(await kernelsOf(dense)), ...(await kernelsOf(convForward))];
+      expect(names.filter((n) => n.startsWith("Tscolab"))).toEqual([]);
+    } finally {
+      installFastKernels("wasm");
+    }
+    expect(await kernelsOf(dense)).toContain("TscolabFusedDense");
+    expect(await kernelsOf(convForward)).toContain("TscolabFusedConv2D");
   });
 });

@@ -23,6 +23,7 @@ import { wasmSumConfig } from "./wasm_sum";
 import { wasmUnsortedSegmentSumConfig } from "./wasm_unsorted_segment_sum";
 import { routeReluGradient, wasmReluGradConfig } from "./relu_grad";
 import { wasmBiasAddConfig } from "./wasm_bias_add";
+import { followFastKernels } from "../native";
 
 interface Patch {
   /** Shown in %verify_env, e.g. "wasm:BatchMatMul(transposed→XNNPACK)". */
@@ -78,6 +79,7 @@ export function installFastKernels(backendName: string): string[] {
     registerKernel(patch.make(stock));
     installed.set(keyOf(patch), patch);
   }
+  if (backendName === "wasm") followFastKernels(true);
   return patchesInForce();
 }
 
@@ -101,4 +103,5 @@ export function uninstallFastKernels(backendName?: string): void {
     if (stock) registerKernel(stock);
     installed.delete(key);
   }
+  if (!backendName || backendName === "wasm") followFastKernels(false);
 }

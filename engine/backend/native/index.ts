@@ -56,6 +56,21 @@ function registerNativeOnlyKernels(): void {
   registerConvLayerKernels();
 }
 
+function unregisterNativeOnlyKernels(): void {
+  unregisterFusedKernels();
+  unregisterDenseKernels();
+  unregisterConvLayerKernels();
+}
+
+/**
+ * The native-only kernels follow the patched ones: uninstalling tscolab's kernels (stock tfjs, as
+ * the bench's stock column runs) removes them too, and installing puts them back while native is on.
+ */
+export function followFastKernels(installed: boolean): void {
+  if (installed && state.on) registerNativeOnlyKernels();
+  else if (!installed) unregisterNativeOnlyKernels();
+}
+
 let state: NativeKernelsState = { on: false, reason: "not probed yet", probe: null };
 
 /** Probes (cached on disk) and loads the native kernels once per process; later calls return the same state. */
@@ -83,9 +98,7 @@ export function nativeKernelsInForce(): string[] {
 
 /** Back to wasm only (tests and benches compare both paths). */
 export function disableNativeKernels(reason = "off: turned off in this process"): void {
-  unregisterFusedKernels();
-  unregisterDenseKernels();
-  unregisterConvLayerKernels();
+  unregisterNativeOnlyKernels();
   useNativeRuntime(null);
   state = { on: false, reason, probe: state.probe };
 }
