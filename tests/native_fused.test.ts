@@ -207,9 +207,17 @@ describe("where the operands sit on the heap", () => {
         .flat(),
       ...(["relu", "linear"] as const).map((activation) => ({
         name: `dense grad ${activation}`,
-        model: denseGradModel({ activation, bias: true }),
-        feeds: [["DY", denseDy, [rows, 48]], ["X", x, [rows, d]], ...(activation === "relu" ? [["Y", denseY, [rows, 48]]] : [])] as [string, Float32Array, number[]][],
-        outputs: [["DW", [d, 48]], ["DB", [48]], ...(activation === "relu" ? [["DZ", [rows, 48]]] : [])] as [string, number[]][],
+        model: denseGradModel({ activation, bias: true, inputGrad: true }),
+        feeds: [["DY", denseDy, [rows, 48]], ["X", x, [rows, d]], ["W", w, [d, 48]], ...(activation === "relu" ? [["Y", denseY, [rows, 48]]] : [])] as [
+          string,
+          Float32Array,
+          number[],
+        ][],
+        outputs: [
+          ["DW", [d, 48]],
+          ["DB", [48]],
+          ["DX", [rows, d]],
+        ] as [string, number[]][],
       })),
       ...(["relu", "linear"] as const).map((activation) => ({
         name: `dense ${activation} with bias`,

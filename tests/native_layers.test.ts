@@ -131,16 +131,21 @@ describe("a model's training step", () => {
       const y = tf.tensor2d(yv, [48, 1]);
       const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
       const before = tf.memory().numTensors;
-      const { value, grads } = tf.variableGrads(() => tf.losses.meanSquaredError(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars);
+      const loss = (input: tf.Tensor) => tf.losses.meanSquaredError(y, model.apply(input, { training: true }) as tf.Tensor) as tf.Scalar;
+      const { value, grads } = tf.variableGrads(() => loss(x), vars);
       // The gradient pass leaves only its results: loss and one gradient per variable.
       expect(tf.memory().numTensors - before).toBe(1 + vars.length);
-      const out = [value, ...vars.map((v) => grads[v.name])];
+      // The first layer leaves its input's gradient out of its fused call; asked for all the same, it comes from the thunk.
+      const dData = tf.grad(loss)(x);
+      const out = [value, ...vars.map((v) => grads[v.name]), dData];
       model.dispose();
       return out;
     };
-    const before = calls("dense-grad:");
+    const [before, beforeWithDx] = [calls("dense-grad:"), calls("dense-grad:relu:bias:dx")];
     const fused = await on("wasm", program);
-    expect(calls("dense-grad:") - before).toBe(2); // the 400→256 and 256→128 layers; the last is too small
+    // The 400→256 and 256→128 layers (the last is too small), for the weights and again for the data's gradient; only the second layer's call includes dx.
+    expect(calls("dense-grad:") - before).toBe(4);
+    expect(calls("dense-grad:relu:bias:dx") - beforeWithDx).toBe(2);
     const reference = await on("cpu", program);
     fused.forEach((got, i) => expectClose(got, reference[i], 400, `output ${i}`));
   });

@@ -7,11 +7,29 @@
 // The gradient registry is global, so the gradient installed here serves
 // every backend: it takes the fused kernel where one is registered for the
 // active backend and tfjs's own gradient everywhere else.
-import { Relu, engine, getGradient, getKernel, registerGradient, type GradConfig, type KernelConfig, type KernelFunc, type Tensor, type TensorInfo } from "@tensorflow/tfjs-core";
+import {
+  Relu,
+  engine,
+  getGradient,
+  getKernel,
+  mul,
+  registerGradient,
+  step,
+  type GradConfig,
+  type KernelConfig,
+  type KernelFunc,
+  type NamedTensorMap,
+  type Tensor,
+  type TensorInfo,
+} from "@tensorflow/tfjs-core";
 import { simdKernelsFor } from "./simd";
 import { offsetOf, type WasmBackendLike } from "./wasm_heap";
 
 export const RELU_GRAD = "TscolabReluGrad";
+
+/** dy·step(y), ReLU's gradient given its output y (y > 0 exactly where its input is): the one-pass kernel where the backend has it. */
+export const reluMasked = (dy: Tensor, y: Tensor): Tensor =>
+  getKernel(RELU_GRAD, engine().backendName) ? (engine().runKernel(RELU_GRAD, { dy, x: y } as unknown as NamedTensorMap, {}) as Tensor) : mul(dy, step(y));
 
 const reluGrad: KernelFunc = ({ inputs, backend }) => {
   const b = backend as unknown as WasmBackendLike;

@@ -12,6 +12,9 @@ export interface RoutedLayer {
   activation: { getClassName(): string } | null;
   kernel: { read(): Tensor };
   bias: { read(): Tensor } | null;
+  trainableWeights: unknown[];
+  /** Where the layer was applied in a model's graph (empty when applied to tensors outside one). */
+  inboundNodes?: { inboundLayers: unknown[] }[];
 }
 
 const wrapped = new Set<string>();

@@ -25,9 +25,7 @@ import {
   FusedConv2D,
   engine,
   getKernel,
-  mul,
   registerGradient,
-  step,
   sum,
   type KernelFunc,
   type NamedAttrMap,
@@ -35,7 +33,7 @@ import {
   type Tensor,
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
-import { RELU_GRAD } from "../kernels/relu_grad";
+import { reluMasked } from "../kernels/relu_grad";
 import { DENSE_ACTIVATIONS, type DenseActivation } from "./dense_models";
 import { routeLayerCall, type RoutedLayer } from "./layer_routing";
 import { registerOnWasm, unregisterFromWasm, type KernelList } from "./wasm_registry";
@@ -59,10 +57,6 @@ const convForward: KernelFunc = ({ inputs, backend, attrs }) => {
   const fusedAttrs = { strides: a.strides, pad: a.pad, dataFormat: "NHWC", dilations: [1, 1], activation: a.activation };
   return fused.kernelFunc({ inputs, backend, attrs: fusedAttrs as unknown as NamedAttrMap }) as TensorInfo;
 };
-
-/** dy·step(y): ReLU's gradient, by the one-pass kernel where the backend has it. */
-const reluMasked = (dy: Tensor, y: Tensor): Tensor =>
-  getKernel(RELU_GRAD, engine().backendName) ? (engine().runKernel(RELU_GRAD, { dy, x: y } as NamedTensorMap, {}) as Tensor) : mul(dy, step(y));
 
 let gradientRegistered = false;
 

@@ -14,6 +14,7 @@
 // depends on the shapes, the backend and the native switch alone, so a
 // resumed run takes the same path at every step as the uninterrupted one.
 import { engine, getKernel, matMul, registerGradient, reshape, type KernelFunc, type NamedAttrMap, type NamedTensorMap, type Tensor, type TensorInfo } from "@tensorflow/tfjs-core";
+import { reluMasked } from "../kernels/relu_grad";
 import type { WasmBackendLike } from "../kernels/wasm_heap";
 import { DENSE_ACTIVATIONS, denseGradKey, denseGradModel, type DenseActivation, type DenseVariant } from "./dense_models";
 import { matMulModel, variantKey, type MatMulVariant } from "./matmul_models";
@@ -26,14 +27,9 @@ export const FUSED_DENSE = "TscolabFusedDense";
 export const FUSED_DENSE_GRAD = "TscolabFusedDenseGrad";
 export const DENSE_KERNEL_NAMES = [FUSED_DENSE, FUSED_DENSE_GRAD] as const;
 
-interface DenseAttrs {
-  activation: DenseActivation;
-  bias: boolean;
-}
-
 const dense: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, kernel, bias } = inputs as { x: TensorInfo; kernel: TensorInfo; bias?: TensorInfo };
-  const { activation } = attrs as unknown as DenseAttrs;
+  const { activation } = attrs as unknown as DenseVariant;
   const [rows, inSize] = rowsOf(x);
   const units = kernel.shape[1];
   // The same Gemm session the native _FusedMatMul uses for this variant.
@@ -47,22 +43,22 @@ const dense: KernelFunc = ({ inputs, backend, attrs }) => {
   return runGraph(backend as unknown as WasmBackendLike, variantKey(variant), () => matMulModel(variant), feeds, [{ name: "Y", shape: outShape, dims: [rows, units] }])[0];
 };
 
-/** Outputs: dW, then db (with a bias), then the masked gradient (after a ReLU). */
+/** Outputs: dW, then db (with a bias), then dx (when the input needs a gradient). */
 const denseGrad: KernelFunc = ({ inputs, backend, attrs }) => {
-  const { dy, x, y } = inputs as { dy: TensorInfo; x: TensorInfo; y?: TensorInfo };
+  const { dy, x, kernel, y } = inputs as { dy: TensorInfo; x: TensorInfo; kernel?: TensorInfo; y?: TensorInfo };
   const v = attrs as unknown as DenseVariant;
   const [rows, inSize] = rowsOf(x);
   const units = dy.shape[dy.shape.length - 1];
-  const relu = v.activation === "relu";
   const feeds: GraphFeed[] = [
     { name: "DY", tensor: dy, dims: [rows, units] },
     { name: "X", tensor: x, dims: [rows, inSize] },
   ];
-  if (relu) feeds.push({ name: "Y", tensor: y as TensorInfo, dims: [rows, units] });
+  if (v.inputGrad) feeds.push({ name: "W", tensor: kernel as TensorInfo, dims: [inSize, units] });
+  if (v.activation === "relu") feeds.push({ name: "Y", tensor: y as TensorInfo, dims: [rows, units] });
   return runGraph(backend as unknown as WasmBackendLike, denseGradKey(v), () => denseGradModel(v), feeds, [
     { name: "DW", shape: [inSize, units], dims: [inSize, units] },
     ...(v.bias ? [{ name: "DB", shape: [units], dims: [units] }] : []),
-    ...(relu ? [{ name: "DZ", shape: dy.shape, dims: [rows, units] }] : []),
+    ...(v.inputGrad ? [{ name: "DX", shape: x.shape, dims: [rows, inSize] }] : []),
   ]);
 };
 
@@ -75,28 +71,44 @@ function registerDenseGradient(): void {
     kernelName: FUSED_DENSE,
     inputsToSave: ["x", "kernel"],
     outputsToSave: [true],
-    // The weights' gradients run here, in one call, outside the tidy each
-    // input's gradient function runs in (the gradient computation's own
-    // scope disposes any not asked for). The input's gradient is a thunk:
-    // tfjs calls it only when something upstream needs it, and the first
-    // layer's input (the data) does not.
+    // Every gradient the layer will be asked for runs here, in one call,
+    // outside the tidy each input's gradient function runs in (the gradient
+    // computation's own scope disposes any not asked for). When nothing
+    // upstream trains (the first layer, whose input is the data) the input's
+    // gradient is left out of that call; should it be asked for all the same
+    // (a gradient with respect to the data), its thunk computes it.
     gradFunc: (dy, saved, attrs) => {
       const [x, kernel, y] = saved;
-      const v = attrs as unknown as DenseAttrs;
-      const inputs = (v.activation === "relu" ? { dy, x, y } : { dy, x }) as NamedTensorMap;
+      const v = attrs as unknown as DenseVariant;
+      const relu = v.activation === "relu";
+      const inputs = { dy, x, ...(v.inputGrad ? { kernel } : {}), ...(relu ? { y } : {}) } as NamedTensorMap;
       const outs = engine().runKernel(FUSED_DENSE_GRAD, inputs, attrs as unknown as NamedAttrMap) as Tensor[];
-      const dw = outs[0];
-      const db = v.bias ? outs[1] : null;
-      const dz = v.activation === "relu" ? outs[outs.length - 1] : (dy as Tensor);
+      const dx = v.inputGrad ? outs[outs.length - 1] : null;
       const units = kernel.shape[1] as number;
-      const grads: Record<string, () => Tensor> = {
-        x: () => reshape(matMul(reshape(dz, [-1, units]), kernel, false, true), x.shape),
-        kernel: () => dw,
+      const inputGradient = () => {
+        const dz = relu ? reluMasked(dy as Tensor, y) : (dy as Tensor);
+        return reshape(matMul(reshape(dz, [-1, units]), kernel, false, true), x.shape);
       };
-      if (db) grads.bias = () => db;
+      const grads: Record<string, () => Tensor> = { x: dx ? () => dx : inputGradient, kernel: () => outs[0] };
+      if (v.bias) grads.bias = () => outs[1];
       return grads;
     },
   });
+}
+
+/** True unless every layer upstream of `layer` is frozen or has no weights (then its input's gradient is never needed in training). */
+function upstreamTrains(layer: RoutedLayer): boolean {
+  if (!layer.inboundNodes?.length) return true; // applied outside a model: the input may need a gradient
+  const seen = new Set<RoutedLayer>();
+  const walk = (l: RoutedLayer): boolean =>
+    (l.inboundNodes ?? []).some((node) =>
+      (node.inboundLayers as unknown as RoutedLayer[]).some((up) => {
+        if (seen.has(up)) return false;
+        seen.add(up);
+        return up.trainableWeights.length > 0 || walk(up);
+      }),
+    );
+  return walk(layer);
 }
 
 /** The activation when this call should take the fused kernels, else null (the layer's own call runs). */
@@ -115,7 +127,8 @@ function routeDense(layer: RoutedLayer, x: Tensor): ((x: Tensor) => Tensor) | nu
   return (input) => {
     const bias = layer.bias?.read();
     const operands = (bias ? { x: input, kernel: layer.kernel.read(), bias } : { x: input, kernel: layer.kernel.read() }) as NamedTensorMap;
-    return engine().runKernel(FUSED_DENSE, operands, { activation, bias: !!bias } as unknown as NamedAttrMap) as Tensor;
+    const attrs: DenseVariant = { activation, bias: !!bias, inputGrad: upstreamTrains(layer) };
+    return engine().runKernel(FUSED_DENSE, operands, attrs as unknown as NamedAttrMap) as Tensor;
   };
 }
 
