@@ -20,7 +20,7 @@ withNativeKernels("tscolab-layers-");
 interface DenseCase {
   inShape: number[];
   units: number;
-  activation: "relu" | "linear" | "tanh";
+  activation: "relu" | "linear" | "tanh" | "gelu";
   useBias?: boolean;
   trainable?: boolean;
 }
@@ -64,6 +64,8 @@ describe("fused Dense against the tfjs layer on cpu", () => {
     { inShape: [37, 129], units: 70, activation: "linear" },
     { inShape: [4, 16, 96], units: 288, activation: "linear" },
     { inShape: [3, 21, 64], units: 130, activation: "relu", useBias: false },
+    { inShape: [64, 300], units: 200, activation: "tanh" }, // the linear kernel, then the layer's own activation
+    { inShape: [4, 16, 96], units: 130, activation: "gelu" }, // the same, the activation on its fused GELU kernel
   ];
   for (const c of cases) {
     it(`Dense(${c.units}, ${c.activation}${c.useBias === false ? ", no bias" : ""}) on [${c.inShape}]: values and every gradient`, async () => {
@@ -85,7 +87,6 @@ describe("layers that keep their own call", () => {
   for (const [why, c] of [
     ["too small for native code to win", { inShape: [8, 20], units: 30, activation: "relu" }],
     ["frozen", { inShape: [64, 300], units: 200, activation: "relu", trainable: false }],
-    ["an activation the graphs do not have", { inShape: [64, 300], units: 200, activation: "tanh" }],
   ] as [string, DenseCase][]) {
     it(`${why}: no fused call, the same results as cpu`, async () => {
       const f = denseProgram(c, 3);

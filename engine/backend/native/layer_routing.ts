@@ -9,7 +9,7 @@ export interface RoutedLayer {
   call(inputs: Tensor | Tensor[], kwargs: Record<string, unknown>): Tensor | Tensor[];
   invokeCallHook(inputs: Tensor | Tensor[], kwargs: Record<string, unknown>): void;
   trainable: boolean;
-  activation: { getClassName(): string } | null;
+  activation: { getClassName(): string; apply(x: Tensor): Tensor } | null;
   kernel: { read(): Tensor };
   bias: { read(): Tensor } | null;
   trainableWeights: unknown[];

@@ -111,24 +111,29 @@ function upstreamTrains(layer: RoutedLayer): boolean {
   return walk(layer);
 }
 
-/** The activation when this call should take the fused kernels, else null (the layer's own call runs). */
+/**
+ * The activation the fused kernel applies when this call should take it, else null (the layer's own
+ * call runs). ReLU runs inside the Gemm; any other activation (GELU, tanh, sigmoid…) runs after a
+ * linear kernel as the layer's own activation would, so its gradient is tfjs's (or a fused one).
+ */
 function fusedActivation(layer: RoutedLayer, x: Tensor): DenseActivation | null {
   if (!layer.trainable || x.dtype !== "float32" || x.rank < 2 || !getKernel(FUSED_DENSE, engine().backendName)) return null;
-  const activation = (layer.activation?.getClassName() ?? "linear") as DenseActivation;
-  if (!DENSE_ACTIVATIONS.includes(activation)) return null;
   const kernel = layer.kernel.read();
-  if (kernel.dtype !== "float32" || kernel.shape[0] !== x.shape[x.rank - 1]) return null;
-  return x.size * (kernel.shape[1] ?? 0) < NATIVE_MIN_MACS ? null : activation;
+  if (kernel.dtype !== "float32" || kernel.shape[0] !== x.shape[x.rank - 1] || x.size * (kernel.shape[1] ?? 0) < NATIVE_MIN_MACS) return null;
+  const activation = layer.activation?.getClassName() ?? "linear";
+  return DENSE_ACTIVATIONS.includes(activation as DenseActivation) ? (activation as DenseActivation) : "linear";
 }
 
 function routeDense(layer: RoutedLayer, x: Tensor): ((x: Tensor) => Tensor) | null {
   const activation = fusedActivation(layer, x);
   if (!activation) return null;
+  const after = activation === "linear" && layer.activation && layer.activation.getClassName() !== "linear" ? layer.activation : null;
   return (input) => {
     const bias = layer.bias?.read();
     const operands = (bias ? { x: input, kernel: layer.kernel.read(), bias } : { x: input, kernel: layer.kernel.read() }) as NamedTensorMap;
     const attrs: DenseVariant = { activation, bias: !!bias, inputGrad: upstreamTrains(layer) };
-    return engine().runKernel(FUSED_DENSE, operands, attrs as unknown as NamedAttrMap) as Tensor;
+    const z = engine().runKernel(FUSED_DENSE, operands, attrs as unknown as NamedAttrMap) as Tensor;
+    return after ? after.apply(z) : z;
   };
 }
 
