@@ -84,13 +84,15 @@ function flopsOf(name: string, inputs: Record<string, TensorInfo>, attrs: Record
     const batch = Math.max(prod(a.shape.slice(0, -2)), prod(b.shape.slice(0, -2)));
     return { flops: 2 * batch * m * n * k, shape: `${dims(a)}${tA ? "ᵀ" : ""} · ${dims(b)}${tB ? "ᵀ" : ""}` };
   }
-  // A Dense layer [rows, in] → [rows, out]: its forward product, and its weight gradient Xᵀ·dZ.
+  // A Dense layer [rows, in] → [rows, out]: its forward product; backward, the weight gradient Xᵀ·dZ and, when asked, the input's dZ·Wᵀ.
   if (name === "TscolabFusedDense" || name === "TscolabFusedDenseGrad") {
     const { x } = inputs;
     const inSize = x.shape[x.shape.length - 1];
     const rows = prod(x.shape) / inSize;
     const units = name === "TscolabFusedDense" ? out.shape[out.shape.length - 1] : out.shape[1];
-    return { flops: 2 * rows * inSize * units, shape: `${rows}×${inSize} → ${units}${name === "TscolabFusedDenseGrad" ? " (dW, db)" : ""}` };
+    const products = name === "TscolabFusedDenseGrad" && attrs.inputGrad ? 2 : 1;
+    const what = name === "TscolabFusedDense" ? "" : products === 2 ? " (dW, db, dx)" : " (dW, db)";
+    return { flops: 2 * rows * inSize * units * products, shape: `${rows}×${inSize} → ${units}${what}` };
   }
   // A convolution costs 2 · output positions · filters · (kernel area · input channels), NHWC.
   if (name === "Conv2D" || name === "FusedConv2D" || name === "TscolabFusedConv2D") {
