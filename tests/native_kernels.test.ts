@@ -268,12 +268,13 @@ describe("1,000 training steps", () => {
   it("keep the tensor count and the process's memory flat", async () => {
     await tf.setBackend("wasm");
     const data = rng(77);
-    // A convolution deep enough for the native path (3·3·8 = 72 ≥ 64), then Dense layers that are too.
+    // Convolutions deep enough for the native path (3·3·8 = 72 and 3·3·16 = 144, ≥ 64), then Dense layers that are too.
     const x = tf.tensor4d(data(64 * 16 * 16 * 8), [64, 16, 16, 8]);
     const y = tf.tensor2d(data(64 * 8), [64, 8]);
     const model = tf.sequential({
       layers: [
         tf.layers.conv2d({ inputShape: [16, 16, 8], filters: 16, kernelSize: 3, activation: "relu" }),
+        tf.layers.conv2d({ filters: 16, kernelSize: 3, activation: "relu" }), // deeper (3·3·16): its patch matrix is kept for its filter gradient
         tf.layers.flatten(),
         tf.layers.dense({ units: 256, activation: "relu" }),
         tf.layers.dense({ units: 128, activation: "sigmoid" }),
@@ -303,9 +304,10 @@ describe("1,000 training steps", () => {
     expect(tf.memory().numTensors).toBe(tensors0);
     expect(tf.memory().numBytes).toBe(bytes0);
     expect(wasmHeap() - heap0, "wasm heap growth over 1,000 steps (bytes)").toBeLessThanOrEqual(1000 * 20 * 1024);
-    // per step: the convolution forward and its filter gradient; the first Dense layer's forward and its dW, db and dx in one call;
-    // the second's forward, dW and dx (sigmoid: the layer's own call); the last is too small
-    expect(totalCalls() - calls0).toBe(1000 * 7);
+    // per step: the first convolution's forward and filter gradient (no input gradient: its input is the data); the
+    // second's Gemm over its kept patch matrix, its input gradient and its filter gradient from those patches; each of
+    // the next two Dense layers' forward and its dW, db and dx in one call (the sigmoid after a linear kernel); the last is too small
+    expect(totalCalls() - calls0).toBe(1000 * 9);
     // The trend over 40 samples, not two: garbage collection moves RSS by ±15 MiB between samples when
     // other tests of this file left garbage behind (a fitted slope's noise is then about 6 KiB a step).
     // A leak of one 64×256 float block (64 KiB) a step fails by far; the slope must stay under 20 KiB a step.

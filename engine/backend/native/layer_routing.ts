@@ -37,3 +37,18 @@ export function routeLayerCall<L extends RoutedLayer>(className: string, route: 
     });
   };
 }
+
+/** True unless every layer upstream of `layer` is frozen or has no weights (then its input's gradient is never needed in training). */
+export function upstreamTrains(layer: RoutedLayer): boolean {
+  if (!layer.inboundNodes?.length) return true; // applied outside a model: the input may need a gradient
+  const seen = new Set<RoutedLayer>();
+  const walk = (l: RoutedLayer): boolean =>
+    (l.inboundNodes ?? []).some((node) =>
+      (node.inboundLayers as unknown as RoutedLayer[]).some((up) => {
+        if (seen.has(up)) return false;
+        seen.add(up);
+        return up.trainableWeights.length > 0 || walk(up);
+      }),
+    );
+  return walk(layer);
+}

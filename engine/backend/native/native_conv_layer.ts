@@ -9,7 +9,9 @@
 //
 // The backward pass is tfjs's own kernels on the ReLU-masked gradient,
 // each asked for only when needed (the first layer's input gradient is
-// not): the filter gradient, the bias's sum and the input gradient. One
+// not): the filter gradient, the bias's sum and the input gradient. A deep
+// convolution whose input needs a gradient keeps the patch matrix its Gemm
+// read and takes its filter gradient from it (convKeepingPatches). One
 // native graph for the filter and bias gradients with the mask inside was
 // measured slower on both of the bench CNN's layers (6.0 against 5.2 ms and
 // 6.9 against 4.6 ms): onnxruntime's Where and ReduceSum over the output are
@@ -27,19 +29,30 @@ import {
   getKernel,
   registerGradient,
   sum,
+  customGrad,
+  matMul,
+  reshape,
+  type GradSaveFunc,
   type KernelFunc,
   type NamedAttrMap,
   type NamedTensorMap,
   type Tensor,
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
+import { NATIVE_CONV_MIN_DEPTH } from "../kernels/conv2d";
+import { convGeometry, geometryArgs } from "../kernels/conv_layout";
 import { reluMasked } from "../kernels/relu_grad";
+import { simdKernelsFor } from "../kernels/simd";
+import { offsetOf, type WasmBackendLike } from "../kernels/wasm_heap";
 import { DENSE_ACTIVATIONS, type DenseActivation } from "./dense_models";
-import { routeLayerCall, type RoutedLayer } from "./layer_routing";
+import { routeLayerCall, upstreamTrains, type RoutedLayer } from "./layer_routing";
+import { FUSED_DENSE } from "./native_dense";
+import { NATIVE_MIN_MACS, nativeMatMulOn } from "./native_matmul";
 import { registerOnWasm, unregisterFromWasm, type KernelList } from "./wasm_registry";
 
 export const FUSED_CONV2D = "TscolabFusedConv2D";
-export const CONV_LAYER_KERNEL_NAMES = [FUSED_CONV2D] as const;
+export const CONV_PATCHES = "TscolabConvPatches";
+export const CONV_LAYER_KERNEL_NAMES = [FUSED_CONV2D, CONV_PATCHES] as const;
 
 type Padding = "valid" | "same";
 
@@ -56,6 +69,19 @@ const convForward: KernelFunc = ({ inputs, backend, attrs }) => {
   if (!fused) throw new Error(`${FUSED_CONV2D} needs the wasm FusedConv2D kernel`);
   const fusedAttrs = { strides: a.strides, pad: a.pad, dataFormat: "NHWC", dilations: [1, 1], activation: a.activation };
   return fused.kernelFunc({ inputs, backend, attrs: fusedAttrs as unknown as NamedAttrMap }) as TensorInfo;
+};
+
+/** The patch matrix [batch·outH·outW, fh·fw·inC] of x (NHWC) for a filter of `filterShape`. */
+const convPatches: KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as unknown as WasmBackendLike;
+  const { x } = inputs as { x: TensorInfo };
+  const a = attrs as unknown as ConvLayerAttrs & { filterShape: [number, number, number, number] };
+  const simd = simdKernelsFor(backend);
+  if (!simd) throw new Error(`${CONV_PATCHES} needs wasm SIMD`);
+  const g = convGeometry(x.shape as [number, number, number, number], a.filterShape, a.strides, a.pad, undefined, "NHWC");
+  const patches = b.makeOutput([g.batch * g.outH * g.outW, g.fh * g.fw * g.inC], "float32");
+  simd.im2col(offsetOf(b, x), offsetOf(b, patches), ...geometryArgs(g));
+  return patches;
 };
 
 let gradientRegistered = false;
@@ -102,9 +128,75 @@ function fusedConvAttrs(layer: Conv2DLayer, x: Tensor): ConvLayerAttrs | null {
   return { strides: [layer.strides[0], layer.strides[1] ?? layer.strides[0]], pad: layer.padding as Padding, activation, bias: !!layer.bias };
 }
 
+const geometryOf = (x: Tensor, attrs: ConvLayerAttrs, filterShape: [number, number, number, number]) =>
+  convGeometry(x.shape as [number, number, number, number], filterShape, attrs.strides, attrs.pad, undefined, "NHWC");
+
+/** True when FusedConv2D would run this convolution as one native Gemm over a patch matrix (kernels/conv2d.ts' rule). */
+function keepsPatches(x: Tensor, attrs: ConvLayerAttrs, filterShape: [number, number, number, number]): boolean {
+  const g = geometryOf(x, attrs, filterShape);
+  const depth = g.fh * g.fw * g.inC;
+  const pointwise = g.fh === 1 && g.fw === 1 && g.strideH === 1 && g.strideW === 1 && g.padTop === 0 && g.padLeft === 0;
+  return nativeMatMulOn() && !pointwise && depth >= NATIVE_CONV_MIN_DEPTH && g.batch * g.outH * g.outW * g.outC * depth >= NATIVE_MIN_MACS && !!simdKernelsFor(engine().backend);
+}
+
+/**
+ * A deep convolution (one native Gemm over its patch matrix) whose input needs a gradient: the patch
+ * matrix the forward Gemm read is kept for the filter's gradient (Pᵀ·dZ) instead of being built again
+ * from x (1.0 ms of 8.9 MB for the bench CNN's second layer). Its gradients are all needed, so they are
+ * computed together, as tf.customGrad does.
+ */
+function convKeepingPatches(attrs: ConvLayerAttrs, filterShape: [number, number, number, number]) {
+  const [fh, fw, inC, outC] = filterShape;
+  const patchAttrs = { ...attrs, filterShape } as unknown as NamedAttrMap;
+  const convolve = (x: Tensor, filter: Tensor, bias: Tensor | null, save: GradSaveFunc) => {
+    const patches = engine().runKernel(CONV_PATCHES, { x } as NamedTensorMap, patchAttrs) as Tensor;
+    const kernel = reshape(filter, [fh * fw * inC, outC]);
+    const operands = (bias ? { x: patches, kernel, bias } : { x: patches, kernel }) as NamedTensorMap;
+    const product = engine().runKernel(FUSED_DENSE, operands, { activation: attrs.activation, bias: !!bias, inputGrad: false } as unknown as NamedAttrMap) as Tensor;
+    const g = geometryOf(x, attrs, filterShape);
+    const y = reshape(product, [g.batch, g.outH, g.outW, outC]);
+    save([filter, y, patches]);
+    const inputShape = x.shape;
+    return {
+      value: y,
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const [f, out, p] = saved;
+        const dz = attrs.activation === "relu" ? reluMasked(dy, out) : dy;
+        const rows = reshape(dz, [-1, outC]);
+        const dx = engine().runKernel(
+          Conv2DBackpropInput,
+          { dy: dz, filter: f } as NamedTensorMap,
+          {
+            strides: attrs.strides,
+            pad: attrs.pad,
+            dataFormat: "NHWC",
+            inputShape,
+          } as unknown as NamedAttrMap,
+        ) as Tensor;
+        const dFilter = reshape(matMul(p, rows, true, false), filterShape);
+        return bias ? [dx, dFilter, sum(rows, 0)] : [dx, dFilter];
+      },
+    };
+  };
+  // customGrad passes the inputs, then the function that keeps tensors for the gradient.
+  return customGrad((...args: (Tensor | GradSaveFunc)[]) => {
+    const save = args.pop() as GradSaveFunc;
+    const [x, filter, bias] = args as Tensor[];
+    return convolve(x, filter, bias ?? null, save);
+  });
+}
+
 function routeConv2D(layer: Conv2DLayer, x: Tensor): ((x: Tensor) => Tensor) | null {
   const attrs = fusedConvAttrs(layer, x);
   if (!attrs) return null;
+  const filterShape = layer.kernel.read().shape as [number, number, number, number];
+  if (keepsPatches(x, attrs, filterShape) && upstreamTrains(layer)) {
+    const conv = convKeepingPatches(attrs, filterShape);
+    return (input) => {
+      const bias = layer.bias?.read();
+      return bias ? conv(input, layer.kernel.read(), bias) : conv(input, layer.kernel.read());
+    };
+  }
   return (input) => {
     const bias = layer.bias?.read();
     const operands = (bias ? { x: input, filter: layer.kernel.read(), bias } : { x: input, filter: layer.kernel.read() }) as NamedTensorMap;
@@ -112,7 +204,10 @@ function routeConv2D(layer: Conv2DLayer, x: Tensor): ((x: Tensor) => Tensor) | n
   };
 }
 
-const KERNELS: KernelList = [[FUSED_CONV2D, convForward]];
+const KERNELS: KernelList = [
+  [FUSED_CONV2D, convForward],
+  [CONV_PATCHES, convPatches],
+];
 
 /** Registers the Conv2D layer kernels on wasm (native on) and routes tfjs-layers' Conv2D to them. */
 export function registerConvLayerKernels(): void {

@@ -19,7 +19,7 @@ import type { WasmBackendLike } from "../kernels/wasm_heap";
 import { DENSE_ACTIVATIONS, denseGradKey, denseGradModel, type DenseActivation, type DenseVariant } from "./dense_models";
 import { matMulModel, variantKey, type MatMulVariant } from "./matmul_models";
 import { NATIVE_MIN_MACS } from "./native_matmul";
-import { routeLayerCall, type RoutedLayer } from "./layer_routing";
+import { routeLayerCall, upstreamTrains, type RoutedLayer } from "./layer_routing";
 import { registerOnWasm, unregisterFromWasm, type KernelList } from "./wasm_registry";
 import { rowsOf, runGraph, type GraphFeed } from "./run_graph";
 
@@ -94,21 +94,6 @@ function registerDenseGradient(): void {
       return grads;
     },
   });
-}
-
-/** True unless every layer upstream of `layer` is frozen or has no weights (then its input's gradient is never needed in training). */
-function upstreamTrains(layer: RoutedLayer): boolean {
-  if (!layer.inboundNodes?.length) return true; // applied outside a model: the input may need a gradient
-  const seen = new Set<RoutedLayer>();
-  const walk = (l: RoutedLayer): boolean =>
-    (l.inboundNodes ?? []).some((node) =>
-      (node.inboundLayers as unknown as RoutedLayer[]).some((up) => {
-        if (seen.has(up)) return false;
-        seen.add(up);
-        return up.trainableWeights.length > 0 || walk(up);
-      }),
-    );
-  return walk(layer);
 }
 
 /**
