@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { disableNativeKernels, enableNativeKernels, fusedKernelsOn, nativeCalls } from "../engine/backend/native";
 import { attentionGradModel, attentionModel, geluGradModel, geluModel, layerNormGradModel, layerNormModel } from "../engine/backend/native/fused_models";
 import { denseGradModel } from "../engine/backend/native/dense_models";
+import { col2imModel } from "../engine/backend/native/native_conv_transpose";
 import { matMulModel } from "../engine/backend/native/matmul_models";
 import { nativeRuntime } from "../engine/backend/native/sessions";
 import type { OrtRuntime } from "../engine/backend/native/ort_runtime";
@@ -229,6 +230,32 @@ describe("where the operands sit on the heap", () => {
         ] as [string, Float32Array, number[]][],
         outputs: [["Y", [rows, 48]]] as [string, number[]][],
       })),
+      ...[1, 2].map((stride) => {
+        const g = {
+          batch: 3,
+          inH: 9,
+          inW: 9,
+          inC: 8,
+          outH: stride === 1 ? 7 : 4,
+          outW: stride === 1 ? 7 : 4,
+          outC: 16,
+          fh: 3,
+          fw: 3,
+          strideH: stride,
+          strideW: stride,
+          padTop: 0,
+          padLeft: 0,
+        };
+        return {
+          name: `conv input gradient (col2im), stride ${stride}`,
+          model: col2imModel(g, [0, 0, 0, 0]),
+          feeds: [
+            ["dy", data(g.batch * g.outH * g.outW * g.outC), [g.batch, g.outH * g.outW, g.outC]],
+            ["filter", data(9 * g.inC * g.outC), [3, 3, g.inC, g.outC]],
+          ] as [string, Float32Array, number[]][],
+          outputs: [["dx", [g.batch, g.inH, g.inW, g.inC]]] as [string, number[]][],
+        };
+      }),
       ...[false, true].map((transposeA) => ({
         name: `matMul transposeA=${transposeA}`,
         model: matMulModel({ transposeA, transposeB: false, batched: false, bias: false, activation: "linear" }),

@@ -29,7 +29,7 @@ export class Graph {
     return this.constant((name) => ({ name, dataType: DataType.INT64, dims, raw: new Uint8Array(new BigInt64Array(values.map(BigInt)).buffer) }));
   }
 
-  encode(name: string, inputs: ValueInfoDef[], outputs: ValueInfoDef[]): Uint8Array {
-    return nativeModel(name, { nodes: this.nodes, initializers: this.constants, inputs, outputs });
+  encode(name: string, inputs: ValueInfoDef[], outputs: ValueInfoDef[], opset?: number): Uint8Array {
+    return nativeModel(name, { nodes: this.nodes, initializers: this.constants, inputs, outputs }, opset);
   }
 }

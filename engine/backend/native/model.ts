@@ -1,4 +1,4 @@
-// The one way the native kernels encode their ONNX models: opset 17 (plus
+// The one way the native kernels encode their ONNX models: opset 17 or newer (plus
 // onnxruntime's com.microsoft ops when a node uses them), float32 values
 // with symbolic dimensions so one session serves every size.
 import { DataType, encodeModel, type NodeDef, type TensorDef, type ValueInfoDef } from "../../export/onnx/onnx_messages";
@@ -9,10 +9,11 @@ export const f32 = (name: string, shape: (string | number)[]): ValueInfoDef => (
 /** A float32 scalar constant. */
 export const floatScalar = (name: string, value: number): TensorDef => ({ name, dataType: DataType.FLOAT, dims: [], raw: new Uint8Array(new Float32Array([value]).buffer) });
 
-export function nativeModel(graphName: string, g: { nodes: NodeDef[]; inputs: ValueInfoDef[]; outputs: ValueInfoDef[]; initializers?: TensorDef[] }): Uint8Array {
+/** `opset` is 17 unless a graph needs a newer op (Col2Im: 18). */
+export function nativeModel(graphName: string, g: { nodes: NodeDef[]; inputs: ValueInfoDef[]; outputs: ValueInfoDef[]; initializers?: TensorDef[] }, opset = 17): Uint8Array {
   return encodeModel({
     irVersion: 8,
-    opsetVersion: 17,
+    opsetVersion: opset,
     producerName: "tscolab-native-kernels",
     producerVersion: "1",
     graphName,
