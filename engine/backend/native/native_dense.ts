@@ -1,18 +1,18 @@
 // A Dense layer as two native kernels while the native runtime is on:
-//   forward   act(x·W + b) in one Gemm (the ReLU inside it), and
-//   backward  dW and db (and the ReLU-masked gradient) in one call,
-// with the input's gradient, when something upstream needs it, one native
-// product of that masked gradient with Wᵀ. tfjs runs the same layer in
-// training as a product, a bias add and a ReLU (its fused matMul does not
-// fuse under a gradient tape), and its backward as a ReLU gradient, two
-// products and a column sum, each crossing into native code and back.
+//   forward   x·W + b in one Gemm, with a ReLU inside it (any other
+//             activation runs after it, as the layer's own would), and
+//   backward  dW, db and, when something upstream trains, dx in one call.
+// tfjs runs the same layer in training as a product, a bias add and the
+// activation (its fused matMul does not fuse under a gradient tape), and its
+// backward as the activation's gradient, two products and a column sum, each
+// crossing into native code and back.
 //
-// tfjs-layers' Dense.call is wrapped so a layer takes these kernels when
-// they are registered for the active backend, its activation is one the
-// graphs have, it trains (a frozen layer's weight gradients would be wasted
-// work) and the product is large enough for native code to win. That choice
-// depends on the shapes, the backend and the native switch alone, so a
-// resumed run takes the same path at every step as the uninterrupted one.
+// tfjs-layers' Dense.call is wrapped (layer_routing.ts) so a layer takes
+// these kernels when they are registered for the active backend, it trains
+// (a frozen layer's weight gradients would be wasted work) and the product
+// is large enough for native code to win. That choice depends on the
+// shapes, the model, the backend and the native switch alone, so a resumed
+// run takes the same path at every step as the uninterrupted one.
 import { engine, getKernel, matMul, registerGradient, reshape, type KernelFunc, type NamedAttrMap, type NamedTensorMap, type Tensor, type TensorInfo } from "@tensorflow/tfjs-core";
 import { reluMasked } from "../kernels/relu_grad";
 import type { WasmBackendLike } from "../kernels/wasm_heap";
