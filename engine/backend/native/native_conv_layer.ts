@@ -52,7 +52,8 @@ import { registerOnWasm, unregisterFromWasm, type KernelList } from "./wasm_regi
 
 export const FUSED_CONV2D = "TscolabFusedConv2D";
 export const CONV_PATCHES = "TscolabConvPatches";
-export const CONV_LAYER_KERNEL_NAMES = [FUSED_CONV2D, CONV_PATCHES] as const;
+/** The layer kernels that hand work to native code (the patch matrix is a wasm SIMD pass, registered beside them). */
+export const CONV_LAYER_KERNEL_NAMES = [FUSED_CONV2D] as const;
 
 type Padding = "valid" | "same";
 
