@@ -14,6 +14,7 @@ import { matMulModel } from "../engine/backend/native/matmul_models";
 import { nativeRuntime } from "../engine/backend/native/sessions";
 import type { OrtRuntime } from "../engine/backend/native/ort_runtime";
 import { transformerLayers } from "../engine/models/transformer/layers";
+import { offsetOf, type WasmBackendLike } from "../engine/backend/kernels/wasm_heap";
 import { expectClose, on, rng, withNativeKernels } from "./helpers/backends";
 
 const calls = (prefix: string) => [...nativeCalls.entries()].filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
@@ -71,10 +72,12 @@ describe("fused layer norm against the tfjs ops on cpu", () => {
   ] as [number[], number][]) {
     it(`x [${shape}], epsilon ${epsilon}: values and the gradients of x, gamma and beta`, async () => {
       const f = layerNormProgram(shape, shape.length * 31 + shape[0], epsilon);
-      const before = calls("fused:LayerNorm");
+      await tf.setBackend("wasm");
+      const kernels = (await tf.profile(() => f())).kernels.map((k) => k.name);
+      // Three forward calls (the output, and inside each gradient) and two gradient calls, each one kernel (wasm SIMD).
+      expect(kernels.filter((k) => k === "TscolabFusedLayerNorm").length).toBe(3);
+      expect(kernels.filter((k) => k === "TscolabFusedLayerNormGrad").length).toBe(2);
       const fused = await on("wasm", f);
-      // Three forward calls (the output, and inside each gradient) and two gradient calls.
-      expect(calls("fused:LayerNorm") - before).toBe(5);
       const reference = await on("cpu", f);
       const d = shape[shape.length - 1];
       ["value", "dx", "dgamma", "dbeta"].forEach((what, i) => expectClose(fused[i], reference[i], what === "dgamma" || what === "dbeta" ? size(shape) / d : d, what));
@@ -134,6 +137,29 @@ describe("fused self-attention against the tfjs ops on cpu", () => {
       expectClose(fused[1], reference[1], inner, "gradient");
     });
   }
+});
+
+describe("layer norm on wasm SIMD", () => {
+  it("gives the same bits for the same values anywhere on the heap (a resumed run's tensors sit elsewhere)", async () => {
+    await tf.setBackend("wasm");
+    const [rows, d] = [37, 70]; // d not a multiple of 4: the scalar tail too
+    const data = rng(5, 2);
+    const [xv, dyv, gv, bv] = [data(rows * d), data(rows * d), data(d), data(d)];
+    const alignments = new Set<number>();
+    const run = (padFloats: number) =>
+      tf.tidy(() => {
+        const pad = tf.zeros([padFloats]); // shifts where the next tensors land
+        const [x, dy, gamma, beta] = [tf.tensor2d(xv, [rows, d]), tf.tensor2d(dyv, [rows, d]), tf.tensor1d(gv), tf.tensor1d(bv)];
+        alignments.add(offsetOf(tf.backend() as unknown as WasmBackendLike, x) % 64);
+        const y = tf.engine().runKernel("TscolabFusedLayerNorm", { x, gamma, beta }, { epsilon: 1e-5 }) as tf.Tensor;
+        const grads = tf.engine().runKernel("TscolabFusedLayerNormGrad", { dy, x, gamma }, { epsilon: 1e-5 }) as tf.Tensor[];
+        pad.dispose();
+        return [y, ...grads].map((t) => Buffer.from((t.dataSync() as Float32Array).buffer));
+      });
+    const first = run(1);
+    for (const pad of [2, 3, 5, 8, 13, 4097]) run(pad).forEach((bytes, i) => expect(bytes.equals(first[i]), `output ${i}, pad ${pad}`).toBe(true));
+    expect(alignments.size, "x landed at more than one offset modulo 64 bytes").toBeGreaterThan(1);
+  });
 });
 
 describe("where the operands sit on the heap", () => {

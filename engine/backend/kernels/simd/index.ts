@@ -34,6 +34,10 @@ export interface SimdKernels {
   addRows(x: number, bias: number, out: number, rows: number, cols: number): void;
   /** out = dy · step(x) over n floats (step: 1 above 0, 0 at or below, NaN for NaN). */
   reluGrad(dy: number, x: number, out: number, n: number): void;
+  /** Layer normalization over the last axis of x [rows, d] with γ, β [d]; ε is a float. */
+  layerNorm(x: number, gamma: number, beta: number, out: number, rows: number, d: number, epsilon: number): void;
+  /** Its gradients dx [rows, d], dγ and dβ [d] from dy, x and γ (statistics recomputed; rows added in order). */
+  layerNormGrad(dy: number, x: number, gamma: number, dx: number, dgamma: number, dbeta: number, rows: number, d: number, epsilon: number): void;
   /** out[c] = Σ_r in[r,c] (r ascending) over rows×cols floats. */
   sumRows(inOffset: number, outOffset: number, rows: number, cols: number): void;
   /** out[c,r] = in[r,c]; byte offsets, rows×cols floats. */
