@@ -1,6 +1,8 @@
 // Fused kernels that exist only while the native runtime is on: GELU,
-// layer normalization and multi-head self-attention, forward and backward, each one call into the graphs
-// of fused_models.ts, in place on the wasm heap. They are registered through
+// layer normalization and multi-head self-attention, forward and backward,
+// each one call in place on the wasm heap: into the graphs of
+// fused_models.ts, or for layer normalization one wasm SIMD pass (see
+// layerNorm below). They are registered through
 // tfjs's public kernel and gradient registries under names of their own;
 // callers ask getKernel(name, backend) and fall back to the tfjs ops they
 // replace when it is absent (another backend, native off, a loaded export).
