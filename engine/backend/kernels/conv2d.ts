@@ -17,7 +17,7 @@
 import { Conv2D, FusedConv2D, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from "@tensorflow/tfjs-core";
 import { nativeMatMul, nativeMatMulOn, NATIVE_MIN_MACS } from "../native/native_matmul";
 import { NATIVE_ACTIVATIONS, type NativeActivation } from "../native/matmul_models";
-import { convGeometry, geometryArgs, type ConvBackpropAttrs } from "./conv_layout";
+import { convGeometry, geometryArgs, type ConvBackpropAttrs, type ConvGeometry } from "./conv_layout";
 import { simdKernelsFor } from "./simd";
 import { callStock } from "./stock";
 import { offsetOf, withShape, type WasmBackendLike } from "./wasm_heap";
@@ -45,6 +45,24 @@ export interface ConvAttrs extends ConvBackpropAttrs {
 const isOne = (d: number | [number, number] | undefined) => d == null || (typeof d === "number" ? d === 1 : d.every((v) => v === 1));
 
 /**
+ * The geometry of a convolution deep and large enough for one native GEMM over its patch matrix
+ * (none is needed when `pointwise`: x itself is that matrix), or null when XNNPACK should keep it.
+ */
+export function gemmConvPlan(
+  xShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  attrs: Pick<ConvAttrs, "strides" | "pad" | "dimRoundingMode">,
+  minDepth = NATIVE_CONV_MIN_DEPTH,
+): { g: ConvGeometry; depth: number; positions: number; pointwise: boolean } | null {
+  const g = convGeometry(xShape, filterShape, attrs.strides, attrs.pad, attrs.dimRoundingMode, "NHWC");
+  const depth = g.fh * g.fw * g.inC;
+  const positions = g.batch * g.outH * g.outW;
+  if (depth < minDepth || positions * depth * g.outC < NATIVE_MIN_MACS) return null;
+  const pointwise = g.fh === 1 && g.fw === 1 && g.strideH === 1 && g.strideW === 1 && g.padTop === 0 && g.padLeft === 0 && g.outH === g.inH && g.outW === g.inW;
+  return { g, depth, positions, pointwise };
+}
+
+/**
  * act(conv(x, filter) + bias) by im2col and one native GEMM, or null when this
  * call belongs to the stock kernel. `minDepth` is there for the bench, which
  * times shallow layers on both paths.
@@ -61,14 +79,12 @@ export function nativeConv2d(
   if (x.shape.length !== 4 || filter.shape.length !== 4 || x.dtype !== "float32" || filter.dtype !== "float32") return null;
   const activation = (attrs.activation ?? "linear") as NativeActivation;
   if (!NATIVE_ACTIVATIONS.includes(activation)) return null;
-  const g = convGeometry(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides, attrs.pad, attrs.dimRoundingMode, "NHWC");
-  const depth = g.fh * g.fw * g.inC;
-  const positions = g.batch * g.outH * g.outW;
-  if (depth < minDepth || positions * depth * g.outC < NATIVE_MIN_MACS) return null;
+  const plan = gemmConvPlan(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs, minDepth);
+  if (!plan) return null;
+  const { g, depth, positions, pointwise } = plan;
   // One bias value per output channel, as a Conv2D layer has; other broadcasts go to the stock kernel.
   if (bias && (bias.shape.reduce((p, d) => p * d, 1) !== g.outC || bias.shape.slice(0, -1).some((d) => d !== 1))) return null;
 
-  const pointwise = g.fh === 1 && g.fw === 1 && g.strideH === 1 && g.strideW === 1 && g.padTop === 0 && g.padLeft === 0 && g.outH === g.inH && g.outW === g.inW;
   const simd = pointwise ? null : simdKernelsFor(backend);
   if (!pointwise && !simd) return null;
   const cols = simd ? backend.makeOutput([positions, depth], "float32") : null;

@@ -27,27 +27,27 @@ import {
   FusedConv2D,
   engine,
   getKernel,
-  registerGradient,
   sum,
   customGrad,
   matMul,
   reshape,
   type GradSaveFunc,
+  type GradConfig,
   type KernelFunc,
   type NamedAttrMap,
   type NamedTensorMap,
   type Tensor,
   type TensorInfo,
 } from "@tensorflow/tfjs-core";
-import { NATIVE_CONV_MIN_DEPTH } from "../kernels/conv2d";
-import { convGeometry, geometryArgs } from "../kernels/conv_layout";
+import { gemmConvPlan } from "../kernels/conv2d";
+import { convGeometry, geometryArgs, type ConvGeometry } from "../kernels/conv_layout";
 import { reluMasked } from "../kernels/relu_grad";
 import { simdKernelsFor } from "../kernels/simd";
 import { offsetOf, type WasmBackendLike } from "../kernels/wasm_heap";
 import { DENSE_ACTIVATIONS, type DenseActivation } from "./dense_models";
 import { routeLayerCall, upstreamTrains, type RoutedLayer } from "./layer_routing";
 import { FUSED_DENSE } from "./native_dense";
-import { NATIVE_MIN_MACS, nativeMatMulOn } from "./native_matmul";
+import { nativeMatMulOn } from "./native_matmul";
 import { registerOnWasm, unregisterFromWasm, type KernelList } from "./wasm_registry";
 
 export const FUSED_CONV2D = "TscolabFusedConv2D";
@@ -85,12 +85,8 @@ const convPatches: KernelFunc = ({ inputs, backend, attrs }) => {
   return patches;
 };
 
-let gradientRegistered = false;
-
-function registerConvLayerGradient(): void {
-  if (gradientRegistered) return;
-  gradientRegistered = true;
-  registerGradient({
+const GRADIENTS: GradConfig[] = [
+  {
     kernelName: FUSED_CONV2D,
     inputsToSave: ["x", "filter"],
     outputsToSave: [true],
@@ -107,8 +103,8 @@ function registerConvLayerGradient(): void {
       if (a.bias) grads.bias = () => sum(dz, [0, 1, 2]);
       return grads;
     },
-  });
-}
+  },
+];
 
 interface Conv2DLayer extends RoutedLayer {
   strides: [number, number];
@@ -129,15 +125,10 @@ function fusedConvAttrs(layer: Conv2DLayer, x: Tensor): ConvLayerAttrs | null {
   return { strides: [layer.strides[0], layer.strides[1] ?? layer.strides[0]], pad: layer.padding as Padding, activation, bias: !!layer.bias };
 }
 
-const geometryOf = (x: Tensor, attrs: ConvLayerAttrs, filterShape: [number, number, number, number]) =>
-  convGeometry(x.shape as [number, number, number, number], filterShape, attrs.strides, attrs.pad, undefined, "NHWC");
-
-/** True when FusedConv2D would run this convolution as one native Gemm over a patch matrix (kernels/conv2d.ts' rule). */
-function keepsPatches(x: Tensor, attrs: ConvLayerAttrs, filterShape: [number, number, number, number]): boolean {
-  const g = geometryOf(x, attrs, filterShape);
-  const depth = g.fh * g.fw * g.inC;
-  const pointwise = g.fh === 1 && g.fw === 1 && g.strideH === 1 && g.strideW === 1 && g.padTop === 0 && g.padLeft === 0;
-  return nativeMatMulOn() && !pointwise && depth >= NATIVE_CONV_MIN_DEPTH && g.batch * g.outH * g.outW * g.outC * depth >= NATIVE_MIN_MACS && !!simdKernelsFor(engine().backend);
+/** The geometry when FusedConv2D runs this convolution as one native Gemm over a patch matrix it builds (kernels/conv2d.ts' rule), else null. */
+function patchedGeometry(x: Tensor, attrs: ConvLayerAttrs, filterShape: [number, number, number, number]): ConvGeometry | null {
+  const plan = gemmConvPlan(x.shape as [number, number, number, number], filterShape, attrs);
+  return plan && !plan.pointwise && nativeMatMulOn() && simdKernelsFor(engine().backend) ? plan.g : null;
 }
 
 /**
@@ -146,7 +137,7 @@ function keepsPatches(x: Tensor, attrs: ConvLayerAttrs, filterShape: [number, nu
  * from x (1.0 ms of 8.9 MB for the bench CNN's second layer). Its gradients are all needed, so they are
  * computed together, as tf.customGrad does.
  */
-function convKeepingPatches(attrs: ConvLayerAttrs, filterShape: [number, number, number, number]) {
+function convKeepingPatches(attrs: ConvLayerAttrs, filterShape: [number, number, number, number], g: ConvGeometry) {
   const [fh, fw, inC, outC] = filterShape;
   const patchAttrs = { ...attrs, filterShape } as unknown as NamedAttrMap;
   const convolve = (x: Tensor, filter: Tensor, bias: Tensor | null, save: GradSaveFunc) => {
@@ -154,7 +145,6 @@ function convKeepingPatches(attrs: ConvLayerAttrs, filterShape: [number, number,
     const kernel = reshape(filter, [fh * fw * inC, outC]);
     const operands = (bias ? { x: patches, kernel, bias } : { x: patches, kernel }) as NamedTensorMap;
     const product = engine().runKernel(FUSED_DENSE, operands, { activation: attrs.activation, bias: !!bias, inputGrad: false } as unknown as NamedAttrMap) as Tensor;
-    const g = geometryOf(x, attrs, filterShape);
     const y = reshape(product, [g.batch, g.outH, g.outW, outC]);
     save([filter, y, patches]);
     const inputShape = x.shape;
@@ -191,8 +181,9 @@ function routeConv2D(layer: Conv2DLayer, x: Tensor): ((x: Tensor) => Tensor) | n
   const attrs = fusedConvAttrs(layer, x);
   if (!attrs) return null;
   const filterShape = layer.kernel.read().shape as [number, number, number, number];
-  if (keepsPatches(x, attrs, filterShape) && upstreamTrains(layer)) {
-    const conv = convKeepingPatches(attrs, filterShape);
+  const g = patchedGeometry(x, attrs, filterShape);
+  if (g && upstreamTrains(layer)) {
+    const conv = convKeepingPatches(attrs, filterShape, g);
     return (input) => {
       const bias = layer.bias?.read();
       return bias ? conv(input, layer.kernel.read(), bias) : conv(input, layer.kernel.read());
@@ -212,8 +203,7 @@ const KERNELS: KernelList = [
 
 /** Registers the Conv2D layer kernels on wasm (native on) and routes tfjs-layers' Conv2D to them. */
 export function registerConvLayerKernels(): void {
-  registerConvLayerGradient();
-  registerOnWasm(KERNELS);
+  registerOnWasm(KERNELS, GRADIENTS);
   routeLayerCall("Conv2D", routeConv2D);
 }
 

@@ -13,12 +13,11 @@
 // is large enough for native code to win. That choice depends on the
 // shapes, the model, the backend and the native switch alone, so a resumed
 // run takes the same path at every step as the uninterrupted one.
-import { engine, getKernel, matMul, registerGradient, reshape, type KernelFunc, type NamedAttrMap, type NamedTensorMap, type Tensor, type TensorInfo } from "@tensorflow/tfjs-core";
+import { engine, getKernel, matMul, reshape, type GradConfig, type KernelFunc, type NamedAttrMap, type NamedTensorMap, type Tensor, type TensorInfo } from "@tensorflow/tfjs-core";
 import { reluMasked } from "../kernels/relu_grad";
-import type { WasmBackendLike } from "../kernels/wasm_heap";
+import { withShape, type WasmBackendLike } from "../kernels/wasm_heap";
 import { DENSE_ACTIVATIONS, denseGradKey, denseGradModel, type DenseActivation, type DenseVariant } from "./dense_models";
-import { matMulModel, variantKey, type MatMulVariant } from "./matmul_models";
-import { NATIVE_MIN_MACS } from "./native_matmul";
+import { NATIVE_MIN_MACS, nativeMatMul } from "./native_matmul";
 import { routeLayerCall, upstreamTrains, type RoutedLayer } from "./layer_routing";
 import { registerOnWasm, unregisterFromWasm, type KernelList } from "./wasm_registry";
 import { rowsOf, runGraph, type GraphFeed } from "./run_graph";
@@ -31,16 +30,10 @@ const dense: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, kernel, bias } = inputs as { x: TensorInfo; kernel: TensorInfo; bias?: TensorInfo };
   const { activation } = attrs as unknown as DenseVariant;
   const [rows, inSize] = rowsOf(x);
-  const units = kernel.shape[1];
-  // The same Gemm session the native _FusedMatMul uses for this variant.
-  const variant: MatMulVariant = { transposeA: false, transposeB: false, batched: false, bias: !!bias, activation };
-  const feeds: GraphFeed[] = [
-    { name: "A", tensor: x, dims: [rows, inSize] },
-    { name: "B", tensor: kernel, dims: [inSize, units] },
-  ];
-  if (bias) feeds.push({ name: "C", tensor: bias, dims: [units] });
-  const outShape = [...x.shape.slice(0, -1), units];
-  return runGraph(backend as unknown as WasmBackendLike, variantKey(variant), () => matMulModel(variant), feeds, [{ name: "Y", shape: outShape, dims: [rows, units] }])[0];
+  // x seen as [rows, in]: the native _FusedMatMul's one Gemm, its product seen with x's leading axes again.
+  const y = nativeMatMul(backend as unknown as WasmBackendLike, { a: withShape(x, [rows, inSize]), b: kernel, transposeA: false, transposeB: false, bias, activation });
+  if (!y) throw new Error(`${FUSED_DENSE} runs only where a native product does (native on, float32, large enough); got [${x.shape}]·[${kernel.shape}]`);
+  return withShape(y, [...x.shape.slice(0, -1), kernel.shape[1] as number]);
 };
 
 /** Outputs: dW, then db (with a bias), then dx (when the input needs a gradient). */
@@ -62,12 +55,8 @@ const denseGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   ]);
 };
 
-let gradientRegistered = false;
-
-function registerDenseGradient(): void {
-  if (gradientRegistered) return;
-  gradientRegistered = true;
-  registerGradient({
+const GRADIENTS: GradConfig[] = [
+  {
     kernelName: FUSED_DENSE,
     inputsToSave: ["x", "kernel"],
     outputsToSave: [true],
@@ -93,8 +82,8 @@ function registerDenseGradient(): void {
       if (v.bias) grads.bias = () => outs[1];
       return grads;
     },
-  });
-}
+  },
+];
 
 /**
  * The activation the fused kernel applies when this call should take it, else null (the layer's own
@@ -129,8 +118,7 @@ const KERNELS: KernelList = [
 
 /** Registers the Dense kernels on wasm (native on) and routes tfjs-layers' Dense to them. */
 export function registerDenseKernels(): void {
-  registerDenseGradient();
-  registerOnWasm(KERNELS);
+  registerOnWasm(KERNELS, GRADIENTS);
   routeLayerCall("Dense", routeDense);
 }
 

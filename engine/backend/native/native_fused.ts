@@ -14,9 +14,9 @@
 import {
   engine,
   getKernel,
-  registerGradient,
   serialization,
   util,
+  type GradConfig,
   type KernelFunc,
   type NamedAttrMap,
   type NamedTensorMap,
@@ -84,7 +84,7 @@ const layerNorm: KernelFunc = ({ inputs, backend, attrs }) => {
     return out;
   }
   return runGraph(
-    backend as unknown as WasmBackendLike,
+    b,
     `fused:LayerNorm(${p.epsilon})`,
     () => layerNormModel(p.epsilon),
     [...p.feeds, { name: "B", tensor: beta, dims: [p.d] }],
@@ -103,7 +103,7 @@ const layerNormGrad: KernelFunc = ({ inputs, backend, attrs }) => {
     return [dx, dgamma, dbeta];
   }
   return runGraph(
-    backend as unknown as WasmBackendLike,
+    b,
     `fused:LayerNormGrad(${p.epsilon})`,
     () => layerNormGradModel(p.epsilon),
     [{ name: "DY", tensor: dy, dims: [p.rows, p.d] }, ...p.feeds],
@@ -179,24 +179,20 @@ const KERNELS: KernelList = [
   [FUSED_ATTENTION_GRAD, attentionGrad],
 ];
 
-let gradientsRegistered = false;
-
-function registerFusedGradients(): void {
-  if (gradientsRegistered) return;
-  gradientsRegistered = true;
-  registerGradient({
+const GRADIENTS: GradConfig[] = [
+  {
     kernelName: FUSED_GELU,
     inputsToSave: ["x"],
     gradFunc: (dy, saved) => ({ x: () => engine().runKernel(FUSED_GELU_GRAD, { dy: dy as Tensor, x: saved[0] }, {}) as Tensor }),
-  });
-  registerGradient({
+  },
+  {
     kernelName: FUSED_ATTENTION,
     inputsToSave: ["qkv"],
     gradFunc: (dy, saved, attrs) => ({
       qkv: () => engine().runKernel(FUSED_ATTENTION_GRAD, { dy: dy as Tensor, qkv: saved[0] }, attrs as unknown as NamedAttrMap) as Tensor,
     }),
-  });
-  registerGradient({
+  },
+  {
     kernelName: FUSED_LAYER_NORM,
     inputsToSave: ["x", "gamma"],
     // One call gives all three gradients. It runs here, outside the tidy each
@@ -206,8 +202,8 @@ function registerFusedGradients(): void {
       const [dx, dgamma, dbeta] = engine().runKernel(FUSED_LAYER_NORM_GRAD, { dy: dy as Tensor, x: saved[0], gamma: saved[1] }, attrs as unknown as NamedAttrMap) as Tensor[];
       return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
     },
-  });
-}
+  },
+];
 
 /** The class tfjs-layers deserializes the "gelu" activation into, and its own apply. */
 let geluActivation: { proto: { apply(x: Tensor): Tensor }; stockApply: (x: Tensor) => Tensor } | null = null;
@@ -227,8 +223,7 @@ function routeGeluActivation(): void {
 
 /** Registers the fused kernels on wasm (native on). */
 export function registerFusedKernels(): void {
-  registerFusedGradients();
-  registerOnWasm(KERNELS);
+  registerOnWasm(KERNELS, GRADIENTS);
   routeGeluActivation();
 }
 
