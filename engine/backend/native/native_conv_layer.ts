@@ -85,6 +85,19 @@ const convPatches: KernelFunc = ({ inputs, backend, attrs }) => {
   return patches;
 };
 
+/** A convolution's input gradient from the (masked) gradient of its output: this backend's Conv2DBackpropInput. */
+const inputGradient = (dz: Tensor, filter: Tensor, attrs: ConvLayerAttrs, inputShape: number[]): Tensor =>
+  engine().runKernel(
+    Conv2DBackpropInput,
+    { dy: dz, filter } as NamedTensorMap,
+    {
+      strides: attrs.strides,
+      pad: attrs.pad,
+      dataFormat: "NHWC",
+      inputShape,
+    } as unknown as NamedAttrMap,
+  ) as Tensor;
+
 const GRADIENTS: GradConfig[] = [
   {
     kernelName: FUSED_CONV2D,
@@ -97,7 +110,7 @@ const GRADIENTS: GradConfig[] = [
       const dz = a.activation === "relu" ? reluMasked(dy as Tensor, y) : (dy as Tensor);
       const geometry = { strides: a.strides, pad: a.pad, dataFormat: "NHWC" };
       const grads: Record<string, () => Tensor> = {
-        x: () => engine().runKernel(Conv2DBackpropInput, { dy: dz, filter } as NamedTensorMap, { ...geometry, inputShape: x.shape } as unknown as NamedAttrMap) as Tensor,
+        x: () => inputGradient(dz, filter, a, x.shape),
         filter: () => engine().runKernel(Conv2DBackpropFilter, { x, dy: dz } as NamedTensorMap, { ...geometry, filterShape: filter.shape } as unknown as NamedAttrMap) as Tensor,
       };
       if (a.bias) grads.bias = () => sum(dz, [0, 1, 2]);
@@ -154,16 +167,7 @@ function convKeepingPatches(attrs: ConvLayerAttrs, filterShape: [number, number,
         const [f, out, p] = saved;
         const dz = attrs.activation === "relu" ? reluMasked(dy, out) : dy;
         const rows = reshape(dz, [-1, outC]);
-        const dx = engine().runKernel(
-          Conv2DBackpropInput,
-          { dy: dz, filter: f } as NamedTensorMap,
-          {
-            strides: attrs.strides,
-            pad: attrs.pad,
-            dataFormat: "NHWC",
-            inputShape,
-          } as unknown as NamedAttrMap,
-        ) as Tensor;
+        const dx = inputGradient(dz, f, attrs, inputShape);
         const dFilter = reshape(matMul(p, rows, true, false), filterShape);
         return bias ? [dx, dFilter, sum(rows, 0)] : [dx, dFilter];
       },
