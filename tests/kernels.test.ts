@@ -615,6 +615,8 @@ describe("MaxPoolGrad for windows that tile the input", () => {
   const tilings = [
     { batch: 2, inH: 26, inW: 26, inC: 8, fh: 2, fw: 2 }, // the bench CNN's first pool
     { batch: 2, inH: 11, inW: 11, inC: 6, fh: 2, fw: 2 }, // a row and a column no window covers; a channel tail
+    { batch: 2, inH: 11, inW: 9, inC: 12, fh: 2, fw: 2 }, // the 2×2 pointer loop, with a row and a column no window covers
+    { batch: 3, inH: 4, inW: 4, inC: 4, fh: 2, fw: 2 }, // one vector of channels
     { batch: 1, inH: 9, inW: 7, inC: 3, fh: 3, fw: 3 }, // fewer channels than a vector
     { batch: 3, inH: 4, inW: 6, inC: 5, fh: 1, fw: 2 },
     { batch: 1, inH: 5, inW: 5, inC: 4, fh: 1, fw: 1 },

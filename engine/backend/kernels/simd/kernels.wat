@@ -482,6 +482,10 @@
     (if (i32.or (i32.lt_s (i32.mul (local.get $outH) (local.get $fh)) (local.get $inH)) (i32.lt_s (i32.mul (local.get $outW) (local.get $fw)) (local.get $inW)))
       (then (memory.fill (local.get $dx) (i32.const 0)
         (i32.shl (i32.mul (i32.mul (i32.mul (local.get $batch) (local.get $inH)) (local.get $inW)) (local.get $c)) (i32.const 2)))))
+    (if (i32.and (i32.and (i32.eq (local.get $fh) (i32.const 2)) (i32.eq (local.get $fw) (i32.const 2))) (i32.eqz (i32.and (local.get $c) (i32.const 3))))
+      (then
+        (call $maxPoolGrad2x2 (local.get $x) (local.get $dy) (local.get $dx) (local.get $batch) (local.get $inH) (local.get $inW) (local.get $c) (local.get $outH) (local.get $outW))
+        (return)))
     (local.set $b (i32.const 0))
     (block $bdone (loop $lb
       (br_if $bdone (i32.ge_u (local.get $b) (local.get $batch)))
@@ -564,6 +568,72 @@
               (br $lsy2)))
             (local.set $ch (i32.add (local.get $ch) (i32.const 1)))
             (br $lc)))
+          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+          (br $lox)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $loy)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $lb)))
+  )
+
+;; maxPoolGradTiles for 2×2 windows and whole vectors of channels (the common CNN pool): the
+  ;; four window elements are compared in row-major order with the same strict > from -inf, so
+  ;; the first maximum wins as in the general loop, and pointers step through the rows instead of
+  ;; recomputing each element's index. Rows and columns no window covers were zeroed by the caller.
+  (func $maxPoolGrad2x2
+    (param $x i32) (param $dy i32) (param $dx i32) (param $batch i32) (param $inH i32) (param $inW i32) (param $c i32)
+    (param $outH i32) (param $outW i32)
+    (local $b i32) (local $oy i32) (local $ox i32) (local $ch i32) (local $cBytes i32) (local $rowBytes i32)
+    (local $x0 i32) (local $dx0 i32) (local $d i32) (local $o0 i32) (local $o1 i32) (local $o2 i32) (local $o3 i32)
+    (local $a v128) (local $bv v128) (local $cv v128) (local $dv v128) (local $best v128) (local $g v128)
+    (local $m0 v128) (local $m1 v128) (local $m2 v128) (local $m3 v128)
+    (local.set $cBytes (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $rowBytes (i32.mul (local.get $inW) (local.get $cBytes)))
+    (local.set $d (local.get $dy))
+    (block $bdone (loop $lb
+      (br_if $bdone (i32.ge_u (local.get $b) (local.get $batch)))
+      (local.set $oy (i32.const 0))
+      (block $oydone (loop $loy
+        (br_if $oydone (i32.ge_u (local.get $oy) (local.get $outH)))
+        ;; byte offset of the window row pair's first element within x and dx
+        (local.set $o0 (i32.mul (i32.add (i32.mul (local.get $b) (local.get $inH)) (i32.shl (local.get $oy) (i32.const 1))) (local.get $rowBytes)))
+        (local.set $x0 (i32.add (local.get $x) (local.get $o0)))
+        (local.set $dx0 (i32.add (local.get $dx) (local.get $o0)))
+        (local.set $ox (i32.const 0))
+        (block $oxdone (loop $lox
+          (br_if $oxdone (i32.ge_u (local.get $ox) (local.get $outW)))
+          (local.set $ch (i32.const 0))
+          (block $cdone (loop $lc
+            (br_if $cdone (i32.ge_u (local.get $ch) (local.get $cBytes)))
+            (local.set $o0 (local.get $ch))
+            (local.set $o1 (i32.add (local.get $ch) (local.get $cBytes)))
+            (local.set $o2 (i32.add (local.get $ch) (local.get $rowBytes)))
+            (local.set $o3 (i32.add (local.get $o2) (local.get $cBytes)))
+            (local.set $a (v128.load align=4 (i32.add (local.get $x0) (local.get $o0))))
+            (local.set $bv (v128.load align=4 (i32.add (local.get $x0) (local.get $o1))))
+            (local.set $cv (v128.load align=4 (i32.add (local.get $x0) (local.get $o2))))
+            (local.set $dv (v128.load align=4 (i32.add (local.get $x0) (local.get $o3))))
+            (local.set $m0 (f32x4.gt (local.get $a) (v128.const f32x4 -inf -inf -inf -inf)))
+            (local.set $best (v128.bitselect (local.get $a) (v128.const f32x4 -inf -inf -inf -inf) (local.get $m0)))
+            (local.set $m1 (f32x4.gt (local.get $bv) (local.get $best)))
+            (local.set $best (v128.bitselect (local.get $bv) (local.get $best) (local.get $m1)))
+            (local.set $m2 (f32x4.gt (local.get $cv) (local.get $best)))
+            (local.set $best (v128.bitselect (local.get $cv) (local.get $best) (local.get $m2)))
+            (local.set $m3 (f32x4.gt (local.get $dv) (local.get $best)))
+            ;; a later winner clears the earlier ones: the last lane mask set is the first maximum
+            (local.set $m2 (v128.andnot (local.get $m2) (local.get $m3)))
+            (local.set $m1 (v128.andnot (v128.andnot (local.get $m1) (local.get $m3)) (local.get $m2)))
+            (local.set $m0 (v128.andnot (v128.andnot (v128.andnot (local.get $m0) (local.get $m3)) (local.get $m2)) (local.get $m1)))
+            (local.set $g (f32x4.add (v128.const f32x4 0 0 0 0) (v128.load align=4 (i32.add (local.get $d) (local.get $ch)))))
+            (v128.store align=4 (i32.add (local.get $dx0) (local.get $o0)) (v128.and (local.get $g) (local.get $m0)))
+            (v128.store align=4 (i32.add (local.get $dx0) (local.get $o1)) (v128.and (local.get $g) (local.get $m1)))
+            (v128.store align=4 (i32.add (local.get $dx0) (local.get $o2)) (v128.and (local.get $g) (local.get $m2)))
+            (v128.store align=4 (i32.add (local.get $dx0) (local.get $o3)) (v128.and (local.get $g) (local.get $m3)))
+            (local.set $ch (i32.add (local.get $ch) (i32.const 16)))
+            (br $lc)))
+          (local.set $d (i32.add (local.get $d) (local.get $cBytes)))
+          (local.set $x0 (i32.add (local.get $x0) (i32.shl (local.get $cBytes) (i32.const 1))))
+          (local.set $dx0 (i32.add (local.get $dx0) (i32.shl (local.get $cBytes) (i32.const 1))))
           (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
           (br $lox)))
         (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
