@@ -331,6 +331,8 @@ describe("SIMD kernels equal their plain-JS fallbacks bit for bit", () => {
     { batch: 1, inH: 5, inW: 5, inC: 8, fh: 2, fw: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0 },
     { batch: 3, inH: 4, inW: 9, inC: 3, fh: 1, fw: 3, strideH: 1, strideW: 3, padTop: 0, padLeft: 1 },
     { batch: 2, inH: 6, inW: 5, inC: 1, fh: 3, fw: 3, strideH: 1, strideW: 2, padTop: 1, padLeft: 1 }, // one channel: its own path
+    { batch: 2, inH: 13, inW: 11, inC: 1, fh: 3, fw: 3, strideH: 1, strideW: 1, padTop: 1, padLeft: 1 }, // one channel, stride 1: runs copied by vector, padding both sides
+    { batch: 3, inH: 9, inW: 10, inC: 1, fh: 3, fw: 3, strideH: 1, strideW: 1, padTop: 0, padLeft: 0 }, // the bench CNN's first layer in small
   ];
   it.each(geometries.map((g, i) => [i, g] as const))("geometry %i", async (_i, geo) => {
     const { simdKernelsFor } = await import("../engine/backend/kernels/simd");
@@ -359,15 +361,19 @@ describe("SIMD kernels equal their plain-JS fallbacks bit for bit", () => {
     const at = (t: tf.Tensor) => b.getMemoryOffset(t.dataId);
     const args = [g.batch, g.inH, g.inW, g.inC, outH, outW, g.fh, g.fw, g.strideH, g.strideW, g.padTop, g.padLeft] as const;
     simd!.im2col(at(x), at(out), ...args);
+    const outT = tf.fill([positions * rows], 7); // over garbage: every element must be written
+    simd!.im2colTransposed(at(x), at(outT), ...args);
     simd!.col2im(at(cols), at(dx), ...args);
     simd!.maxPoolGrad(at(x), at(dy), at(dx2), ...args);
     const patchesSimd = out.dataSync();
+    const patchesTSimd = outT.dataSync();
     const col2imSimd = dx.dataSync();
     const poolSimd = dx2.dataSync();
-    tf.dispose([x, cols, dy, out, dx, dx2]);
+    tf.dispose([x, cols, dy, out, outT, dx, dx2]);
 
     const patchesT = new Float32Array(rows * positions);
     im2colTransposed(xData, patchesT, g);
+    expect(Array.from(patchesTSimd)).toEqual(Array.from(patchesT));
     for (let p = 0; p < positions; p++) for (let q = 0; q < rows; q++) expect(patchesSimd[p * rows + q]).toBe(patchesT[q * positions + p]);
     const col2imJs = new Float32Array(xData.length);
     col2imAdd(colsData, col2imJs, g);

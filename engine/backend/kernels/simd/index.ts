@@ -59,6 +59,23 @@ export interface SimdKernels {
     padTop: number,
     padLeft: number,
   ): void;
+  /** The transposed patch matrix [fh·fw·inC, batch·outH·outW] from NHWC x (zeros over the padding). */
+  im2colTransposed(
+    x: number,
+    out: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    inC: number,
+    outH: number,
+    outW: number,
+    fh: number,
+    fw: number,
+    strideH: number,
+    strideW: number,
+    padTop: number,
+    padLeft: number,
+  ): void;
   /** dx = 0, then each output's dy added at the first maximum of its window (NHWC). */
   maxPoolGrad(
     x: number,

@@ -226,6 +226,88 @@
       (br_if $lb (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 1))) (local.get $batch))))
   )
 
+;; The transposed patch matrix [fh·fw·inC, batch·outH·outW] from NHWC x (zeros over the
+  ;; padding): row (fy,fx,c) holds that tap of every window. With one channel and stride 1 each
+  ;; (b,oy) run of a row is a contiguous run of an image row, copied a vector at a time, where
+  ;; im2col's layout would write one float per tap.
+  (func (export "im2colTransposed")
+    (param $x i32) (param $out i32) (param $batch i32) (param $inH i32) (param $inW i32) (param $inC i32)
+    (param $outH i32) (param $outW i32) (param $fh i32) (param $fw i32) (param $sh i32) (param $sw i32)
+    (param $pt i32) (param $pl i32)
+    (local $fy i32) (local $fx i32) (local $c i32) (local $b i32) (local $oy i32) (local $iy i32)
+    (local $oxLo i32) (local $oxHi i32) (local $dst i32) (local $src i32) (local $end i32) (local $end4 i32)
+    (local $step i32) (local $first i32)
+    (local.set $dst (local.get $out))
+    (local.set $step (i32.shl (i32.mul (local.get $sw) (local.get $inC)) (i32.const 2)))
+    (local.set $fy (i32.const 0))
+    (block $fydone (loop $lfy
+      (br_if $fydone (i32.ge_s (local.get $fy) (local.get $fh)))
+      (local.set $fx (i32.const 0))
+      (block $fxdone (loop $lfx
+        (br_if $fxdone (i32.ge_s (local.get $fx) (local.get $fw)))
+        ;; output columns whose tap column lies inside the image: ox·sw − pl + fx in [0, inW)
+        (local.set $oxLo (i32.const 0))
+        (block $lodone (loop $llo
+          (br_if $lodone (i32.ge_s (local.get $oxLo) (local.get $outW)))
+          (br_if $lodone (i32.ge_s (i32.add (i32.sub (i32.mul (local.get $oxLo) (local.get $sw)) (local.get $pl)) (local.get $fx)) (i32.const 0)))
+          (local.set $oxLo (i32.add (local.get $oxLo) (i32.const 1)))
+          (br $llo)))
+        (local.set $oxHi (local.get $oxLo))
+        (block $hidone (loop $lhi
+          (br_if $hidone (i32.ge_s (local.get $oxHi) (local.get $outW)))
+          (br_if $hidone (i32.ge_s (i32.add (i32.sub (i32.mul (local.get $oxHi) (local.get $sw)) (local.get $pl)) (local.get $fx)) (local.get $inW)))
+          (local.set $oxHi (i32.add (local.get $oxHi) (i32.const 1)))
+          (br $lhi)))
+        (local.set $c (i32.const 0))
+        (block $cdone (loop $lc
+          (br_if $cdone (i32.ge_s (local.get $c) (local.get $inC)))
+          (local.set $b (i32.const 0))
+          (block $bdone (loop $lb
+            (br_if $bdone (i32.ge_s (local.get $b) (local.get $batch)))
+            (local.set $oy (i32.const 0))
+            (block $oydone (loop $loy
+              (br_if $oydone (i32.ge_s (local.get $oy) (local.get $outH)))
+              (local.set $iy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $pt)) (local.get $fy)))
+              (if (i32.or (i32.ge_u (local.get $iy) (local.get $inH)) (i32.ge_s (local.get $oxLo) (local.get $oxHi)))
+                (then (memory.fill (local.get $dst) (i32.const 0) (i32.shl (local.get $outW) (i32.const 2))))
+                (else
+                  (memory.fill (local.get $dst) (i32.const 0) (i32.shl (local.get $oxLo) (i32.const 2)))
+                  ;; first tap of the run: x[b, iy, oxLo·sw − pl + fx, c]
+                  (local.set $first (i32.add (i32.sub (i32.mul (local.get $oxLo) (local.get $sw)) (local.get $pl)) (local.get $fx)))
+                  (local.set $src (i32.add (local.get $x)
+                    (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $inH)) (local.get $iy)) (local.get $inW)) (local.get $first)) (local.get $inC)) (local.get $c)) (i32.const 2))))
+                  (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $oxHi) (i32.const 2))))
+                  (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $oxLo) (i32.const 2))))
+                  (if (i32.eq (local.get $step) (i32.const 4))
+                    (then
+                      (local.set $end4 (i32.sub (local.get $end) (i32.const 12)))
+                      (block $vdone (loop $lv
+                        (br_if $vdone (i32.ge_s (local.get $dst) (local.get $end4)))
+                        (v128.store align=4 (local.get $dst) (v128.load align=4 (local.get $src)))
+                        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+                        (local.set $src (i32.add (local.get $src) (i32.const 16)))
+                        (br $lv)))))
+                  (block $sdone (loop $ls
+                    (br_if $sdone (i32.ge_s (local.get $dst) (local.get $end)))
+                    (f32.store (local.get $dst) (f32.load (local.get $src)))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+                    (local.set $src (i32.add (local.get $src) (local.get $step)))
+                    (br $ls)))
+                  (memory.fill (local.get $dst) (i32.const 0) (i32.shl (i32.sub (local.get $outW) (local.get $oxHi)) (i32.const 2)))
+                  (local.set $dst (i32.sub (local.get $dst) (i32.shl (local.get $oxHi) (i32.const 2))))))
+              (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $outW) (i32.const 2))))
+              (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+              (br $loy)))
+            (local.set $b (i32.add (local.get $b) (i32.const 1)))
+            (br $lb)))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br $lc)))
+        (local.set $fx (i32.add (local.get $fx) (i32.const 1)))
+        (br $lfx)))
+      (local.set $fy (i32.add (local.get $fy) (i32.const 1)))
+      (br $lfy)))
+  )
+
   ;; col2im, the adjoint of im2col: dx = 0, then dx[b, iy, ix, c] += cols[(b,oy,ox), (fy,fx,c)]
   ;; for every in-image tap, in the same (b,oy,ox,fy,fx) order as the JS version.
   (func (export "col2im")
