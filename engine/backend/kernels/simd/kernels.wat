@@ -186,7 +186,7 @@
     (param $outH i32) (param $outW i32) (param $fh i32) (param $fw i32) (param $sh i32) (param $sw i32)
     (param $pt i32) (param $pl i32)
     (local $b i32) (local $oy i32) (local $ox i32) (local $fy i32) (local $fx i32)
-    (local $iy i32) (local $ix i32) (local $dst i32) (local $bytes i32) (local $rowBase i32)
+    (local $iy i32) (local $ix i32) (local $dst i32) (local $bytes i32) (local $rowBase i32) (local $src i32) (local $k i32)
     (local.set $bytes (i32.shl (local.get $inC) (i32.const 2)))
     (local.set $dst (local.get $out))
     (loop $lb
@@ -214,9 +214,15 @@
                 (else
                   (if (i32.and (i32.lt_u (local.get $iy) (local.get $inH)) (i32.lt_u (local.get $ix) (local.get $inW)))
                     (then
-                      (memory.copy (local.get $dst)
-                        (i32.add (local.get $x) (i32.mul (i32.add (local.get $rowBase) (local.get $ix)) (local.get $bytes)))
-                        (local.get $bytes)))
+                      (local.set $src (i32.add (local.get $x) (i32.mul (i32.add (local.get $rowBase) (local.get $ix)) (local.get $bytes))))
+                      ;; whole vectors of channels: inline vector copies beat memory.copy's call on 32-128 bytes
+                      (if (i32.and (local.get $bytes) (i32.const 15))
+                        (then (memory.copy (local.get $dst) (local.get $src) (local.get $bytes)))
+                        (else
+                          (local.set $k (i32.const 0))
+                          (loop $lk
+                            (v128.store align=4 (i32.add (local.get $dst) (local.get $k)) (v128.load align=4 (i32.add (local.get $src) (local.get $k))))
+                            (br_if $lk (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 16))) (local.get $bytes)))))))
                     (else (memory.fill (local.get $dst) (i32.const 0) (local.get $bytes))))))
               (local.set $dst (i32.add (local.get $dst) (local.get $bytes)))
               (br_if $lfx (i32.lt_u (local.tee $fx (i32.add (local.get $fx) (i32.const 1))) (local.get $fw))))
