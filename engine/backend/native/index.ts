@@ -9,6 +9,7 @@ import { DENSE_KERNEL_NAMES, registerDenseKernels, unregisterDenseKernels } from
 import { CONV_LAYER_KERNEL_NAMES, registerConvLayerKernels, unregisterConvLayerKernels } from "./native_conv_layer";
 import { probeNativeKernels, type NativeProbeOptions, type NativeProbeResult } from "./probe";
 import { loadOrtRuntime } from "./ort_runtime";
+import { keepLargeBlocksInHeap } from "./heap_reuse";
 
 export { nativeMatMul, nativeMatMulOn, NATIVE_MIN_MACS } from "./native_matmul";
 export { nativeUnary, NATIVE_UNARY_OPS, NATIVE_MIN_ELEMENTS } from "./native_unary";
@@ -86,6 +87,7 @@ export async function prepareNativeKernels(opts: NativeProbeOptions = {}, env: N
   } catch (e) {
     return (state = { on: false, reason: `the probe passed but loading in this process failed: ${(e as Error).message}`, probe });
   }
+  await keepLargeBlocksInHeap();
   return (state = { on: true, reason: describeNativeRuntime(probe.version, probe.threads), probe });
 }
 
