@@ -214,6 +214,9 @@ interface ModelProfile {
   steps: number;
   stepMs: number;
   stepMsUnwrapped: number;
+  /** Page faults and system CPU time per step over the unwrapped steps: memory the process had to map again. */
+  pageFaultsPerStep: number;
+  systemMsPerStep: number;
   samplesPerSec: number;
   tokensPerSec: number;
   analyticGflops: number;
@@ -251,7 +254,9 @@ async function profileModel(m: BenchModelName, batchSize: number, o: z.infer<typ
   try {
     run(o.warmup);
     const native = nativeNow.inForce(); // after warm-up: kernels may be routed on first use
+    const usageBefore = process.resourceUsage();
     const stepMsUnwrapped = run(o.steps);
+    const usageAfter = process.resourceUsage();
     const shim = installTimingShim(backendName, o.allShapes);
     let stepMs: number;
     try {
@@ -283,6 +288,8 @@ async function profileModel(m: BenchModelName, batchSize: number, o: z.infer<typ
       steps: o.steps,
       stepMs,
       stepMsUnwrapped,
+      pageFaultsPerStep: (usageAfter.minorPageFault + usageAfter.majorPageFault - usageBefore.minorPageFault - usageBefore.majorPageFault) / o.steps,
+      systemMsPerStep: (usageAfter.systemCPUTime - usageBefore.systemCPUTime) / 1000 / o.steps,
       samplesPerSec,
       tokensPerSec: samplesPerSec * TOKENS_PER_SAMPLE[m],
       analyticGflops: (samplesPerSec * trainFlopsPerSample(m)) / 1e9,
@@ -308,6 +315,7 @@ function print(p: ModelProfile, top: number): void {
     `step ${fix(p.stepMs, 1)} ms with the timing shim (${fix(p.stepMsUnwrapped, 1)} ms without) = ${Math.round(p.samplesPerSec)} samples/s${tokens}; ` +
       `${fix(p.analyticGflops, 1)} GFLOP/s on the bench's analytic count`,
   );
+  console.log(`without the shim: ${Math.round(p.pageFaultsPerStep)} page faults and ${fix(p.systemMsPerStep, 1)} ms of system time per step`);
   console.log("| kernel | group | calls/step | ms/step | share of step | GFLOP/s |");
   console.log("|---|---|---|---|---|---|");
   for (const k of p.kernels.slice(0, top))
