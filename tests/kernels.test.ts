@@ -617,6 +617,29 @@ describe("Add on wasm", () => {
   }
 });
 
+describe("MaxPool over 2×2 windows on wasm", () => {
+  const shapes = [
+    [4, 26, 26, 32], // the bench CNN's first pool
+    [2, 11, 11, 64], // its second, with a row and a column no window covers
+    [3, 6, 8, 4],
+  ];
+  it.each(shapes.map((s) => [`[${s}]`, s] as const))("x=%s: cpu's bits, ties, NaN and -inf included", async (_l, shape) => {
+    const r = rng(size(shape));
+    const xData = r.data(size(shape)).map((v) => Math.round(v * 2) / 2); // many ties
+    xData[1] = NaN;
+    xData.fill(NaN, shape[3] * 0, shape[3]); // a pixel of NaN beside ordinary ones
+    const c = shape[3];
+    const w = shape[2];
+    // One whole window of NaN (its four pixels) and one of -inf, for the first 4 channels.
+    for (const [row, col] of [[2, 2], [2, 3], [3, 2], [3, 3]]) for (let ch = 0; ch < 4; ch++) xData[(row * w + col) * c + ch] = NaN;
+    for (const [row, col] of [[0, 4], [0, 5], [1, 4], [1, 5]]) for (let ch = 0; ch < 4; ch++) xData[(row * w + col) * c + ch] = -Infinity;
+    const run = () => tf.maxPool(tf.tensor4d(xData, shape as [number, number, number, number]), 2, 2, "valid");
+    const [got] = await on("wasm", run);
+    const [want] = await on("cpu", run);
+    expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(want.buffer, want.byteOffset, want.byteLength))).toBe(true);
+  });
+});
+
 describe("MaxPoolGrad for windows that tile the input", () => {
   const tilings = [
     { batch: 2, inH: 26, inW: 26, inC: 8, fh: 2, fw: 2 }, // the bench CNN's first pool

@@ -15,6 +15,7 @@ import { wasmConv2DBackpropFilterConfig } from "./wasm_conv2d_backprop_filter";
 import { wasmConv2DBackpropInputConfig } from "./wasm_conv2d_backprop_input";
 import { wasmDepthwiseFilterGradConfig, wasmDepthwiseInputGradConfig } from "./wasm_depthwise_backprop";
 import { wasmMaxPoolGradConfig } from "./wasm_max_pool_grad";
+import { wasmMaxPoolConfig } from "./wasm_max_pool";
 import { wasmCastConfig, wasmIdentityConfig } from "./wasm_no_copy";
 import { erfConfig, expConfig } from "./unary";
 import { wasmGatherV2Config } from "./wasm_gather";
@@ -44,6 +45,7 @@ const PATCHES: Patch[] = [
   wasm("FusedConv2D", "large→im2col+native MLAS with bias and activation when on", (stock) => wasmFusedConv2DConfig(stock?.setupFunc)),
   wasm("Conv2DBackpropFilter", "im2col+XNNPACK", () => wasmConv2DBackpropFilterConfig()),
   wasm("Conv2DBackpropInput", "XNNPACK+col2im", (stock) => wasmConv2DBackpropInputConfig(stock?.setupFunc)),
+  wasm("MaxPool", "2×2 windows: SIMD first maximum", (stock) => wasmMaxPoolConfig(stock?.setupFunc)),
   wasm("MaxPoolGrad", "first-max scatter", () => wasmMaxPoolGradConfig()),
   wasm("Identity", "shared buffer", (stock) => wasmIdentityConfig(stock?.setupFunc)),
   wasm("Cast", "same dtype→shared buffer", (stock) => wasmCastConfig(stock?.setupFunc)),

@@ -26,6 +26,8 @@ export interface SimdKernels {
     decay: number,
     flags: number,
   ): void;
+  /** Max pooling, 2×2 windows at stride 2, no padding, channels a multiple of 4 (NHWC): each window's first strict maximum from -inf. */
+  maxPool2x2(x: number, y: number, batch: number, inH: number, inW: number, channels: number, outH: number, outW: number): void;
   /** maxPoolGrad for windows that tile the input (strides = window, no padding): every covered element written once. */
   maxPoolGradTiles(x: number, dy: number, dx: number, batch: number, inH: number, inW: number, channels: number, outH: number, outW: number, fh: number, fw: number): void;
   /** out = 0, then out[ids[i]] += x[i] for rows of `inner` floats, i ascending; ids outside [0, numSegments) dropped. */

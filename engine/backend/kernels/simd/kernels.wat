@@ -664,7 +664,52 @@
       (br $lb)))
   )
 
-;; maxPoolGradTiles for 2×2 windows and whole vectors of channels (the common CNN pool): the
+;; Max pooling over 2×2 windows at stride 2 (no padding) for whole vectors of channels: each
+  ;; window's first strict maximum from -inf in row-major order, as the gradient above routes it,
+  ;; so NaN never wins and a window of NaN alone gives -inf (tfjs's cpu kernel does the same).
+  (func (export "maxPool2x2")
+    (param $x i32) (param $y i32) (param $batch i32) (param $inH i32) (param $inW i32) (param $c i32)
+    (param $outH i32) (param $outW i32)
+    (local $b i32) (local $oy i32) (local $ox i32) (local $ch i32) (local $cBytes i32) (local $rowBytes i32)
+    (local $x0 i32) (local $best v128) (local $v v128)
+    (local.set $cBytes (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $rowBytes (i32.mul (local.get $inW) (local.get $cBytes)))
+    (block $bdone (loop $lb
+      (br_if $bdone (i32.ge_u (local.get $b) (local.get $batch)))
+      (local.set $oy (i32.const 0))
+      (block $oydone (loop $loy
+        (br_if $oydone (i32.ge_u (local.get $oy) (local.get $outH)))
+        (local.set $x0 (i32.add (local.get $x)
+          (i32.mul (i32.add (i32.mul (local.get $b) (local.get $inH)) (i32.shl (local.get $oy) (i32.const 1))) (local.get $rowBytes))))
+        (local.set $ox (i32.const 0))
+        (block $oxdone (loop $lox
+          (br_if $oxdone (i32.ge_u (local.get $ox) (local.get $outW)))
+          (local.set $ch (i32.const 0))
+          (block $cdone (loop $lc
+            (br_if $cdone (i32.ge_u (local.get $ch) (local.get $cBytes)))
+            (local.set $best (v128.const f32x4 -inf -inf -inf -inf))
+            (local.set $v (v128.load align=4 (i32.add (local.get $x0) (local.get $ch))))
+            (local.set $best (v128.bitselect (local.get $v) (local.get $best) (f32x4.gt (local.get $v) (local.get $best))))
+            (local.set $v (v128.load align=4 (i32.add (i32.add (local.get $x0) (local.get $cBytes)) (local.get $ch))))
+            (local.set $best (v128.bitselect (local.get $v) (local.get $best) (f32x4.gt (local.get $v) (local.get $best))))
+            (local.set $v (v128.load align=4 (i32.add (i32.add (local.get $x0) (local.get $rowBytes)) (local.get $ch))))
+            (local.set $best (v128.bitselect (local.get $v) (local.get $best) (f32x4.gt (local.get $v) (local.get $best))))
+            (local.set $v (v128.load align=4 (i32.add (i32.add (i32.add (local.get $x0) (local.get $rowBytes)) (local.get $cBytes)) (local.get $ch))))
+            (local.set $best (v128.bitselect (local.get $v) (local.get $best) (f32x4.gt (local.get $v) (local.get $best))))
+            (v128.store align=4 (i32.add (local.get $y) (local.get $ch)) (local.get $best))
+            (local.set $ch (i32.add (local.get $ch) (i32.const 16)))
+            (br $lc)))
+          (local.set $y (i32.add (local.get $y) (local.get $cBytes)))
+          (local.set $x0 (i32.add (local.get $x0) (i32.shl (local.get $cBytes) (i32.const 1))))
+          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+          (br $lox)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $loy)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $lb)))
+  )
+
+  ;; maxPoolGradTiles for 2×2 windows and whole vectors of channels (the common CNN pool): the
   ;; four window elements are compared in row-major order with the same strict > from -inf, so
   ;; the first maximum wins as in the general loop, and pointers step through the rows instead of
   ;; recomputing each element's index. Rows and columns no window covers were zeroed by the caller.
