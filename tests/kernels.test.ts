@@ -631,8 +631,20 @@ describe("MaxPool over 2×2 windows on wasm", () => {
     const c = shape[3];
     const w = shape[2];
     // One whole window of NaN (its four pixels) and one of -inf, for the first 4 channels.
-    for (const [row, col] of [[2, 2], [2, 3], [3, 2], [3, 3]]) for (let ch = 0; ch < 4; ch++) xData[(row * w + col) * c + ch] = NaN;
-    for (const [row, col] of [[0, 4], [0, 5], [1, 4], [1, 5]]) for (let ch = 0; ch < 4; ch++) xData[(row * w + col) * c + ch] = -Infinity;
+    for (const [row, col] of [
+      [2, 2],
+      [2, 3],
+      [3, 2],
+      [3, 3],
+    ])
+      for (let ch = 0; ch < 4; ch++) xData[(row * w + col) * c + ch] = NaN;
+    for (const [row, col] of [
+      [0, 4],
+      [0, 5],
+      [1, 4],
+      [1, 5],
+    ])
+      for (let ch = 0; ch < 4; ch++) xData[(row * w + col) * c + ch] = -Infinity;
     const run = () => tf.maxPool(tf.tensor4d(xData, shape as [number, number, number, number]), 2, 2, "valid");
     const [got] = await on("wasm", run);
     const [want] = await on("cpu", run);
