@@ -4,6 +4,7 @@
 import { Transpose, backend_util, type TensorInfo } from "@tensorflow/tfjs-core";
 import { callStock } from "./stock";
 import type { WasmBackendLike } from "./wasm_heap";
+import type { ConvGeometryArgs } from "./simd";
 
 /** Attributes shared by Conv2DBackpropFilter and Conv2DBackpropInput. */
 export interface ConvBackpropAttrs {
@@ -31,8 +32,8 @@ export interface ConvGeometry {
 }
 
 /** The geometry as the argument list of the SIMD kernels (simd/kernels.wat). */
-export function geometryArgs(g: ConvGeometry) {
-  return [g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.fh, g.fw, g.strideH, g.strideW, g.padTop, g.padLeft] as const;
+export function geometryArgs(g: ConvGeometry): ConvGeometryArgs {
+  return [g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.fh, g.fw, g.strideH, g.strideW, g.padTop, g.padLeft];
 }
 
 export function convGeometry(

@@ -4,6 +4,22 @@
 // engine lacks SIMD; callers then keep the stock path.
 import { SIMD_KERNELS_WASM_BASE64 } from "./simd_bytes";
 
+/** A convolution's or pool's geometry as the kernels take it (conv_layout.ts' geometryArgs builds it). */
+export type ConvGeometryArgs = [
+  batch: number,
+  inH: number,
+  inW: number,
+  inC: number,
+  outH: number,
+  outW: number,
+  fh: number,
+  fw: number,
+  strideH: number,
+  strideW: number,
+  padTop: number,
+  padLeft: number,
+];
+
 export interface SimdKernels {
   adam(
     w: number,
@@ -45,74 +61,13 @@ export interface SimdKernels {
   /** out[c,r] = in[r,c]; byte offsets, rows×cols floats. */
   transpose2d(inOffset: number, outOffset: number, rows: number, cols: number): void;
   /** Patch matrix [batch·outH·outW, fh·fw·inC] from NHWC x (zeros over the padding). */
-  im2col(
-    x: number,
-    out: number,
-    batch: number,
-    inH: number,
-    inW: number,
-    inC: number,
-    outH: number,
-    outW: number,
-    fh: number,
-    fw: number,
-    strideH: number,
-    strideW: number,
-    padTop: number,
-    padLeft: number,
-  ): void;
+  im2col(x: number, out: number, ...geometry: ConvGeometryArgs): void;
   /** The transposed patch matrix [fh·fw·inC, batch·outH·outW] from NHWC x (zeros over the padding). */
-  im2colTransposed(
-    x: number,
-    out: number,
-    batch: number,
-    inH: number,
-    inW: number,
-    inC: number,
-    outH: number,
-    outW: number,
-    fh: number,
-    fw: number,
-    strideH: number,
-    strideW: number,
-    padTop: number,
-    padLeft: number,
-  ): void;
+  im2colTransposed(x: number, out: number, ...geometry: ConvGeometryArgs): void;
   /** dx = 0, then each output's dy added at the first maximum of its window (NHWC). */
-  maxPoolGrad(
-    x: number,
-    dy: number,
-    dx: number,
-    batch: number,
-    inH: number,
-    inW: number,
-    channels: number,
-    outH: number,
-    outW: number,
-    fh: number,
-    fw: number,
-    strideH: number,
-    strideW: number,
-    padTop: number,
-    padLeft: number,
-  ): void;
+  maxPoolGrad(x: number, dy: number, dx: number, ...geometry: ConvGeometryArgs): void;
   /** dx = 0, then every patch of cols added back to its window (the adjoint of im2col). */
-  col2im(
-    cols: number,
-    dx: number,
-    batch: number,
-    inH: number,
-    inW: number,
-    inC: number,
-    outH: number,
-    outW: number,
-    fh: number,
-    fw: number,
-    strideH: number,
-    strideW: number,
-    padTop: number,
-    padLeft: number,
-  ): void;
+  col2im(cols: number, dx: number, ...geometry: ConvGeometryArgs): void;
 }
 
 // The slice of the WebAssembly JS API we use (the project's lib settings
