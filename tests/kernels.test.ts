@@ -579,6 +579,30 @@ describe("ReLU's gradient on wasm", () => {
     }
   });
 
+  it("with its bias gradient: the bits of the one-pass kernel and of the masked gradient summed by the Sum kernel", async () => {
+    const { reluMaskedWithBiasGradient, reluMasked } = await import("../engine/backend/kernels/relu_grad");
+    await tf.setBackend("wasm");
+    const r = rng(6);
+    const shape = [3, 5, 7, 12];
+    const n = size(shape);
+    const ys = r.data(n).map((v) => Math.max(0, v));
+    const dys = r.data(n);
+    [0, -0, NaN, Infinity, -Infinity, 1e-45].forEach((s, i) => {
+      ys[i * 13] = s;
+      dys[i * 17 + 1] = s;
+    });
+    const [y, dy] = [tf.tensor(ys, shape), tf.tensor(dys, shape)];
+    const kernels = (await tf.profile(() => reluMaskedWithBiasGradient(dy, y))).kernelNames;
+    expect(kernels).toEqual(["TscolabReluGradSum"]);
+    const [dz, db] = reluMaskedWithBiasGradient(dy, y);
+    const dzSeparate = reluMasked(dy, y);
+    const dbSeparate = tf.sum(dzSeparate, [0, 1, 2]);
+    const bits = (t: tf.Tensor) => Array.from(new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
+    expect(bits(dz)).toEqual(bits(dzSeparate));
+    expect(bits(db)).toEqual(bits(dbSeparate));
+    tf.dispose([y, dy, dz, db, dzSeparate, dbSeparate]);
+  });
+
   it("is tfjs's own gradient again once the kernels are uninstalled", async () => {
     await tf.setBackend("wasm");
     uninstallFastKernels("wasm");

@@ -22,7 +22,7 @@ import { wasmGatherV2Config } from "./wasm_gather";
 import { wasmSliceConfig, wasmSplitVConfig } from "./wasm_slice";
 import { wasmSumConfig } from "./wasm_sum";
 import { wasmUnsortedSegmentSumConfig } from "./wasm_unsorted_segment_sum";
-import { routeReluGradient, wasmReluGradConfig } from "./relu_grad";
+import { routeReluGradient, wasmReluGradConfig, wasmReluGradSumConfig } from "./relu_grad";
 import { wasmBiasAddConfig } from "./wasm_bias_add";
 import { followFastKernels } from "../native";
 
@@ -59,6 +59,7 @@ const PATCHES: Patch[] = [
   wasm("Exp", "large→native MLAS when on", (stock) => expConfig(stock?.setupFunc)),
   wasm("Erf", "large→native MLAS when on", (stock) => erfConfig(stock?.setupFunc)),
   wasm("TscolabReluGrad", "added: relu gradient in one pass", () => wasmReluGradConfig()),
+  wasm("TscolabReluGradSum", "added: relu gradient and its bias gradient in one pass", () => wasmReluGradSumConfig()),
   wasm("Add", "bias over rows, SIMD", (stock) => wasmBiasAddConfig(stock?.setupFunc)),
 ];
 

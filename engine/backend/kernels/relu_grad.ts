@@ -15,6 +15,7 @@ import {
   mul,
   registerGradient,
   step,
+  sum,
   type GradConfig,
   type KernelConfig,
   type KernelFunc,
@@ -48,6 +49,37 @@ const reluGrad: KernelFunc = ({ inputs, backend }) => {
 
 export function wasmReluGradConfig(): KernelConfig {
   return { kernelName: RELU_GRAD, backendName: "wasm", kernelFunc: reluGrad };
+}
+
+export const RELU_GRAD_SUM = "TscolabReluGradSum";
+
+/**
+ * A ReLU layer's masked gradient dy·step(y) and its bias gradient (the masked gradient summed over
+ * every axis but the last): one pass where the backend has the kernel and the last axis is whole
+ * vectors, else the two ops. Same bits either way.
+ */
+export function reluMaskedWithBiasGradient(dy: Tensor, y: Tensor): [Tensor, Tensor] {
+  const channels = y.shape[y.rank - 1] ?? 1;
+  if (channels % 4 === 0 && getKernel(RELU_GRAD_SUM, engine().backendName) && simdKernelsFor(engine().backend))
+    return engine().runKernel(RELU_GRAD_SUM, { dy, x: y } as unknown as NamedTensorMap, {}) as unknown as [Tensor, Tensor];
+  const dz = reluMasked(dy, y);
+  return [dz, sum(dz, [...Array(y.rank - 1).keys()])];
+}
+
+const reluGradSum: KernelFunc = ({ inputs, backend }) => {
+  const b = backend as unknown as WasmBackendLike;
+  const { dy, x } = inputs as { dy: TensorInfo; x: TensorInfo };
+  const simd = simdKernelsFor(backend);
+  if (!simd) throw new Error(`${RELU_GRAD_SUM} needs wasm SIMD`);
+  const cols = x.shape[x.shape.length - 1];
+  const out = b.makeOutput(x.shape, "float32");
+  const sums = b.makeOutput([cols], "float32");
+  simd.reluGradSumRows(offsetOf(b, dy), offsetOf(b, x), offsetOf(b, out), offsetOf(b, sums), x.shape.reduce((p, d) => p * d, 1) / cols, cols);
+  return [out, sums];
+};
+
+export function wasmReluGradSumConfig(): KernelConfig {
+  return { kernelName: RELU_GRAD_SUM, backendName: "wasm", kernelFunc: reluGradSum };
 }
 
 let stockGradient: GradConfig | null = null;

@@ -41,7 +41,7 @@ import {
 } from "@tensorflow/tfjs-core";
 import { gemmConvPlan } from "../kernels/conv2d";
 import { convGeometry, geometryArgs, type ConvGeometry } from "../kernels/conv_layout";
-import { reluMasked } from "../kernels/relu_grad";
+import { reluMasked, reluMaskedWithBiasGradient } from "../kernels/relu_grad";
 import { simdKernelsFor } from "../kernels/simd";
 import { offsetOf, type WasmBackendLike } from "../kernels/wasm_heap";
 import { DENSE_ACTIVATIONS, type DenseActivation } from "./dense_models";
@@ -107,13 +107,13 @@ const GRADIENTS: GradConfig[] = [
     gradFunc: (dy, saved, attrs) => {
       const [x, filter, y] = saved;
       const a = attrs as unknown as ConvLayerAttrs;
-      const dz = a.activation === "relu" ? reluMasked(dy as Tensor, y) : (dy as Tensor);
+      const [dz, db] = a.activation === "relu" ? (a.bias ? reluMaskedWithBiasGradient(dy as Tensor, y) : [reluMasked(dy as Tensor, y), null]) : [dy as Tensor, null];
       const geometry = { strides: a.strides, pad: a.pad, dataFormat: "NHWC" };
       const grads: Record<string, () => Tensor> = {
         x: () => inputGradient(dz, filter, a, x.shape),
         filter: () => engine().runKernel(Conv2DBackpropFilter, { x, dy: dz } as NamedTensorMap, { ...geometry, filterShape: filter.shape } as unknown as NamedAttrMap) as Tensor,
       };
-      if (a.bias) grads.bias = () => sum(dz, [0, 1, 2]);
+      if (a.bias) grads.bias = () => db ?? sum(dz, [0, 1, 2]);
       return grads;
     },
   },
@@ -165,11 +165,11 @@ function convKeepingPatches(attrs: ConvLayerAttrs, filterShape: [number, number,
       value: y,
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [f, out, p] = saved;
-        const dz = attrs.activation === "relu" ? reluMasked(dy, out) : dy;
+        const [dz, db] = attrs.activation === "relu" ? (bias ? reluMaskedWithBiasGradient(dy, out) : [reluMasked(dy, out), null]) : [dy, null];
         const rows = reshape(dz, [-1, outC]);
         const dx = inputGradient(dz, f, attrs, inputShape);
         const dFilter = reshape(matMul(p, rows, true, false), filterShape);
-        return bias ? [dx, dFilter, sum(rows, 0)] : [dx, dFilter];
+        return bias ? [dx, dFilter, db ?? sum(rows, 0)] : [dx, dFilter];
       },
     };
   };

@@ -52,6 +52,8 @@ export interface SimdKernels {
   addRows(x: number, bias: number, out: number, rows: number, cols: number): void;
   /** out = dy · step(x) over n floats (step: 1 above 0, 0 at or below, NaN for NaN). */
   reluGrad(dy: number, x: number, out: number, n: number): void;
+  /** out = dy · step(x) and sums[c] = Σ_r out[r,c] (rows in order) in one pass over rows×cols floats, cols a multiple of 4. */
+  reluGradSumRows(dy: number, x: number, out: number, sums: number, rows: number, cols: number): void;
   /** Layer normalization over the last axis of x [rows, d] with γ, β [d]; ε is a float. */
   layerNorm(x: number, gamma: number, beta: number, out: number, rows: number, d: number, epsilon: number): void;
   /** Its gradients dx [rows, d], dγ and dβ [d] from dy, x and γ (statistics recomputed; rows added in order). */

@@ -530,6 +530,34 @@
       (br $ls)))
   )
 
+  (func (export "reluGradSumRows") (param $dy i32) (param $x i32) (param $out i32) (param $sums i32) (param $rows i32) (param $cols i32)
+    ;; out = dy · step(x) as reluGrad computes it, and sums[c] = Σ_r out[r,c] as sumRows adds it (from 0,
+    ;; rows in order), in the same pass: a layer's ReLU gradient and its bias gradient without reading
+    ;; the masked gradient back. cols is a multiple of 4.
+    (local $r i32) (local $c i32) (local $colBytes i32) (local $xv v128) (local $step v128) (local $g v128) (local $o i32)
+    (local.set $colBytes (i32.shl (local.get $cols) (i32.const 2)))
+    (memory.fill (local.get $sums) (i32.const 0) (local.get $colBytes))
+    (block $rdone (loop $lr
+      (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $c (i32.const 0))
+      (block $cdone (loop $lc
+        (br_if $cdone (i32.ge_u (local.get $c) (local.get $colBytes)))
+        (local.set $xv (v128.load align=4 (i32.add (local.get $x) (local.get $c))))
+        (local.set $step (v128.bitselect (v128.const f32x4 1 1 1 1) (v128.const f32x4 0 0 0 0) (f32x4.gt (local.get $xv) (v128.const f32x4 0 0 0 0))))
+        (local.set $step (v128.bitselect (local.get $xv) (local.get $step) (f32x4.ne (local.get $xv) (local.get $xv))))
+        (local.set $g (f32x4.mul (v128.load align=4 (i32.add (local.get $dy) (local.get $c))) (local.get $step)))
+        (v128.store align=4 (i32.add (local.get $out) (local.get $c)) (local.get $g))
+        (local.set $o (i32.add (local.get $sums) (local.get $c)))
+        (v128.store align=4 (local.get $o) (f32x4.add (v128.load align=4 (local.get $o)) (local.get $g)))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br $lc)))
+      (local.set $dy (i32.add (local.get $dy) (local.get $colBytes)))
+      (local.set $x (i32.add (local.get $x) (local.get $colBytes)))
+      (local.set $out (i32.add (local.get $out) (local.get $colBytes)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $lr)))
+  )
+
   (func (export "addRows") (param $x i32) (param $bias i32) (param $out i32) (param $rows i32) (param $cols i32)
     ;; out[r, c] = x[r, c] + bias[c]: a layer's bias added to every row, the bias staying in cache.
     (local $r i32) (local $c i32) (local $c4 i32) (local $colBytes i32)
