@@ -18,6 +18,7 @@ import { installFastKernels } from "./kernels";
 import { nativeKernelsInForce, prepareNativeKernels } from "./native";
 import { profileForDevice, type ProfileName } from "./profile";
 import { smokeTestMatMul, type SmokeOutcome } from "./smoke";
+import { envSecondsMs } from "../util/env_seconds";
 
 export const BACKEND_ORDER = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
 export const backendName = z.enum(BACKEND_ORDER);
@@ -139,8 +140,7 @@ function applySmoke(report: CandidateReport, s: SmokeOutcome | null): void {
  * need minutes), else 30 s.
  */
 export function nativeProbeTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
-  const s = Number(env.TSCOLAB_PROBE_TIMEOUT);
-  return Number.isFinite(s) && s > 0 ? Math.round(s * 1000) : 30_000;
+  return envSecondsMs(env, "TSCOLAB_PROBE_TIMEOUT", 30);
 }
 
 /** Probes a native candidate in a child process; never throws. */

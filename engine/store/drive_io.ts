@@ -14,13 +14,13 @@ import type { Socket } from "node:net";
 import os from "node:os";
 import type { ChildError, Message, Request, Side } from "./drive_child";
 import { compiledScript } from "../util/compiled_script";
+import { envSecondsMs } from "../util/env_seconds";
 
 const DEFAULT_DRIVE_TIMEOUT_S = 30;
 
 /** How long one Drive call may take before it counts as hung: $TSCOLAB_DRIVE_TIMEOUT seconds, default 30. */
 export function driveCallTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
-  const s = Number(env.TSCOLAB_DRIVE_TIMEOUT);
-  return Math.round((Number.isFinite(s) && s > 0 ? s : DEFAULT_DRIVE_TIMEOUT_S) * 1000);
+  return envSecondsMs(env, "TSCOLAB_DRIVE_TIMEOUT", DEFAULT_DRIVE_TIMEOUT_S);
 }
 
 export class DriveIOError extends Error {

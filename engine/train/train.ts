@@ -33,6 +33,7 @@ import { stateFromFiles, type RunProgress } from "./state";
 import type { TrainSummary } from "./summary";
 import { skippedTier, tierDev, tierSmoke, type RunEnd, type TierKey, type TierResult, type TierRun } from "./tiers";
 import { Trainer } from "./trainer";
+import { envSecondsMs } from "../util/env_seconds";
 
 export interface TrainOptions {
   /** A tf.LayersModel to train in place (a notebook variable); overrides config.model. */
@@ -103,9 +104,8 @@ const tiersToRun = (tier: ResolvedConfig["tier"]): Set<TierKey> => new Set(tier 
 const storedEnvironment = z.object({ backend: z.string().optional() });
 
 /** How long the end of a run waits for the mirror to copy what is left to the Drive: $TSCOLAB_MIRROR_FLUSH seconds, default 30. */
-export function mirrorFlushMs(): number {
-  const s = Number(process.env.TSCOLAB_MIRROR_FLUSH);
-  return Math.round((Number.isFinite(s) && s >= 0 ? s : 30) * 1000);
+export function mirrorFlushMs(env: NodeJS.ProcessEnv = process.env): number {
+  return envSecondsMs(env, "TSCOLAB_MIRROR_FLUSH", 30, { allowZero: true });
 }
 
 /** Starts a local-first run's mirror (null when the run writes to the Drive directly). */
