@@ -1,5 +1,6 @@
-// The native kernels' large outputs come back from onnxruntime-node's binding as
-// fresh ArrayBuffers; with glibc's starting thresholds every such call faults its
+// The native kernels' large outputs come back from onnxruntime-node's binding (the
+// fallback when its C API cannot be reached) as fresh ArrayBuffers; with glibc's
+// starting thresholds every such call faults its
 // whole output in again. Each case runs in a fresh process (the thresholds are
 // per process and only ever rise) and counts the page faults of real native
 // calls with an 8 MiB output, before and after keepLargeBlocksInHeap.
@@ -18,12 +19,12 @@ function faultsPerCall(prime: boolean): number {
     const { keepLargeBlocksInHeap } = require(${JSON.stringify(path.join(DIST, "heap_reuse.js"))});
     (async () => {
       if (${prime}) await keepLargeBlocksInHeap();
-      const rt = loadOrtRuntime(1);
+      const rt = loadOrtRuntime(1, "binding");
       const session = rt.open(geluModel());
       const n = 2048 * 1024;
       const x = new Float32Array(n).fill(0.5);
       const y = new Float32Array(n);
-      const call = () => session.run({ X: rt.tensor(x, [n]) }, { Y: rt.tensor(y, [n]) }, {});
+      const call = () => session.run([{ name: "X", data: x, dims: [n] }], [{ name: "Y", data: y, dims: [n] }]);
       // Three calls, then a collection frees their three returned copies at once (24 MiB), as a
       // training step's collections do: above glibc's starting trim threshold, below the primed one.
       const round = () => { for (let i = 0; i < 3; i++) call(); gc(); };

@@ -92,7 +92,7 @@ export async function verifyEnv(options: VerifyEnvOptions = {}): Promise<VerifyE
       : !nativeProbe.ok
         ? (nativeProbe.error ?? "the probe failed")
         : onWasm
-          ? describeNativeRuntime(nativeProbe.version, nativeProbe.threads)
+          ? describeNativeRuntime(nativeProbe.version, nativeProbe.threads, nativeProbe.via)
           : `not used: training runs on ${selected?.name ?? "no backend"}, native kernels serve wasm`,
     version: nativeProbe?.version ?? null,
     kernels: onWasm && nativeProbe?.ok ? [...NATIVE_KERNEL_NAMES] : [],

@@ -44,7 +44,8 @@ export const NATIVE_KERNEL_NAMES = [
 export const NATIVE_OFF_BY_ENV = ["off: TSCOLAB_NATIVE=0", "off: TSCOLAB_FAST_KERNELS=0 (tscolab's kernels route to native code)"] as const;
 
 /** What runs natively, in one phrase (%verify_env, the bench header, EnsuredBackend.native). */
-export const describeNativeRuntime = (version: string | null, threads: number): string => `onnxruntime-node ${version} (MLAS, ${threads} thread${threads === 1 ? "" : "s"})`;
+export const describeNativeRuntime = (version: string | null, threads: number, via: string | null = null): string =>
+  `onnxruntime-node ${version} (MLAS, ${threads} thread${threads === 1 ? "" : "s"}${via ? `, through its ${via}` : ""})`;
 
 /** The reason native is off by the environment, or null when the environment allows it. */
 export const nativeOffByEnv = (env: NodeJS.ProcessEnv = process.env): string | null =>
@@ -81,14 +82,17 @@ export async function prepareNativeKernels(opts: NativeProbeOptions = {}, env: N
   if (offByEnv) return (state = { on: false, reason: offByEnv, probe: null });
   const probe = await probeNativeKernels({ env, ...opts });
   if (!probe.ok) return (state = { on: false, reason: probe.error ?? "the probe failed", probe });
+  let via: string;
   try {
-    useNativeRuntime(loadOrtRuntime(probe.threads));
+    const rt = loadOrtRuntime(probe.threads);
+    via = rt.via;
+    useNativeRuntime(rt);
     registerNativeOnlyKernels();
   } catch (e) {
     return (state = { on: false, reason: `the probe passed but loading in this process failed: ${(e as Error).message}`, probe });
   }
   await keepLargeBlocksInHeap();
-  return (state = { on: true, reason: describeNativeRuntime(probe.version, probe.threads), probe });
+  return (state = { on: true, reason: describeNativeRuntime(probe.version, probe.threads, via), probe });
 }
 
 export const nativeKernelsState = (): NativeKernelsState => state;
@@ -108,8 +112,9 @@ export function disableNativeKernels(reason = "off: turned off in this process")
 /** Native on again after disableNativeKernels (only when a probe passed in this process). */
 export function enableNativeKernels(): boolean {
   if (!state.probe?.ok) return false;
-  useNativeRuntime(loadOrtRuntime(state.probe.threads));
+  const rt = loadOrtRuntime(state.probe.threads);
+  useNativeRuntime(rt);
   registerNativeOnlyKernels();
-  state = { ...state, on: true, reason: describeNativeRuntime(state.probe.version, state.probe.threads) };
+  state = { ...state, on: true, reason: describeNativeRuntime(state.probe.version, state.probe.threads, rt.via) };
   return true;
 }

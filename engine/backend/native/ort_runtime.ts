@@ -8,6 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { loadCApiRuntime } from "./ort_capi";
 
 /** The onnxruntime-node release whose binding we call below its public API; any other is refused. */
 export const PINNED_ORT_VERSION = "1.30.0";
@@ -43,26 +44,41 @@ export const nativeSessionOptions = (threads: number) => ({
   extra: { session: { intra_op: { allow_spinning: "0" } } },
 });
 
-/** One run of a loaded model: feeds and pre-allocated fetches by name. */
+/** A graph input or output by name: float32 data the call reads or writes in place, seen with `dims`. */
+export interface NativeTensor {
+  name: string;
+  data: Float32Array;
+  dims: readonly number[];
+}
+
+/** A loaded model: one run reads the feeds and writes the fetches' data. */
 export interface NativeSession {
-  run(feeds: Record<string, unknown>, fetches: Record<string, unknown>, options: object): Record<string, unknown>;
+  run(feeds: NativeTensor[], fetches: NativeTensor[]): void;
   dispose(): void;
 }
 
 export interface OrtRuntime {
   version: string;
-  /** Absolute path of the native binding (for messages and the probe cache key). */
+  /** The onnxruntime-node install it was loaded from. */
+  packageDir: string;
+  /** Absolute path of the native library or binding (for messages and the probe cache key). */
   bindingPath: string;
   /** Threads each call uses (see nativeThreads). */
   threads: number;
+  /** How calls reach onnxruntime: its C API, writing outputs in place (ort_capi.ts), or the npm binding, which copies them. */
+  via: "C API" | "binding";
   /** A session on `threads` intra-op threads: MLAS partitions rows and columns, never the inner sum, so results never depend on scheduling. */
   open(model: Uint8Array): NativeSession;
-  /** A tensor over `data` (no copy); feeds and fetches take these. */
-  tensor(data: Float32Array, dims: readonly number[]): unknown;
+}
+
+interface BindingSession {
+  loadModel(buf: ArrayBuffer, offset: number, length: number, options: object): void;
+  run(feeds: Record<string, unknown>, fetches: Record<string, unknown>, options: object): Record<string, unknown>;
+  dispose(): void;
 }
 
 interface BindingModule {
-  binding: { InferenceSession: new () => NativeSession & { loadModel(buf: ArrayBuffer, offset: number, length: number, options: object): void } };
+  binding: { InferenceSession: new () => BindingSession };
   initOrt(): void;
 }
 
@@ -90,25 +106,43 @@ export function ortUnavailableReason(where = locateOrt()): string | null {
 
 let loaded: OrtRuntime | null = null;
 
-/** Loads the binding into this process; throws with the reason when it cannot. Only call after a probe child survived it. */
-export function loadOrtRuntime(threads: number): OrtRuntime {
-  if (loaded?.threads === threads) return loaded;
-  const where = locateOrt();
+/**
+ * Loads onnxruntime into this process, through its C API where koffi can reach it (outputs written
+ * in place) and else through the npm binding; throws with the reason when neither loads. Only call
+ * after a probe child survived the same call. `via` forces one way.
+ */
+export function loadOrtRuntime(threads: number, via?: OrtRuntime["via"], where = locateOrt()): OrtRuntime {
+  if (loaded?.threads === threads && (!via || loaded.via === via) && loaded.packageDir === where.packageDir) return loaded;
   const why = ortUnavailableReason(where);
   if (why) throw new Error(why);
+  if (via !== "binding") {
+    try {
+      return (loaded = loadCApiRuntime(where.packageDir!, where.version!, threads));
+    } catch (e) {
+      if (via === "C API") throw e;
+    }
+  }
+  return (loaded = loadBindingRuntime(where, threads));
+}
+
+function loadBindingRuntime(where: ReturnType<typeof locateOrt>, threads: number): OrtRuntime {
   const mod = require(path.join(where.packageDir!, "dist", "binding.js")) as BindingModule;
   const { Tensor } = require("onnxruntime-node") as { Tensor: new (type: "float32", data: Float32Array, dims: readonly number[]) => unknown };
   mod.initOrt();
-  loaded = {
+  const byName = (tensors: NativeTensor[]) => Object.fromEntries(tensors.map((t) => [t.name, new Tensor("float32", t.data, t.dims)]));
+  return {
     version: where.version!,
+    packageDir: where.packageDir!,
     bindingPath: where.bindingPath!,
     threads,
+    via: "binding",
     open(model) {
       const session = new mod.binding.InferenceSession();
       session.loadModel(model.buffer as ArrayBuffer, model.byteOffset, model.byteLength, nativeSessionOptions(threads));
-      return session;
+      return {
+        run: (feeds, fetches) => void session.run(byName(feeds), byName(fetches), {}),
+        dispose: () => session.dispose(),
+      };
     },
-    tensor: (data, dims) => new Tensor("float32", data, dims),
   };
-  return loaded;
 }

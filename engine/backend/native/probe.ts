@@ -13,9 +13,10 @@ import { z } from "zod";
 import { boundChild } from "../../util/bounded_child";
 import { onMarkedLines } from "../../util/marked_lines";
 import { matMulModel } from "./matmul_models";
-import { locateOrt, nativeSessionOptions, nativeThreads, ortUnavailableReason } from "./ort_runtime";
+import { locateOrt, nativeThreads, ortUnavailableReason } from "./ort_runtime";
+import { compiledScript } from "../../util/compiled_script";
 
-const PROBE_VERSION = 2;
+const PROBE_VERSION = 3;
 
 export const nativeKernelSpeed = z.object({ kernel: z.string(), shape: z.string(), gflops: z.number() });
 export const nativeProbeResult = z.object({
@@ -27,6 +28,8 @@ export const nativeProbeResult = z.object({
   speeds: z.array(nativeKernelSpeed),
   /** Threads each timed call used. */
   threads: z.number().int(),
+  /** How the calls reached onnxruntime (ort_runtime.ts' OrtRuntime.via); null when nothing loaded. */
+  via: z.enum(["C API", "binding"]).nullable().default(null),
   elapsedMs: z.number(),
   /** ISO time of the probe (a cached verdict keeps its own). */
   probedAt: z.string(),
@@ -42,20 +45,16 @@ const TIMED = [
   { kernel: "MatMul dW (A transposed)", m: 1024, k: 64, n: 512, transposeA: true, transposeB: false },
 ];
 
-// Runs in the child. Plain JavaScript: it is sent as source text.
-function childMain(cfg: { packageDir: string; models: string[]; timed: typeof TIMED; budgetMs: number; sessionOptions: object }, mark: string): void {
+// Runs in the child. Plain JavaScript: it is sent as source text. It loads onnxruntime the way
+// the kernel process will (loadOrtRuntime from the compiled ort_runtime.js), so the verdict is
+// about the calls training will make.
+function childMain(cfg: { runtimeModule: string; where: object; threads: number; models: string[]; timed: typeof TIMED; budgetMs: number }, mark: string): void {
   const say = (o: object) => process.stdout.write("\n" + mark + JSON.stringify(o) + "\n");
   try {
     say({ stage: "require" });
-    const mod = require(cfg.packageDir + "/dist/binding.js");
-    const { Tensor } = require(cfg.packageDir);
-    mod.initOrt();
-    const open = (b64: string) => {
-      const buf = Buffer.from(b64, "base64");
-      const s = new mod.binding.InferenceSession();
-      s.loadModel(buf.buffer, buf.byteOffset, buf.byteLength, cfg.sessionOptions);
-      return s;
-    };
+    const rt = require(cfg.runtimeModule).loadOrtRuntime(cfg.threads, undefined, cfg.where);
+    const open = (b64: string) => rt.open(new Uint8Array(Buffer.from(b64, "base64")));
+    const tensor = (name: string, data: Float32Array, dims: number[]) => ({ name, data, dims });
     const fill = (n: number, seed: number) => {
       const x = new Float32Array(n);
       let s = seed;
@@ -67,7 +66,7 @@ function childMain(cfg: { packageDir: string; models: string[]; timed: typeof TI
     const a = fill(m * k, 1);
     const b = fill(k * n, 2);
     const y = new Float32Array(m * n);
-    open(cfg.models[0]).run({ A: new Tensor("float32", a, [m, k]), B: new Tensor("float32", b, [k, n]) }, { Y: new Tensor("float32", y, [m, n]) }, {});
+    open(cfg.models[0]).run([tensor("A", a, [m, k]), tensor("B", b, [k, n])], [tensor("Y", y, [m, n])]);
     let maxError = 0;
     for (let i = 0; i < m; i++)
       for (let j = 0; j < n; j++) {
@@ -76,7 +75,7 @@ function childMain(cfg: { packageDir: string; models: string[]; timed: typeof TI
         maxError = Math.max(maxError, Math.abs(s - y[i * n + j]));
       }
     if (!(maxError < 1e-4)) {
-      say({ stage: "done", error: `the native matMul disagrees with a plain loop by ${maxError}`, smokeMaxError: maxError });
+      say({ stage: "done", error: `the native matMul disagrees with a plain loop by ${maxError}`, smokeMaxError: maxError, via: rt.via });
       return;
     }
     say({ stage: "speed" });
@@ -85,21 +84,20 @@ function childMain(cfg: { packageDir: string; models: string[]; timed: typeof TI
     for (let i = 0; i < cfg.timed.length; i++) {
       const t = cfg.timed[i];
       const s = open(cfg.models[i + 1]);
-      const A = new Tensor("float32", fill(t.m * t.k, 3), t.transposeA ? [t.k, t.m] : [t.m, t.k]);
-      const B = new Tensor("float32", fill(t.k * t.n, 4), t.transposeB ? [t.n, t.k] : [t.k, t.n]);
-      const Y = new Tensor("float32", new Float32Array(t.m * t.n), [t.m, t.n]);
-      s.run({ A, B }, { Y }, {});
+      const feeds = [tensor("A", fill(t.m * t.k, 3), t.transposeA ? [t.k, t.m] : [t.m, t.k]), tensor("B", fill(t.k * t.n, 4), t.transposeB ? [t.n, t.k] : [t.k, t.n])];
+      const fetches = [tensor("Y", new Float32Array(t.m * t.n), [t.m, t.n])];
+      s.run(feeds, fetches);
       let runs = 0;
       const start = process.hrtime.bigint();
       let ms = 0;
       do {
-        s.run({ A, B }, { Y }, {});
+        s.run(feeds, fetches);
         runs++;
         ms = Number(process.hrtime.bigint() - start) / 1e6;
       } while (ms < per);
       speeds.push({ kernel: t.kernel, shape: `${t.m}×${t.k}·${t.k}×${t.n}`, gflops: Math.round((2 * t.m * t.k * t.n * runs) / ms / 1e5) / 10 });
     }
-    say({ stage: "done", error: null, smokeMaxError: maxError, speeds });
+    say({ stage: "done", error: null, smokeMaxError: maxError, speeds, via: rt.via });
   } catch (e) {
     say({ stage: "done", error: String((e as Error)?.message ?? e) });
   }
@@ -164,6 +162,7 @@ export async function probeNativeKernels(opts: NativeProbeOptions = {}): Promise
     smokeMaxError: null,
     speeds: [],
     threads,
+    via: null,
     elapsedMs: Date.now() - started,
     probedAt: new Date().toISOString(),
     ...extra,
@@ -179,7 +178,9 @@ export async function probeNativeKernels(opts: NativeProbeOptions = {}): Promise
     matMulModel({ transposeA: false, transposeB: false, batched: false, bias: false, activation: "linear" }),
     ...TIMED.map((t) => matMulModel({ transposeA: t.transposeA, transposeB: t.transposeB, batched: false, bias: false, activation: "linear" })),
   ].map((m) => Buffer.from(m).toString("base64"));
-  const cfg = { packageDir: where.packageDir!, models, timed: TIMED, budgetMs: opts.budgetMs ?? 240, sessionOptions: nativeSessionOptions(threads) };
+  const runtimeModule = compiledScript(__dirname, path.join("engine", "backend", "native", "ort_runtime.js"));
+  if (!runtimeModule) return verdict("tscolab is not built: its compiled ort_runtime.js is missing (run npm run build)");
+  const cfg = { runtimeModule, where, threads, models, timed: TIMED, budgetMs: opts.budgetMs ?? 240 };
   const script = `(${childMain.toString()})(${JSON.stringify(cfg)}, ${JSON.stringify(MARK)});`;
   const result = await new Promise<NativeProbeResult>((resolve) => {
     const child = spawn(process.execPath, ["-e", script], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
@@ -201,7 +202,7 @@ export async function probeNativeKernels(opts: NativeProbeOptions = {}): Promise
       if (timedOut) return resolve(verdict(`the native kernels' probe hung during '${stage}' and was killed`));
       if (signal) return resolve(verdict(`the native kernels' probe died with ${signal} during '${stage}'`));
       if (stage !== "done") return resolve(verdict(`the native kernels' probe exited (code ${code}) during '${stage}'`));
-      resolve(verdict(reported.error ?? null, { smokeMaxError: reported.smokeMaxError ?? null, speeds: reported.speeds ?? [] }));
+      resolve(verdict(reported.error ?? null, { smokeMaxError: reported.smokeMaxError ?? null, speeds: reported.speeds ?? [], via: reported.via ?? null }));
     });
   });
   // A user's interrupt is not a verdict about the binding.

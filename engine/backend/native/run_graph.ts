@@ -35,10 +35,11 @@ export function runGraph(backend: WasmBackendLike, key: string, model: () => Uin
   const session = sessionFor(rt, key, model);
   const outs = fetches.map((f) => backend.makeOutput(f.shape, "float32"));
   const view = (t: TensorInfo | Float32Array, dims: number[]) => (t instanceof Float32Array ? t : f32(backend, t, util.sizeFromShape(dims)));
-  const feedTensors = Object.fromEntries(feeds.map((f) => [f.name, rt.tensor(view(f.tensor, f.dims), f.dims)]));
-  const fetchTensors = Object.fromEntries(fetches.map((f, i) => [f.name, rt.tensor(view(outs[i], f.dims), f.dims)]));
   try {
-    session.run(feedTensors, fetchTensors, {});
+    session.run(
+      feeds.map((f) => ({ name: f.name, data: view(f.tensor, f.dims), dims: f.dims })),
+      fetches.map((f, i) => ({ name: f.name, data: view(outs[i], f.dims), dims: f.dims })),
+    );
   } catch (e) {
     for (const o of outs) backend.disposeData(o.dataId);
     throw e;
