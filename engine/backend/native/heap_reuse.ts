@@ -1,6 +1,6 @@
-// onnxruntime-node's binding hands every output back as a fresh ArrayBuffer (a
-// copy), so a native call with an 8 MiB output allocates 8 MiB that V8 frees
-// at a later garbage collection. With glibc's starting thresholds those
+// onnxruntime-node's binding (the fallback when ort_capi.ts cannot load) hands
+// every output back as a fresh ArrayBuffer (a copy), so a native call with an
+// 8 MiB output allocates 8 MiB that V8 frees at a later garbage collection. With glibc's starting thresholds those
 // blocks are mmapped, or carved from the heap top and trimmed back to the
 // system when a collection frees several at once, and the next call faults
 // every page in again: measured here, 1,754 page faults and 4.2 ms of system

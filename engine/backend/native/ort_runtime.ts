@@ -1,9 +1,11 @@
 // onnxruntime-node's native CPU build (MLAS: AVX2/FMA GEMM), used as a
-// library of fast kernels rather than as a model runner. Its binding's
-// InferenceSession.run is synchronous (the package's public API only wraps it
-// in setImmediate), so a synchronous tfjs kernel can call it, and it reads
-// inputs and writes pre-allocated outputs in place: a Float32Array view of
-// the wasm heap goes in and the product lands in a tensor tfjs allocated.
+// library of fast kernels rather than as a model runner, through its C API
+// (ort_capi.ts: inputs read and outputs written in place on the wasm heap) or,
+// where koffi cannot load, the package's binding: its InferenceSession.run is
+// synchronous too (the public API only wraps it in setImmediate) and reads
+// inputs in place, but copies each output into the tensor tfjs allocated and
+// again into an ArrayBuffer it returns. Either way a synchronous tfjs kernel
+// can call it.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";

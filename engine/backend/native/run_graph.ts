@@ -1,7 +1,8 @@
 // One native call on wasm tensors: the outputs are allocated on the wasm
 // heap first (allocating may grow the heap and replace its buffer), then
 // every operand is a Float32Array view of the heap, so nothing is copied on
-// our side; a failed run frees the outputs and rethrows.
+// our side (through the C API onnxruntime writes the outputs there itself);
+// a failed run frees the outputs and rethrows.
 import { util, type TensorInfo } from "@tensorflow/tfjs-core";
 import { f32, type WasmBackendLike } from "../kernels/wasm_heap";
 import { countCall, nativeRuntime, sessionFor } from "./sessions";
