@@ -8,7 +8,7 @@ import { FUSED_KERNEL_NAMES, registerFusedKernels, unregisterFusedKernels } from
 import { DENSE_KERNEL_NAMES, registerDenseKernels, unregisterDenseKernels } from "./native_dense";
 import { CONV_LAYER_KERNEL_NAMES, registerConvLayerKernels, unregisterConvLayerKernels } from "./native_conv_layer";
 import { probeNativeKernels, type NativeProbeOptions, type NativeProbeResult } from "./probe";
-import { loadOrtRuntime } from "./ort_runtime";
+import { loadOrtRuntime, type OrtRuntime } from "./ort_runtime";
 import { keepLargeBlocksInHeap } from "./heap_reuse";
 
 export { nativeMatMul, nativeMatMulOn, NATIVE_MIN_MACS } from "./native_matmul";
@@ -82,17 +82,24 @@ export async function prepareNativeKernels(opts: NativeProbeOptions = {}, env: N
   if (offByEnv) return (state = { on: false, reason: offByEnv, probe: null });
   const probe = await probeNativeKernels({ env, ...opts });
   if (!probe.ok) return (state = { on: false, reason: probe.error ?? "the probe failed", probe });
-  let via: string;
+  let rt: OrtRuntime;
   try {
-    const rt = loadOrtRuntime(probe.threads);
-    via = rt.via;
-    useNativeRuntime(rt);
-    registerNativeOnlyKernels();
+    rt = switchOn(probe);
   } catch (e) {
     return (state = { on: false, reason: `the probe passed but loading in this process failed: ${(e as Error).message}`, probe });
   }
-  await keepLargeBlocksInHeap();
-  return (state = { on: true, reason: describeNativeRuntime(probe.version, probe.threads, via), probe });
+  // Only the binding returns copies of outputs for glibc to map and unmap; the C API writes in place.
+  if (rt.via === "binding") await keepLargeBlocksInHeap();
+  return state;
+}
+
+/** Loads the runtime the probe passed, routes the kernels to it, and records the state. */
+function switchOn(probe: NativeProbeResult): OrtRuntime {
+  const rt = loadOrtRuntime(probe.threads);
+  useNativeRuntime(rt);
+  registerNativeOnlyKernels();
+  state = { on: true, reason: describeNativeRuntime(probe.version, probe.threads, rt.via), probe };
+  return rt;
 }
 
 export const nativeKernelsState = (): NativeKernelsState => state;
@@ -112,9 +119,6 @@ export function disableNativeKernels(reason = "off: turned off in this process")
 /** Native on again after disableNativeKernels (only when a probe passed in this process). */
 export function enableNativeKernels(): boolean {
   if (!state.probe?.ok) return false;
-  const rt = loadOrtRuntime(state.probe.threads);
-  useNativeRuntime(rt);
-  registerNativeOnlyKernels();
-  state = { ...state, on: true, reason: describeNativeRuntime(state.probe.version, state.probe.threads, rt.via) };
+  switchOn(state.probe);
   return true;
 }

@@ -98,6 +98,13 @@ const inputGradient = (dz: Tensor, filter: Tensor, attrs: ConvLayerAttrs, inputS
     } as unknown as NamedAttrMap,
   ) as Tensor;
 
+/**
+ * The gradient of the convolution before its activation, and after a ReLU with a bias, that
+ * gradient's sum over positions from the same pass (null otherwise: the caller sums when asked).
+ */
+const preActivationGradient = (dy: Tensor, y: Tensor, activation: DenseActivation, bias: boolean): [Tensor, Tensor | null] =>
+  activation !== "relu" ? [dy, null] : bias ? reluMaskedWithBiasGradient(dy, y) : [reluMasked(dy, y), null];
+
 const GRADIENTS: GradConfig[] = [
   {
     kernelName: FUSED_CONV2D,
@@ -107,7 +114,7 @@ const GRADIENTS: GradConfig[] = [
     gradFunc: (dy, saved, attrs) => {
       const [x, filter, y] = saved;
       const a = attrs as unknown as ConvLayerAttrs;
-      const [dz, db] = a.activation === "relu" ? (a.bias ? reluMaskedWithBiasGradient(dy as Tensor, y) : [reluMasked(dy as Tensor, y), null]) : [dy as Tensor, null];
+      const [dz, db] = preActivationGradient(dy as Tensor, y, a.activation, a.bias);
       const geometry = { strides: a.strides, pad: a.pad, dataFormat: "NHWC" };
       const grads: Record<string, () => Tensor> = {
         x: () => inputGradient(dz, filter, a, x.shape),
@@ -165,7 +172,7 @@ function convKeepingPatches(attrs: ConvLayerAttrs, filterShape: [number, number,
       value: y,
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [f, out, p] = saved;
-        const [dz, db] = attrs.activation === "relu" ? (bias ? reluMaskedWithBiasGradient(dy, out) : [reluMasked(dy, out), null]) : [dy, null];
+        const [dz, db] = preActivationGradient(dy, out, attrs.activation, !!bias);
         const rows = reshape(dz, [-1, outC]);
         const dx = inputGradient(dz, f, attrs, inputShape);
         const dFilter = reshape(matMul(p, rows, true, false), filterShape);
